@@ -70,7 +70,7 @@ SPAN_ATTRIBUTE_KEYS = frozenset(
     {*PEER_SERVICE_KEYS, SERVER_ADDRESS, NETWORK_PEER_ADDRESS, MESSAGING_DESTINATION, *DB_KEYS}
 )
 # Loopback and wildcard addresses never name a node.
-NON_NAMES = frozenset({"127.0.0.1", "0.0.0.0", "::1", "::", "localhost", "[::1]", ""})
+NON_NAMES = frozenset({"127.0.0.1", "0.0.0.0", "::1", "::", "localhost", "[::1]", ""})  # noqa: S104
 
 # Resource attributes kept as identity hints (service.name itself is the identity).
 HINT_KEYS = (

@@ -1,1 +1,24 @@
-"""graph.store."""
+"""Aggregate storage: SQLite (default) and PostgreSQL behind one interface."""
+
+from __future__ import annotations
+
+from graph.store.base import EdgeRow, ServiceRow, Store
+
+
+def open_store(url: str, bucket_seconds: int = 300) -> Store:
+    """Open the store named by a URL: `sqlite:///path.db`, `sqlite://:memory:` or `postgresql://…`."""
+    if url.startswith("sqlite:"):
+        from graph.store.sqlite import SQLiteStore
+
+        path = url.removeprefix("sqlite:").removeprefix("//")
+        if path.startswith("/") and not path.startswith("//"):
+            path = path[1:]  # sqlite:///relative.db → relative.db ; sqlite:////abs.db → /abs.db
+        return SQLiteStore(path or "ownermap.db", bucket_seconds=bucket_seconds)
+    if url.startswith(("postgresql:", "postgres:")):
+        from graph.store.postgres import PostgresStore
+
+        return PostgresStore(url, bucket_seconds=bucket_seconds)
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://…")
+
+
+__all__ = ["EdgeRow", "ServiceRow", "Store", "open_store"]

@@ -1,0 +1,310 @@
+"""The call detector: turns spans into calls between services (DESIGN §2, "Edge rules").
+
+Every span waits in a span index keyed by (trace id, span id) for `ttl` seconds, so halves
+of a call can arrive in any order and in different requests. Children whose parent has not
+arrived yet, and consumers whose linked producer has not arrived yet, wait the same way.
+Expiry runs on `expire()`, driven by a replaceable clock (tests use a fake one).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from graph.model import (
+    DATABASE_NAME_ORDER,
+    DB_KEYS,
+    MESSAGING_DESTINATION,
+    NON_NAMES,
+    PEER_SERVICE_KEYS,
+    SERVER_ADDRESS,
+    USER_NODE,
+    ConnectionType,
+    NodeKind,
+    Span,
+    SpanKind,
+)
+
+_SERVER = SpanKind.SERVER.value
+_CLIENT = SpanKind.CLIENT.value
+_PRODUCER = SpanKind.PRODUCER.value
+_CONSUMER = SpanKind.CONSUMER.value
+_CALLER_KINDS = frozenset({_CLIENT, _PRODUCER})
+_CALLEE_KINDS = frozenset({_SERVER, _CONSUMER})
+
+# What waits in the expiry queue.
+_INDEXED, _ORPHAN, _LINK = 0, 1, 2
+
+
+class CallSink(Protocol):
+    """Receives what the detector finds (implemented by graph.aggregate.Aggregator)."""
+
+    def sighting(self, span: Span) -> None:
+        """One span of a service was seen."""
+
+    def call(
+        self,
+        ts_ns: int,
+        client: str,
+        client_kind: str,
+        server: str,
+        server_kind: str,
+        connection_type: str,
+        environment: str,
+        failed: bool,
+        client_seconds: float | None,
+        server_seconds: float | None,
+        trace_id: bytes,
+        queue_seconds: float | None = None,
+    ) -> None:
+        """One call client → server."""
+
+
+@dataclass
+class DetectorStats:
+    """Counters exposed as metrics."""
+
+    spans: int = 0
+    duplicates: int = 0
+    calls: int = 0
+    unpaired: int = 0
+    unmatched: int = 0
+    expired_early: int = 0
+
+
+def _first_name(attrs: dict[str, str], keys: Iterable[str]) -> str | None:
+    """The first attribute among `keys` that names a node (loopback/wildcard never do)."""
+    for key in keys:
+        value = attrs.get(key)
+        if value and value not in NON_NAMES:
+            return value
+    return None
+
+
+def _is_database(span: Span) -> bool:
+    attrs = span.attrs
+    return any(key in attrs for key in DB_KEYS)
+
+
+_CLIENT_PEER_KEYS = (*PEER_SERVICE_KEYS, SERVER_ADDRESS)
+
+
+class CallDetector:
+    """Pairs spans into calls and emits them to a sink. Not thread-safe: one owner thread."""
+
+    def __init__(
+        self,
+        sink: CallSink,
+        ttl: float = 5.0,
+        max_pending: int = 200_000,
+        clock: Callable[[], float] = time.monotonic,
+        database_at_once: bool = False,
+    ) -> None:
+        self.sink = sink
+        self.ttl = ttl
+        self.max_pending = max_pending
+        self.clock = clock
+        self.database_at_once = database_at_once
+        self.stats = DetectorStats()
+        self._index: dict[bytes, Span] = {}
+        self._orphans: dict[bytes, list[Span]] = {}
+        self._link_waits: dict[bytes, list[Span]] = {}
+        self._queue: deque[tuple[float, int, bytes, Span]] = deque()
+
+    @property
+    def pending(self) -> int:
+        """Entries waiting in the span index, for parents and for linked producers."""
+        return len(self._queue)
+
+    # ------------------------------------------------------------------ arrival
+
+    def add(self, spans: Iterable[Span]) -> None:
+        """Index a batch of spans, emitting every call they complete."""
+        expires = self.clock() + self.ttl
+        index = self._index
+        orphans = self._orphans
+        queue = self._queue
+        sink = self.sink
+        stats = self.stats
+        for span in spans:
+            key = span.trace_id + span.span_id
+            if key in index:
+                stats.duplicates += 1  # a resent span (exporter retry) is counted once
+                continue
+            stats.spans += 1
+            sink.sighting(span)
+            if span.parent_id:
+                parent_key = span.trace_id + span.parent_id
+                parent = index.get(parent_key)
+                if parent is not None:
+                    self._pair(parent, span)
+                else:
+                    orphans.setdefault(parent_key, []).append(span)
+                    queue.append((expires, _ORPHAN, parent_key, span))
+            elif span.kind in _CALLEE_KINDS:
+                self._entry(span)
+            waiting = orphans.pop(key, None)
+            if waiting:
+                for child in waiting:
+                    self._pair(span, child)
+            if span.links and span.kind == _CONSUMER:
+                self._link_consumer(span, expires)
+            if span.kind == _PRODUCER and key in self._link_waits:
+                for consumer in self._link_waits.pop(key):
+                    self._link_call(span, consumer)
+            if self.database_at_once and span.kind == _CLIENT and _is_database(span):
+                self._expired(span)
+            index[key] = span
+            queue.append((expires, _INDEXED, key, span))
+        if len(queue) > self.max_pending:
+            self._expire_oldest(len(queue) - self.max_pending)
+
+    def _pair(self, parent: Span, child: Span) -> None:
+        """Rule 1: a parent/child pair across services is one call; rule 6 for self-calls."""
+        pk, ck = parent.kind, child.kind
+        same_service = parent.resource.service == child.resource.service
+        if same_service and not (pk in _CALLER_KINDS and ck in _CALLEE_KINDS):
+            return
+        if pk == _PRODUCER or ck == _CONSUMER:
+            ctype = ConnectionType.MESSAGING
+        elif pk == _CLIENT and ck == _SERVER:
+            ctype = ConnectionType.RPC
+        else:
+            ctype = ConnectionType.INFERRED
+        failed = child.error or (parent.error and ctype != ConnectionType.INFERRED)
+        queue_seconds = None
+        if ctype == ConnectionType.MESSAGING:
+            delay = child.start_ns - parent.end_ns
+            queue_seconds = delay / 1e9 if delay > 0 else None
+        parent.paired = True
+        self.stats.calls += 1
+        self.sink.call(
+            parent.start_ns, parent.resource.service, NodeKind.SERVICE, child.resource.service,
+            NodeKind.SERVICE, ctype, parent.resource.environment or child.resource.environment, failed,
+            parent.duration_s if pk in _CALLER_KINDS else None, child.duration_s, child.trace_id,
+            queue_seconds,
+        )
+
+    def _entry(self, span: Span) -> None:
+        """Rule 5: a SERVER or CONSUMER span without a parent is called from a virtual client."""
+        attrs = span.attrs
+        name = _first_name(attrs, PEER_SERVICE_KEYS)
+        kind = NodeKind.EXTERNAL
+        if name is None and span.kind == _CONSUMER:
+            name = _first_name(attrs, (MESSAGING_DESTINATION,))
+            kind = NodeKind.MESSAGING
+        if name is None:
+            name, kind = USER_NODE, NodeKind.USER
+        self.stats.calls += 1
+        self.sink.call(
+            span.start_ns, name, kind, span.resource.service, NodeKind.SERVICE, ConnectionType.ENTRY,
+            span.resource.environment, span.error, None, span.duration_s, span.trace_id,
+        )
+
+    def _link_consumer(self, consumer: Span, expires: float) -> None:
+        """Rule 2: each link of a CONSUMER to a PRODUCER of another service is a call."""
+        parent_key = consumer.trace_id + consumer.parent_id if consumer.parent_id else b""
+        seen: set[bytes] = set()
+        for trace_id, span_id in consumer.links:
+            link_key = trace_id + span_id
+            if link_key == parent_key or link_key in seen:
+                continue  # already paired by the parent/child rule
+            seen.add(link_key)
+            producer = self._index.get(link_key)
+            if producer is not None:
+                self._link_call(producer, consumer)
+            else:
+                self._link_waits.setdefault(link_key, []).append(consumer)
+                self._queue.append((expires, _LINK, link_key, consumer))
+
+    def _link_call(self, producer: Span, consumer: Span) -> None:
+        if producer.kind != _PRODUCER or producer.resource.service == consumer.resource.service:
+            return
+        delay = consumer.start_ns - producer.end_ns
+        producer.paired = True
+        self.stats.calls += 1
+        self.sink.call(
+            producer.start_ns, producer.resource.service, NodeKind.SERVICE, consumer.resource.service,
+            NodeKind.SERVICE, ConnectionType.MESSAGING,
+            producer.resource.environment or consumer.resource.environment,
+            consumer.error or producer.error, producer.duration_s, consumer.duration_s,
+            consumer.trace_id, delay / 1e9 if delay > 0 else None,
+        )
+
+    # ------------------------------------------------------------------ expiry
+
+    def expire(self, now: float | None = None) -> None:
+        """Expire every entry whose TTL has passed."""
+        now = self.clock() if now is None else now
+        queue = self._queue
+        while queue and queue[0][0] <= now:
+            self._expire_entry(queue.popleft())
+
+    def expire_all(self) -> None:
+        """Expire everything pending (shutdown, end of a file import)."""
+        queue = self._queue
+        while queue:
+            self._expire_entry(queue.popleft())
+
+    def _expire_oldest(self, count: int) -> None:
+        queue = self._queue
+        for _ in range(count):
+            self.stats.expired_early += 1
+            self._expire_entry(queue.popleft())
+
+    def _expire_entry(self, entry: tuple[float, int, bytes, Span]) -> None:
+        _, what, key, span = entry
+        if what == _INDEXED:
+            if self._index.get(key) is span:
+                del self._index[key]
+                if not span.paired:
+                    self._expired(span)
+        elif what == _ORPHAN:
+            if self._remove_waiting(self._orphans, key, span) and span.kind in _CALLEE_KINDS:
+                self.stats.unmatched += 1
+        else:
+            self._remove_waiting(self._link_waits, key, span)
+
+    @staticmethod
+    def _remove_waiting(table: dict[bytes, list[Span]], key: bytes, span: Span) -> bool:
+        waiting = table.get(key)
+        if not waiting:
+            return False
+        for i, candidate in enumerate(waiting):
+            if candidate is span:
+                del waiting[i]
+                if not waiting:
+                    del table[key]
+                return True
+        return False
+
+    def _expired(self, span: Span) -> None:
+        """Rules 3 and 4: a CLIENT/PRODUCER span that never got a cross-service child."""
+        kind = span.kind
+        if kind not in _CALLER_KINDS:
+            return
+        attrs = span.attrs
+        if kind == _CLIENT and _is_database(span):
+            name = _first_name(attrs, DATABASE_NAME_ORDER)
+            node_kind, ctype = NodeKind.DATABASE, ConnectionType.DATABASE
+        elif kind == _CLIENT:
+            name = _first_name(attrs, _CLIENT_PEER_KEYS)
+            node_kind, ctype = NodeKind.EXTERNAL, ConnectionType.VIRTUAL
+        else:
+            name = _first_name(attrs, _CLIENT_PEER_KEYS)
+            node_kind, ctype = NodeKind.EXTERNAL, ConnectionType.MESSAGING
+            if name is None:
+                name = _first_name(attrs, (MESSAGING_DESTINATION,))
+                node_kind = NodeKind.MESSAGING
+        span.paired = True
+        if name is None:
+            self.stats.unpaired += 1
+            return
+        self.stats.calls += 1
+        self.sink.call(
+            span.start_ns, span.resource.service, NodeKind.SERVICE, name, node_kind, ctype,
+            span.resource.environment, span.error, span.duration_s, None, span.trace_id,
+        )

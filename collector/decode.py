@@ -1,0 +1,311 @@
+"""OTLP decoding: protobuf and OTLP/JSON into plain `Span` records.
+
+This is the only module that imports `opentelemetry.proto`. Spans that cannot be used
+(ids of the wrong length, no start time) are rejected one by one, so the rest of a batch
+is kept and the receiver can answer with OTLP partial success.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from google.protobuf.message import DecodeError as _ProtoDecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTracePartialSuccess,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from graph.model import (
+    ENVIRONMENT_KEYS,
+    HINT_KEYS,
+    SPAN_ATTRIBUTE_KEYS,
+    UNKNOWN_SERVICE,
+    DecodeResult,
+    Resource,
+    Span,
+    cap_name,
+)
+
+_STATUS_ERROR = 2
+_ZERO_PARENT = bytes(8)
+_HINT_KEYS = frozenset(HINT_KEYS)
+
+
+class DecodeError(ValueError):
+    """The payload as a whole cannot be decoded (the request is rejected)."""
+
+
+# --------------------------------------------------------------------------- protobuf
+
+
+def decode_request_bytes(data: bytes, owner_keys: Iterable[str] = ()) -> DecodeResult:
+    """Decode a serialised `ExportTraceServiceRequest`."""
+    try:
+        request = ExportTraceServiceRequest.FromString(data)
+    except (_ProtoDecodeError, RuntimeError, ValueError) as exc:
+        raise DecodeError(f"payload is not a valid OTLP ExportTraceServiceRequest: {exc}") from exc
+    return decode_request(request, owner_keys)
+
+
+def _proto_value(value: Any) -> str:
+    """A protobuf AnyValue as a string (only scalar values name anything)."""
+    which = value.WhichOneof("value")
+    if which == "string_value":
+        return value.string_value
+    if which in ("int_value", "double_value", "bool_value"):
+        return str(getattr(value, which))
+    return ""
+
+
+def _proto_resource(resource: Any, hint_keys: frozenset[str]) -> Resource:
+    service = ""
+    hints: dict[str, str] = {}
+    for kv in resource.attributes:
+        key = kv.key
+        if key == "service.name":
+            service = _proto_value(kv.value)
+        elif key in hint_keys:
+            value = _proto_value(kv.value)
+            if value:
+                hints[key] = cap_name(value)
+    return _make_resource(service, hints)
+
+
+def _make_resource(service: str, hints: dict[str, str]) -> Resource:
+    environment = ""
+    for key in ENVIRONMENT_KEYS:
+        if hints.get(key):
+            environment = hints[key]
+            break
+    name = cap_name(service) if service else UNKNOWN_SERVICE
+    return Resource(service=name, environment=environment, hints=hints)
+
+
+def decode_request(request: Any, owner_keys: Iterable[str] = ()) -> DecodeResult:
+    """Convert a parsed `ExportTraceServiceRequest` into spans.
+
+    Written as one plain loop on purpose: this is the ingest hot path.
+    """
+    result = DecodeResult(spans=[])
+    spans_out = result.spans
+    append = spans_out.append
+    keys = SPAN_ATTRIBUTE_KEYS
+    hint_keys = _HINT_KEYS | frozenset(owner_keys)
+    for resource_spans in request.resource_spans:
+        resource = _proto_resource(resource_spans.resource, hint_keys)
+        for scope_spans in resource_spans.scope_spans:
+            for s in scope_spans.spans:
+                trace_id = s.trace_id
+                span_id = s.span_id
+                parent_id = s.parent_span_id
+                start = s.start_time_unix_nano
+                if len(trace_id) != 16 or len(span_id) != 8 or (parent_id and len(parent_id) != 8):
+                    result.reject(
+                        f"span {span_id.hex() or '?'}: trace_id must be 16 bytes and span ids 8 bytes "
+                        f"(got {len(trace_id)}/{len(span_id)}/{len(parent_id)})"
+                    )
+                    continue
+                if not start:
+                    result.reject(f"span {span_id.hex()}: start_time_unix_nano is missing")
+                    continue
+                if parent_id == _ZERO_PARENT:
+                    parent_id = b""
+                attrs: dict[str, str] = {}
+                for kv in s.attributes:
+                    if kv.key in keys:
+                        v = kv.value
+                        attrs[kv.key] = v.string_value or _proto_value(v)
+                links = tuple((ln.trace_id, ln.span_id) for ln in s.links) if s.links else ()
+                append(
+                    Span(trace_id, span_id, parent_id, resource, s.kind, start, s.end_time_unix_nano,
+                         s.status.code == _STATUS_ERROR, attrs, links)
+                )
+    return result
+
+
+def encode_response(result: DecodeResult) -> bytes:
+    """Serialise the Export response, with partial success when spans were rejected."""
+    if not result.rejected:
+        return ExportTraceServiceResponse().SerializeToString()
+    return ExportTraceServiceResponse(
+        partial_success=ExportTracePartialSuccess(
+            rejected_spans=result.rejected, error_message=result.error_message
+        )
+    ).SerializeToString()
+
+
+def response_json(result: DecodeResult) -> dict[str, Any]:
+    """The Export response as OTLP/JSON."""
+    if not result.rejected:
+        return {}
+    return {"partialSuccess": {"rejectedSpans": str(result.rejected), "errorMessage": result.error_message}}
+
+
+
+
+# --------------------------------------------------------------------------- OTLP/JSON
+
+
+def _pick(obj: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        if name in obj:
+            return obj[name]
+    return None
+
+
+def parse_id(value: Any, size: int) -> bytes | None:
+    """An OTLP/JSON id: hex (the OTLP spec) or base64 (protojson); None when unusable."""
+    if value is None or value == "":
+        return b""
+    if not isinstance(value, str):
+        return None
+    if len(value) == size * 2:
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            pass
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) == size else None
+
+
+def _json_value(value: Any) -> str:
+    if not isinstance(value, dict):
+        return ""
+    for key in ("stringValue", "string_value"):
+        if key in value:
+            v = value[key]
+            return v if isinstance(v, str) else ""
+    for key in ("intValue", "int_value", "doubleValue", "double_value", "boolValue", "bool_value"):
+        if key in value:
+            v = value[key]
+            if isinstance(v, bool):
+                return "true" if v else "false"
+            return str(v) if isinstance(v, str | int | float) else ""
+    return ""
+
+
+def _json_int(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return 0
+
+
+_KIND_NAMES = {
+    "SPAN_KIND_UNSPECIFIED": 0, "SPAN_KIND_INTERNAL": 1, "SPAN_KIND_SERVER": 2,
+    "SPAN_KIND_CLIENT": 3, "SPAN_KIND_PRODUCER": 4, "SPAN_KIND_CONSUMER": 5,
+}
+
+
+def _json_kind(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 5:
+        return value
+    if isinstance(value, str):
+        return _KIND_NAMES.get(value.upper(), _KIND_NAMES.get("SPAN_KIND_" + value.upper(), 0))
+    return 0
+
+
+def _json_is_error(status: Any) -> bool:
+    if not isinstance(status, dict):
+        return False
+    code = status.get("code")
+    return code == 2 or code == "STATUS_CODE_ERROR" or code == "2"
+
+
+def _json_attributes(items: Any) -> Iterator[tuple[str, str]]:
+    if not isinstance(items, list):
+        return
+    for kv in items:
+        if isinstance(kv, dict) and isinstance(kv.get("key"), str):
+            yield kv["key"], _json_value(kv.get("value"))
+
+
+def decode_json_document(doc: Any, owner_keys: Iterable[str] = ()) -> DecodeResult:
+    """Decode one OTLP/JSON export request (also Tempo's `{"batches": [...]}` wrapper)."""
+    if not isinstance(doc, dict):
+        raise DecodeError("OTLP/JSON must be an object with a 'resourceSpans' list")
+    resource_spans = _pick(doc, "resourceSpans", "resource_spans", "batches")
+    if resource_spans is None:
+        if not doc:
+            return DecodeResult(spans=[])
+        raise DecodeError("OTLP/JSON object has no 'resourceSpans' (or Tempo 'batches') list")
+    if not isinstance(resource_spans, list):
+        raise DecodeError("'resourceSpans' must be a list")
+    result = DecodeResult(spans=[])
+    hint_keys = _HINT_KEYS | frozenset(owner_keys)
+    for rs in resource_spans:
+        if not isinstance(rs, dict):
+            raise DecodeError("each 'resourceSpans' entry must be an object")
+        resource_obj = rs.get("resource") or {}
+        service = ""
+        hints: dict[str, str] = {}
+        resource_attrs = resource_obj.get("attributes") if isinstance(resource_obj, dict) else None
+        for key, value in _json_attributes(resource_attrs):
+            if key == "service.name":
+                service = value
+            elif key in hint_keys and value:
+                hints[key] = cap_name(value)
+        resource = _make_resource(service, hints)
+        scopes = _pick(rs, "scopeSpans", "scope_spans", "instrumentationLibrarySpans") or []
+        if not isinstance(scopes, list):
+            raise DecodeError("'scopeSpans' must be a list")
+        for scope in scopes:
+            spans = scope.get("spans") if isinstance(scope, dict) else None
+            if not isinstance(spans, list):
+                continue
+            for raw in spans:
+                span = _json_span(raw, resource, result)
+                if span is not None:
+                    result.spans.append(span)
+    return result
+
+
+def _json_span(raw: Any, resource: Resource, result: DecodeResult) -> Span | None:
+    if not isinstance(raw, dict):
+        result.reject("span is not an object")
+        return None
+    trace_id = parse_id(_pick(raw, "traceId", "trace_id"), 16)
+    span_id = parse_id(_pick(raw, "spanId", "span_id"), 8)
+    parent_id = parse_id(_pick(raw, "parentSpanId", "parent_span_id"), 8)
+    if not trace_id or not span_id or parent_id is None:
+        result.reject(f"span {str(raw.get('spanId'))[:40]!r}: traceId must be 16 bytes and span ids 8 bytes")
+        return None
+    start = _json_int(_pick(raw, "startTimeUnixNano", "start_time_unix_nano"))
+    if not start:
+        result.reject(f"span {span_id.hex()}: startTimeUnixNano is missing")
+        return None
+    end = _json_int(_pick(raw, "endTimeUnixNano", "end_time_unix_nano"))
+    attrs = {k: v for k, v in _json_attributes(raw.get("attributes")) if k in SPAN_ATTRIBUTE_KEYS}
+    links: list[tuple[bytes, bytes]] = []
+    raw_links = raw.get("links")
+    if isinstance(raw_links, list):
+        for link in raw_links:
+            if isinstance(link, dict):
+                lt = parse_id(_pick(link, "traceId", "trace_id"), 16)
+                ls = parse_id(_pick(link, "spanId", "span_id"), 8)
+                if lt and ls:
+                    links.append((lt, ls))
+    if parent_id == _ZERO_PARENT:
+        parent_id = b""
+    return Span(trace_id, span_id, parent_id, resource, _json_kind(raw.get("kind")), start, end,
+                _json_is_error(raw.get("status")), attrs, tuple(links))
+
+
+def decode_json_bytes(data: bytes, owner_keys: Iterable[str] = ()) -> DecodeResult:
+    """Decode an OTLP/JSON request body."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise DecodeError(f"body is not valid JSON: {exc}") from exc
+    return decode_json_document(doc, owner_keys)

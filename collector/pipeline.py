@@ -1,0 +1,188 @@
+"""The ingest pipeline: one worker thread owns the call detector and the aggregator.
+
+Receivers hand decoded batches over through a bounded queue and wait for their future.
+The worker takes every batch that is waiting, runs the edge rules, expires the span index,
+writes the aggregates in one transaction (group commit) and only then completes the
+futures: a successful Export reply means its calls and sightings are durable.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from collector.calls import CallDetector
+from graph.aggregate import Aggregator
+from graph.model import Span
+from graph.store.base import Store
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+_TICK: list[Span] = []
+
+
+class OverloadedError(Exception):
+    """The ingest queue is full: the client should retry later."""
+
+
+class NotRunningError(Exception):
+    """The pipeline is stopping or stopped."""
+
+
+@dataclass
+class PipelineStats:
+    """Counters exposed as metrics."""
+
+    batches: int = 0
+    overloaded: int = 0
+    flushes: int = 0
+    flush_failures: int = 0
+    flush_seconds_total: float = 0.0
+    last_flush_seconds: float = 0.0
+
+
+class IngestPipeline:
+    """Span batches in, durable aggregates out."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        ttl: float = 5.0,
+        max_pending: int = 200_000,
+        clock: Callable[[], float] = time.monotonic,
+        queue_batches: int = 64,
+        max_services: int = 100_000,
+        max_edges: int = 1_000_000,
+        database_at_once: bool = False,
+        tick_seconds: float = 0.5,
+    ) -> None:
+        self.store = store
+        self.aggregator = Aggregator(store.bucket_seconds, max_services=max_services, max_edges=max_edges)
+        self.detector = CallDetector(
+            self.aggregator, ttl=ttl, max_pending=max_pending, clock=clock, database_at_once=database_at_once
+        )
+        self.stats = PipelineStats()
+        self.tick_seconds = tick_seconds
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_batches)
+        self._thread: threading.Thread | None = None
+        self._accepting = False
+
+    # ------------------------------------------------------------------ threaded use (serve)
+
+    def start(self) -> None:
+        """Start the worker thread."""
+        self._accepting = True
+        self._thread = threading.Thread(target=self._run, name="ownermap-ingest", daemon=True)
+        self._thread.start()
+
+    def submit(self, spans: list[Span]) -> Future[None]:
+        """Queue a batch; the future completes once its results are committed.
+
+        Raises OverloadedError when the queue is full and NotRunningError while stopping.
+        """
+        if not self._accepting:
+            raise NotRunningError("ownermap is shutting down")
+        future: Future[None] = Future()
+        try:
+            self._queue.put_nowait((spans, future))
+        except queue.Full:
+            self.stats.overloaded += 1
+            raise OverloadedError("ingest queue is full") from None
+        return future
+
+    def tick(self) -> Future[None]:
+        """Ask the worker to expire the span index and flush now (tests, with a fake clock)."""
+        future: Future[None] = Future()
+        self._queue.put((_TICK, future))
+        return future
+
+    @property
+    def queue_depth(self) -> int:
+        """Batches waiting for the worker."""
+        return self._queue.qsize()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop accepting, drain what is queued, expire everything pending and flush."""
+        self._accepting = False
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self._thread = None
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            try:
+                item = self._queue.get(timeout=self.tick_seconds)
+            except queue.Empty:
+                item = None
+            work: list[tuple[list[Span], Future[None]]] = []
+            while item is not None:
+                if item is _STOP:
+                    stopping = True
+                else:
+                    work.append(item)  # type: ignore[arg-type]
+                if len(work) >= 256:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    item = None
+            futures = []
+            for spans, future in work:
+                if future.set_running_or_notify_cancel():
+                    futures.append(future)
+                    if spans:
+                        self.stats.batches += 1
+                        self.detector.add(spans)
+            if stopping:
+                self.detector.expire_all()
+            else:
+                self.detector.expire()
+            try:
+                self.flush()
+            except Exception as exc:
+                log.exception("writing aggregates failed; they are kept for the next flush")
+                for future in futures:
+                    future.set_exception(exc)
+                continue
+            for future in futures:
+                future.set_result(None)
+
+    # ------------------------------------------------------------------ direct use (CLI ingest)
+
+    def ingest(self, spans: Iterable[Span]) -> None:
+        """Run the edge rules on a batch in the caller's thread (no flush)."""
+        self.stats.batches += 1
+        self.detector.add(spans)
+        self.detector.expire()
+
+    def finish(self) -> None:
+        """Expire everything pending and flush (end of a file import)."""
+        self.detector.expire_all()
+        self.flush()
+
+    def flush(self) -> None:
+        """Write what the aggregator holds; on failure keep it for the next try."""
+        batch = self.aggregator.drain()
+        if not batch and not batch.hints:
+            return
+        started = time.perf_counter()
+        try:
+            self.store.write(batch)
+        except Exception:
+            self.stats.flush_failures += 1
+            self.aggregator.restore(batch)
+            raise
+        elapsed = time.perf_counter() - started
+        self.stats.flushes += 1
+        self.stats.flush_seconds_total += elapsed
+        self.stats.last_flush_seconds = elapsed

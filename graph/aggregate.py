@@ -1,0 +1,205 @@
+"""In-memory aggregation of calls and service sightings into time buckets.
+
+The aggregator collects deltas between two flushes; `drain()` hands them to the store
+(which adds them to what it already holds) and starts afresh.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass, field
+
+from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_EXEMPLARS, Span
+
+EdgeKey = tuple[int, str, str, str, str]  # bucket, client, server, connection_type, environment
+ServiceKey = tuple[int, str, str]  # bucket, service, environment
+
+
+class EdgeAggregate:
+    """Counters of one edge in one bucket."""
+
+    __slots__ = (
+        "calls", "failed", "client_kind", "server_kind", "client_hist", "server_hist",
+        "client_sum", "server_sum", "queue_sum", "queue_count", "first_ns", "last_ns", "exemplars",
+    )
+
+    def __init__(self, client_kind: str, server_kind: str, ts_ns: int) -> None:
+        self.calls = 0
+        self.failed = 0
+        self.client_kind = client_kind
+        self.server_kind = server_kind
+        self.client_hist = [0] * HISTOGRAM_SIZE
+        self.server_hist = [0] * HISTOGRAM_SIZE
+        self.client_sum = 0.0
+        self.server_sum = 0.0
+        self.queue_sum = 0.0
+        self.queue_count = 0
+        self.first_ns = ts_ns
+        self.last_ns = ts_ns
+        self.exemplars: list[str] = []
+
+    def merge(self, other: EdgeAggregate) -> None:
+        """Add another aggregate of the same key into this one."""
+        self.calls += other.calls
+        self.failed += other.failed
+        self.client_hist = [a + b for a, b in zip(self.client_hist, other.client_hist, strict=True)]
+        self.server_hist = [a + b for a, b in zip(self.server_hist, other.server_hist, strict=True)]
+        self.client_sum += other.client_sum
+        self.server_sum += other.server_sum
+        self.queue_sum += other.queue_sum
+        self.queue_count += other.queue_count
+        self.first_ns = min(self.first_ns, other.first_ns)
+        self.last_ns = max(self.last_ns, other.last_ns)
+        room = MAX_EXEMPLARS - len(self.exemplars)
+        if room > 0:
+            self.exemplars.extend(other.exemplars[:room])
+
+
+class ServiceAggregate:
+    """Span counters of one service in one bucket."""
+
+    __slots__ = ("spans", "errors", "first_ns", "last_ns")
+
+    def __init__(self, ts_ns: int) -> None:
+        self.spans = 0
+        self.errors = 0
+        self.first_ns = ts_ns
+        self.last_ns = ts_ns
+
+
+@dataclass
+class AggregateBatch:
+    """What one flush writes: edge and service deltas plus the latest resource hints."""
+
+    edges: dict[EdgeKey, EdgeAggregate] = field(default_factory=dict)
+    services: dict[ServiceKey, ServiceAggregate] = field(default_factory=dict)
+    hints: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.edges or self.services)
+
+
+@dataclass
+class AggregatorStats:
+    """Counters exposed as metrics."""
+
+    dropped_services: int = 0
+    dropped_edges: int = 0
+
+
+class Aggregator:
+    """Implements the call detector's sink; one owner thread."""
+
+    def __init__(
+        self, bucket_seconds: int = 300, max_services: int = 100_000, max_edges: int = 1_000_000
+    ) -> None:
+        self.bucket_ns = bucket_seconds * 1_000_000_000
+        self.bucket_seconds = bucket_seconds
+        self.max_services = max_services
+        self.max_edges = max_edges
+        self.stats = AggregatorStats()
+        self._known_services: set[str] = set()
+        self._known_edges: set[tuple[str, str, str]] = set()
+        self._batch = AggregateBatch()
+
+    def _bucket(self, ts_ns: int) -> int:
+        return (ts_ns // self.bucket_ns) * self.bucket_seconds
+
+    def sighting(self, span: Span) -> None:
+        """Count one span of its service."""
+        resource = span.resource
+        service = resource.service
+        if service not in self._known_services:
+            if len(self._known_services) >= self.max_services:
+                self.stats.dropped_services += 1
+                return
+            self._known_services.add(service)
+        ts = span.start_ns
+        key = ((ts // self.bucket_ns) * self.bucket_seconds, service, resource.environment)
+        services = self._batch.services
+        agg = services.get(key)
+        if agg is None:
+            agg = services[key] = ServiceAggregate(ts)
+            self._batch.hints[service] = resource.hints
+        agg.spans += 1
+        if span.error:
+            agg.errors += 1
+        if ts < agg.first_ns:
+            agg.first_ns = ts
+        elif ts > agg.last_ns:
+            agg.last_ns = ts
+
+    def call(
+        self,
+        ts_ns: int,
+        client: str,
+        client_kind: str,
+        server: str,
+        server_kind: str,
+        connection_type: str,
+        environment: str,
+        failed: bool,
+        client_seconds: float | None,
+        server_seconds: float | None,
+        trace_id: bytes,
+        queue_seconds: float | None = None,
+    ) -> None:
+        """Count one call client → server."""
+        key = (self._bucket(ts_ns), client, server, connection_type, environment)
+        edges = self._batch.edges
+        agg = edges.get(key)
+        if agg is None:
+            identity = (client, server, connection_type)
+            if identity not in self._known_edges:
+                if len(self._known_edges) >= self.max_edges:
+                    self.stats.dropped_edges += 1
+                    return
+                self._known_edges.add(identity)
+            agg = edges[key] = EdgeAggregate(client_kind, server_kind, ts_ns)
+        agg.calls += 1
+        if failed:
+            agg.failed += 1
+        if client_seconds is not None:
+            agg.client_hist[bisect_left(LATENCY_BUCKETS, client_seconds)] += 1
+            agg.client_sum += client_seconds
+        if server_seconds is not None:
+            agg.server_hist[bisect_left(LATENCY_BUCKETS, server_seconds)] += 1
+            agg.server_sum += server_seconds
+        if queue_seconds is not None:
+            agg.queue_sum += queue_seconds
+            agg.queue_count += 1
+        if ts_ns < agg.first_ns:
+            agg.first_ns = ts_ns
+        elif ts_ns > agg.last_ns:
+            agg.last_ns = ts_ns
+        if len(agg.exemplars) < MAX_EXEMPLARS:
+            exemplar = trace_id.hex()
+            if exemplar not in agg.exemplars:
+                agg.exemplars.append(exemplar)
+
+    def drain(self) -> AggregateBatch:
+        """Hand over everything counted since the last drain."""
+        batch, self._batch = self._batch, AggregateBatch()
+        return batch
+
+    def restore(self, batch: AggregateBatch) -> None:
+        """Put back a batch the store failed to write, so nothing is lost."""
+        current = self._batch
+        for key, edge in batch.edges.items():
+            mine = current.edges.get(key)
+            if mine is None:
+                current.edges[key] = edge
+            else:
+                edge.merge(mine)
+                current.edges[key] = edge
+        for key, svc in batch.services.items():
+            mine_s = current.services.get(key)
+            if mine_s is None:
+                current.services[key] = svc
+            else:
+                mine_s.spans += svc.spans
+                mine_s.errors += svc.errors
+                mine_s.first_ns = min(mine_s.first_ns, svc.first_ns)
+                mine_s.last_ns = max(mine_s.last_ns, svc.last_ns)
+        for service, hints in batch.hints.items():
+            current.hints.setdefault(service, hints)

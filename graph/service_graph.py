@@ -1,0 +1,217 @@
+"""The service dependency graph of one time window (the only module that touches networkx)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import networkx as nx
+
+from graph.model import LATENCY_BUCKETS, NodeKind, Window
+from graph.store.base import EdgeRow, Store
+
+
+def iso_ns(ns: int) -> str | None:
+    """Nanoseconds since the epoch as ISO 8601 UTC (None for 0)."""
+    if not ns:
+        return None
+    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def histogram_quantile(q: float, counts: list[int]) -> float | None:
+    """The q-quantile (seconds) of a bucketed histogram, interpolating linearly inside a bucket."""
+    total = sum(counts)
+    if total == 0:
+        return None
+    rank = q * total
+    cumulative = 0
+    for i, count in enumerate(counts):
+        if cumulative + count >= rank and count > 0:
+            if i >= len(LATENCY_BUCKETS):
+                return LATENCY_BUCKETS[-1]
+            lower = LATENCY_BUCKETS[i - 1] if i > 0 else 0.0
+            upper = LATENCY_BUCKETS[i]
+            return lower + (upper - lower) * (rank - cumulative) / count
+        cumulative += count
+    return LATENCY_BUCKETS[-1]
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 3)
+
+
+@dataclass
+class Edge:
+    """One (client, server, connection_type) edge over the window."""
+
+    source: str
+    target: str
+    connection_type: str
+    calls: int
+    errors: int
+    client_hist: list[int]
+    server_hist: list[int]
+    first_seen_ns: int
+    last_seen_ns: int
+    exemplars: list[str] = field(default_factory=list)
+    queue_sum: float = 0.0
+    queue_count: int = 0
+
+    @classmethod
+    def from_row(cls, row: EdgeRow) -> Edge:
+        """Build from a store row."""
+        return cls(
+            row.client, row.server, row.connection_type, row.calls, row.failed, row.client_hist,
+            row.server_hist, row.first_seen_ns, row.last_seen_ns, row.exemplars, row.queue_sum, row.queue_count,
+        )
+
+    @property
+    def latency_hist(self) -> list[int]:
+        """Server-side latency where measured, else client-side."""
+        return self.server_hist if sum(self.server_hist) else self.client_hist
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's edge object."""
+        hist = self.latency_hist
+        return {
+            "source": self.source,
+            "target": self.target,
+            "connection_type": self.connection_type,
+            "calls": self.calls,
+            "errors": self.errors,
+            "p50_ms": _ms(histogram_quantile(0.5, hist)),
+            "p95_ms": _ms(histogram_quantile(0.95, hist)),
+            "p99_ms": _ms(histogram_quantile(0.99, hist)),
+            "client_p95_ms": _ms(histogram_quantile(0.95, self.client_hist)),
+            "queue_delay_avg_ms": _ms(self.queue_sum / self.queue_count) if self.queue_count else None,
+            "first_seen": iso_ns(self.first_seen_ns),
+            "last_seen": iso_ns(self.last_seen_ns),
+            "exemplar_trace_ids": self.exemplars,
+        }
+
+
+@dataclass
+class Node:
+    """A service or virtual node seen in the window."""
+
+    name: str
+    kind: str
+    spans: int = 0
+    error_spans: int = 0
+    first_seen_ns: int = 0
+    last_seen_ns: int = 0
+    hints: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_virtual(self) -> bool:
+        """Databases, queues, external peers and `user` are virtual (they sent no spans)."""
+        return self.kind != NodeKind.SERVICE
+
+
+class ServiceGraph:
+    """Nodes and edges of one window, with dependency queries over a networkx DiGraph."""
+
+    def __init__(self, window: Window, nodes: dict[str, Node], edges: list[Edge], include_self: bool = False):
+        self.window = window
+        self.nodes = nodes
+        self.include_self = include_self
+        self.self_edges = [e for e in edges if e.source == e.target]
+        self.edges = edges if include_self else [e for e in edges if e.source != e.target]
+        self._graph = nx.DiGraph()
+        self._graph.add_nodes_from(nodes)
+        for edge in self.edges:
+            if edge.source == edge.target:
+                continue
+            if self._graph.has_edge(edge.source, edge.target):
+                self._graph[edge.source][edge.target]["calls"] += edge.calls
+            else:
+                self._graph.add_edge(edge.source, edge.target, calls=edge.calls)
+
+    @classmethod
+    def from_store(
+        cls, store: Store, window: Window, env: str | None = None, include_self: bool = False
+    ) -> ServiceGraph:
+        """Build the graph of a window from the store."""
+        hints = store.hints()
+        nodes: dict[str, Node] = {}
+        for row in store.services(window, env):
+            nodes[row.service] = Node(
+                row.service, NodeKind.SERVICE, row.spans, row.error_spans, row.first_seen_ns, row.last_seen_ns,
+                hints.get(row.service, {}),
+            )
+        edges: list[Edge] = []
+        for row in store.edges(window, env):
+            edges.append(Edge.from_row(row))
+            for name, kind in ((row.client, row.client_kind), (row.server, row.server_kind)):
+                node = nodes.get(name)
+                if node is None:
+                    node = nodes[name] = Node(name, kind, first_seen_ns=row.first_seen_ns)
+                if node.is_virtual:
+                    node.first_seen_ns = min(node.first_seen_ns, row.first_seen_ns)
+                    node.last_seen_ns = max(node.last_seen_ns, row.last_seen_ns)
+        return cls(window, nodes, edges, include_self)
+
+    # ------------------------------------------------------------------ queries
+
+    def has_node(self, name: str) -> bool:
+        """True when the node was seen in the window."""
+        return name in self.nodes
+
+    def upstream(self, name: str) -> list[Edge]:
+        """Edges into `name`."""
+        return [e for e in self.edges if e.target == name]
+
+    def downstream(self, name: str) -> list[Edge]:
+        """Edges out of `name`."""
+        return [e for e in self.edges if e.source == name]
+
+    def dependents(self, name: str, depth: int | None = None) -> dict[str, int]:
+        """Nodes that (transitively) call `name`, with their distance: who breaks if it breaks."""
+        lengths = nx.single_source_shortest_path_length(self._graph.reverse(copy=False), name, cutoff=depth)
+        lengths.pop(name, None)
+        return dict(lengths)
+
+    def dependencies(self, name: str, depth: int | None = None) -> dict[str, int]:
+        """Nodes that `name` (transitively) calls, with their distance."""
+        lengths = nx.single_source_shortest_path_length(self._graph, name, cutoff=depth)
+        lengths.pop(name, None)
+        return dict(lengths)
+
+    def dependent_counts(self) -> dict[str, int]:
+        """Number of distinct transitive dependents of every node."""
+        reverse = self._graph.reverse(copy=False)
+        return {n: len(nx.descendants(reverse, n)) for n in self._graph}
+
+    def dependency_counts(self) -> dict[str, int]:
+        """Number of distinct transitive dependencies of every node."""
+        return {n: len(nx.descendants(self._graph, n)) for n in self._graph}
+
+    def layers(self) -> dict[str, int]:
+        """A left-to-right layer per node (callers left of callees), cycles condensed."""
+        condensed = nx.condensation(self._graph)
+        layer_of_component: dict[int, int] = {}
+        for component in nx.topological_sort(condensed):
+            preds = list(condensed.predecessors(component))
+            layer_of_component[component] = 1 + max((layer_of_component[p] for p in preds), default=-1)
+        mapping = condensed.graph["mapping"]
+        return {node: layer_of_component[mapping[node]] for node in self._graph}
+
+    def to_graphml(self, node_attrs: dict[str, dict[str, Any]]) -> str:
+        """GraphML of the window (attributes must be scalars)."""
+        graph = nx.MultiDiGraph()
+        for name, attrs in node_attrs.items():
+            graph.add_node(name, **{k: v for k, v in attrs.items() if v is not None})
+        for edge in self.edges:
+            data = edge.to_dict()
+            graph.add_edge(
+                edge.source, edge.target, key=edge.connection_type,
+                **{k: v for k, v in data.items() if v is not None and not isinstance(v, list)},
+            )
+        buffer = io.BytesIO()
+        nx.write_graphml(graph, buffer, encoding="utf-8")
+        return buffer.getvalue().decode("utf-8")
+
+
+__all__ = ["Edge", "Node", "ServiceGraph", "histogram_quantile", "iso_ns"]

@@ -1,0 +1,236 @@
+"""The store interface and the SQL both engines share.
+
+Only aggregates are stored: per edge and per service, per time bucket. Writes are upserts
+that add to what is there (several ingest processes may write the same row), never
+overwrite. Reads sum buckets over a window.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph.aggregate import AggregateBatch
+from graph.model import HISTOGRAM_SIZE, MAX_EXEMPLARS, Window
+
+CLIENT_HIST = [f"ch{i}" for i in range(HISTOGRAM_SIZE)]
+SERVER_HIST = [f"sh{i}" for i in range(HISTOGRAM_SIZE)]
+_EXEMPLARS_CHARS = MAX_EXEMPLARS * 33 - 1  # five 32-hex ids joined by commas
+
+EDGE_KEY_COLUMNS = ["bucket", "client", "server", "connection_type", "environment"]
+EDGE_SUM_COLUMNS = [
+    "calls", "failed", "client_sum", "server_sum", "queue_sum", "queue_count", *CLIENT_HIST, *SERVER_HIST,
+]
+EDGE_COLUMNS = [
+    *EDGE_KEY_COLUMNS, "client_kind", "server_kind", *EDGE_SUM_COLUMNS, "first_seen", "last_seen", "exemplars",
+]
+SERVICE_COLUMNS = ["bucket", "service", "environment", "spans", "error_spans", "first_seen", "last_seen"]
+
+
+def _hist_columns_ddl() -> str:
+    return ", ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in (*CLIENT_HIST, *SERVER_HIST))
+
+
+# Versioned schema migrations; each entry is a list of statements valid in SQLite and PostgreSQL.
+MIGRATIONS: list[list[str]] = [
+    [
+        f"""CREATE TABLE edge_buckets (
+            bucket BIGINT NOT NULL, client TEXT NOT NULL, server TEXT NOT NULL,
+            connection_type TEXT NOT NULL, environment TEXT NOT NULL,
+            client_kind TEXT NOT NULL, server_kind TEXT NOT NULL,
+            calls BIGINT NOT NULL, failed BIGINT NOT NULL,
+            client_sum DOUBLE PRECISION NOT NULL, server_sum DOUBLE PRECISION NOT NULL,
+            queue_sum DOUBLE PRECISION NOT NULL, queue_count BIGINT NOT NULL,
+            {_hist_columns_ddl()},
+            first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, exemplars TEXT NOT NULL,
+            PRIMARY KEY (bucket, client, server, connection_type, environment))""",
+        """CREATE TABLE service_buckets (
+            bucket BIGINT NOT NULL, service TEXT NOT NULL, environment TEXT NOT NULL,
+            spans BIGINT NOT NULL, error_spans BIGINT NOT NULL,
+            first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,
+            PRIMARY KEY (bucket, service, environment))""",
+        """CREATE TABLE service_hints (
+            service TEXT PRIMARY KEY, hints TEXT NOT NULL, updated BIGINT NOT NULL)""",
+        "CREATE INDEX edge_buckets_server ON edge_buckets (server, bucket)",
+    ],
+]
+
+
+def edge_upsert_sql(placeholder: str) -> str:
+    """INSERT … ON CONFLICT that adds counters, keeps the earliest first_seen and the latest last_seen."""
+    cols = ", ".join(EDGE_COLUMNS)
+    values = ", ".join([placeholder] * len(EDGE_COLUMNS))
+    sums = ", ".join(f"{c} = edge_buckets.{c} + excluded.{c}" for c in EDGE_SUM_COLUMNS)
+    return (
+        f"INSERT INTO edge_buckets ({cols}) VALUES ({values}) "
+        f"ON CONFLICT ({', '.join(EDGE_KEY_COLUMNS)}) DO UPDATE SET {sums}, "
+        "first_seen = CASE WHEN excluded.first_seen < edge_buckets.first_seen "
+        "THEN excluded.first_seen ELSE edge_buckets.first_seen END, "
+        "last_seen = CASE WHEN excluded.last_seen > edge_buckets.last_seen "
+        "THEN excluded.last_seen ELSE edge_buckets.last_seen END, "
+        "exemplars = CASE WHEN edge_buckets.exemplars = '' THEN excluded.exemplars "
+        f"WHEN length(edge_buckets.exemplars) >= {_EXEMPLARS_CHARS} THEN edge_buckets.exemplars "
+        f"ELSE substr(edge_buckets.exemplars || ',' || excluded.exemplars, 1, {_EXEMPLARS_CHARS}) END"
+    )
+
+
+def service_upsert_sql(placeholder: str) -> str:
+    """INSERT … ON CONFLICT for per-service sightings (adding)."""
+    cols = ", ".join(SERVICE_COLUMNS)
+    values = ", ".join([placeholder] * len(SERVICE_COLUMNS))
+    return (
+        f"INSERT INTO service_buckets ({cols}) VALUES ({values}) "
+        "ON CONFLICT (bucket, service, environment) DO UPDATE SET "
+        "spans = service_buckets.spans + excluded.spans, "
+        "error_spans = service_buckets.error_spans + excluded.error_spans, "
+        "first_seen = CASE WHEN excluded.first_seen < service_buckets.first_seen "
+        "THEN excluded.first_seen ELSE service_buckets.first_seen END, "
+        "last_seen = CASE WHEN excluded.last_seen > service_buckets.last_seen "
+        "THEN excluded.last_seen ELSE service_buckets.last_seen END"
+    )
+
+
+def hints_upsert_sql(placeholder: str) -> str:
+    """The most recent resource hints of a service win."""
+    p = placeholder
+    return (
+        f"INSERT INTO service_hints (service, hints, updated) VALUES ({p}, {p}, {p}) "
+        "ON CONFLICT (service) DO UPDATE SET hints = excluded.hints, updated = excluded.updated "
+        "WHERE excluded.updated >= service_hints.updated"
+    )
+
+
+Rows = list[tuple[Any, ...]]
+
+
+def batch_rows(batch: AggregateBatch) -> tuple[Rows, Rows, Rows]:
+    """Rows for the three upserts of one batch."""
+    edge_rows = [
+        (
+            *key, e.client_kind, e.server_kind, e.calls, e.failed, e.client_sum, e.server_sum,
+            e.queue_sum, e.queue_count, *e.client_hist, *e.server_hist, e.first_ns, e.last_ns,
+            ",".join(e.exemplars),
+        )
+        for key, e in batch.edges.items()
+    ]
+    service_rows = [(*key, s.spans, s.errors, s.first_ns, s.last_ns) for key, s in batch.services.items()]
+    last_seen: dict[str, int] = {}
+    for (_, service, _), s in batch.services.items():
+        last_seen[service] = max(last_seen.get(service, 0), s.last_ns)
+    hint_rows = [
+        (service, json.dumps(hints, sort_keys=True), last_seen.get(service, 0))
+        for service, hints in batch.hints.items()
+    ]
+    return edge_rows, service_rows, hint_rows
+
+
+_EDGE_SELECT = (
+    "SELECT client, server, connection_type, MIN(client_kind), MIN(server_kind), "
+    + ", ".join(f"SUM({c})" for c in EDGE_SUM_COLUMNS)
+    + ", MIN(first_seen), MAX(last_seen), MAX(exemplars) FROM edge_buckets "
+)
+
+
+def edge_query(placeholder: str, env: str | None) -> str:
+    """Edges summed over the buckets of a window."""
+    env_clause = f" AND environment = {placeholder}" if env is not None else ""
+    return (
+        _EDGE_SELECT
+        + f"WHERE bucket >= {placeholder} AND bucket < {placeholder}{env_clause} "
+        + "GROUP BY client, server, connection_type"
+    )
+
+
+def service_query(placeholder: str, env: str | None) -> str:
+    """Services summed over the buckets of a window."""
+    env_clause = f" AND environment = {placeholder}" if env is not None else ""
+    return (
+        "SELECT service, SUM(spans), SUM(error_spans), MIN(first_seen), MAX(last_seen) "
+        f"FROM service_buckets WHERE bucket >= {placeholder} AND bucket < {placeholder}{env_clause} "
+        "GROUP BY service"
+    )
+
+
+@dataclass
+class EdgeRow:
+    """An edge summed over a window."""
+
+    client: str
+    server: str
+    connection_type: str
+    client_kind: str
+    server_kind: str
+    calls: int
+    failed: int
+    client_sum: float
+    server_sum: float
+    queue_sum: float
+    queue_count: int
+    client_hist: list[int]
+    server_hist: list[int]
+    first_seen_ns: int
+    last_seen_ns: int
+    exemplars: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_sql(cls, row: tuple[Any, ...]) -> EdgeRow:
+        """Build from a row of `edge_query`."""
+        n = HISTOGRAM_SIZE
+        client, server, ctype, ck, sk, calls, failed, csum, ssum, qsum, qcount = row[:11]
+        client_hist = [int(v) for v in row[11:11 + n]]
+        server_hist = [int(v) for v in row[11 + n:11 + 2 * n]]
+        first, last, exemplars = row[11 + 2 * n:]
+        return cls(
+            client, server, ctype, ck, sk, int(calls), int(failed), float(csum), float(ssum),
+            float(qsum), int(qcount), client_hist, server_hist, int(first), int(last),
+            [e for e in (exemplars or "").split(",") if e][:MAX_EXEMPLARS],
+        )
+
+
+@dataclass
+class ServiceRow:
+    """A service's sightings summed over a window."""
+
+    service: str
+    spans: int
+    error_spans: int
+    first_seen_ns: int
+    last_seen_ns: int
+
+
+def bucket_range(window: Window, bucket_seconds: int) -> tuple[int, int]:
+    """Bucket starts covering [window.start, window.end)."""
+    start = int(window.start // bucket_seconds) * bucket_seconds
+    return start, int(window.end)
+
+
+class Store(ABC):
+    """Where aggregates live. Implementations: SQLite (default) and PostgreSQL."""
+
+    bucket_seconds: int = 300
+
+    @abstractmethod
+    def write(self, batch: AggregateBatch) -> None:
+        """Add one batch in a single transaction; returns once it is durable."""
+
+    @abstractmethod
+    def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
+        """Edges with activity in the window, summed over it."""
+
+    @abstractmethod
+    def services(self, window: Window, env: str | None = None) -> list[ServiceRow]:
+        """Services seen in the window."""
+
+    @abstractmethod
+    def hints(self) -> dict[str, dict[str, str]]:
+        """The latest resource hints of every service."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise when the store cannot be reached."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""

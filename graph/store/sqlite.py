@@ -1,0 +1,132 @@
+"""SQLite store (the embedded default): WAL mode, one connection per thread."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from graph.aggregate import AggregateBatch
+from graph.model import Window
+from graph.store.base import (
+    MIGRATIONS,
+    EdgeRow,
+    ServiceRow,
+    Store,
+    batch_rows,
+    bucket_range,
+    edge_query,
+    edge_upsert_sql,
+    hints_upsert_sql,
+    service_query,
+    service_upsert_sql,
+)
+
+
+class SQLiteStore(Store):
+    """Aggregates in one SQLite file. Safe for one writer thread and many readers, and for
+    other processes (the CLI) reading the same file while `serve` writes."""
+
+    def __init__(self, path: str | Path, bucket_seconds: int = 300) -> None:
+        self.path = str(path)
+        self.bucket_seconds = bucket_seconds
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._migrate()
+        self._edge_upsert = edge_upsert_sql("?")
+        self._service_upsert = service_upsert_sql("?")
+        self._hints_upsert = hints_upsert_sql("?")
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a committed transaction survives a crash of this process
+            # (SIGKILL); only an operating-system crash could lose the last commits.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    def _migrate(self) -> None:
+        conn = self._conn()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)"
+                )
+                done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+                for version, statements in enumerate(MIGRATIONS, start=1):
+                    if version in done:
+                        continue
+                    for statement in statements:
+                        conn.execute(statement)
+                    conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, time.time()))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def schema_version(self) -> int:
+        """The newest applied migration."""
+        return int(self._conn().execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0])
+
+    def write(self, batch: AggregateBatch) -> None:
+        """Add one batch in a single transaction."""
+        if not batch and not batch.hints:
+            return
+        edge_rows, service_rows, hint_rows = batch_rows(batch)
+        conn = self._conn()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(self._edge_upsert, edge_rows)
+                conn.executemany(self._service_upsert, service_rows)
+                conn.executemany(self._hints_upsert, hint_rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
+        """Edges with activity in the window, summed over it."""
+        params: list[object] = list(bucket_range(window, self.bucket_seconds))
+        if env is not None:
+            params.append(env)
+        rows = self._conn().execute(edge_query("?", env), params).fetchall()
+        return [EdgeRow.from_sql(row) for row in rows]
+
+    def services(self, window: Window, env: str | None = None) -> list[ServiceRow]:
+        """Services seen in the window."""
+        params: list[object] = list(bucket_range(window, self.bucket_seconds))
+        if env is not None:
+            params.append(env)
+        rows = self._conn().execute(service_query("?", env), params).fetchall()
+        return [ServiceRow(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows]
+
+    def hints(self) -> dict[str, dict[str, str]]:
+        """The latest resource hints of every service."""
+        rows = self._conn().execute("SELECT service, hints FROM service_hints").fetchall()
+        return {service: json.loads(hints) for service, hints in rows}
+
+    def ping(self) -> None:
+        """Raise when the database cannot be read."""
+        self._conn().execute("SELECT 1 FROM schema_migrations LIMIT 1").fetchall()
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
