@@ -6,8 +6,10 @@ The small value helpers at the top are shared with the Zipkin converter.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
+from collector.decode import DecodeError
 from graph.model import (
     ENVIRONMENT_KEYS,
     HINT_KEYS,
@@ -113,7 +115,7 @@ def _tag_pairs(tags: Any) -> list[tuple[str, Any]]:
     return pairs
 
 
-def _resource(process: Any) -> Resource:
+def _resource(process: Any, hint_keys: frozenset[str]) -> Resource:
     """A Resource from a Jaeger process object: service name plus hint tags."""
     if not isinstance(process, dict):
         return Resource(UNKNOWN_SERVICE)
@@ -121,9 +123,9 @@ def _resource(process: Any) -> Resource:
     service = cap_name(name) if isinstance(name, str) and name else UNKNOWN_SERVICE
     hints: dict[str, str] = {}
     for key, value in _tag_pairs(process.get("tags")):
-        if key in HINT_KEYS:
+        if key in hint_keys:
             text = attr_text(value)
-            if text is not None:
+            if text:
                 hints[key] = text
     environment = next((hints[k] for k in ENVIRONMENT_KEYS if k in hints), "")
     return Resource(service, environment, hints)
@@ -132,9 +134,10 @@ def _resource(process: Any) -> Resource:
 class _TraceDecoder:
     """Decodes the spans of one Jaeger trace object, sharing Resources per process id."""
 
-    def __init__(self, trace: dict[str, Any], result: DecodeResult) -> None:
+    def __init__(self, trace: dict[str, Any], result: DecodeResult, hint_keys: frozenset[str]) -> None:
         self.trace = trace
         self.result = result
+        self.hint_keys = hint_keys
         processes = trace.get("processes")
         self.processes: dict[str, Any] = processes if isinstance(processes, dict) else {}
         self.resources: dict[Any, Resource] = {}
@@ -153,7 +156,7 @@ class _TraceDecoder:
                 key = ("inline", process.get("serviceName"), repr(process.get("tags")))
         resource = self.resources.get(key)
         if resource is None:
-            resource = self.resources[key] = _resource(process)
+            resource = self.resources[key] = _resource(process, self.hint_keys)
         return resource
 
     def parent_and_links(
@@ -262,17 +265,19 @@ class _TraceDecoder:
             span.end_ns = min(first + duration, MAX_NS)
 
 
-def decode_jaeger(doc: dict[str, Any]) -> DecodeResult:
+def decode_jaeger(doc: dict[str, Any], owner_keys: Iterable[str] = ()) -> DecodeResult:
     """Decode a Jaeger query-API / UI JSON document; malformed spans are rejected one by one.
 
-    Raises ValueError when the document is not `{"data": [...]}`.
+    Process tags named in HINT_KEYS or `owner_keys` become Resource hints. Raises DecodeError
+    (a ValueError) when the document is not `{"data": [...]}`.
     """
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        raise ValueError('Jaeger JSON must be an object with a "data" list of traces')
+        raise DecodeError('Jaeger JSON must be an object with a "data" list of traces')
     result = DecodeResult(spans=[])
+    hint_keys = frozenset(HINT_KEYS) | frozenset(owner_keys)
     for trace in doc["data"]:
         if not isinstance(trace, dict):
             result.reject("jaeger trace is not an object")
             continue
-        result.spans.extend(_TraceDecoder(trace, result).decode())
+        result.spans.extend(_TraceDecoder(trace, result, hint_keys).decode())
     return result
