@@ -309,3 +309,15 @@ def decode_json_bytes(data: bytes, owner_keys: Iterable[str] = ()) -> DecodeResu
     except (ValueError, RecursionError) as exc:
         raise DecodeError(f"body is not valid JSON: {exc}") from exc
     return decode_json_document(doc, owner_keys)
+
+
+def encode_status(code: int, message: str, retry_after_seconds: float | None = None) -> bytes:
+    """A `google.rpc.Status` (the OTLP/HTTP error body), with RetryInfo when the client should retry."""
+    from google.protobuf import duration_pb2
+    from google.rpc import error_details_pb2, status_pb2
+
+    status = status_pb2.Status(code=code, message=message)
+    if retry_after_seconds is not None:
+        info = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=int(retry_after_seconds)))
+        status.details.add().Pack(info)
+    return status.SerializeToString()

@@ -1,0 +1,15 @@
+"""What the HTTP API needs to know from the settings (the composition root fills it in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ApiConfig:
+    """API-facing configuration."""
+
+    api_token: str | None = None
+    catalog_paths: list[str] = field(default_factory=list)
+    owner_attributes: list[str] = field(default_factory=lambda: ["service.owner", "team", "owner"])
+    max_depth: int = 50

@@ -1,0 +1,78 @@
+"""Request dependencies (FastAPI `Annotated` style): state, window parameters, the graph."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
+
+from api.state import ApiState
+from api.views import OwnershipLens
+from graph.model import Window
+from graph.service_graph import ServiceGraph
+from graph.window import resolve_window
+
+
+def get_state(request: Request) -> ApiState:
+    """The shared API state."""
+    return request.app.state.ownermap
+
+
+State = Annotated[ApiState, Depends(get_state)]
+_bearer = HTTPBearer(auto_error=False)
+
+
+def require_token(
+    state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """Check the bearer token when `api_token` is set (compared in constant time)."""
+    expected = state.config.api_token
+    if not expected:
+        return
+    given = credentials.credentials if credentials else ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+@dataclass
+class GraphQuery:
+    """The common query parameters: window or start/end, env, include_self."""
+
+    window: Window
+    env: str | None
+    include_self: bool
+
+
+def graph_query(
+    state: State,
+    window: Annotated[str | None, Query(max_length=16, description="<N>m, <N>h, <N>d or <N>w; default 7d")] = None,
+    start: Annotated[str | None, Query(max_length=64, description="ISO 8601 start")] = None,
+    end: Annotated[str | None, Query(max_length=64, description="ISO 8601 end (default now)")] = None,
+    env: Annotated[str | None, Query(max_length=256, description="deployment environment")] = None,
+    include_self: Annotated[bool, Query(description="include self-calls")] = False,
+) -> GraphQuery:
+    """Parse the window parameters (400 on anything malformed)."""
+    return GraphQuery(resolve_window(window, start, end, now=state.clock()), env, include_self)
+
+
+Params = Annotated[GraphQuery, Depends(graph_query)]
+
+
+def get_graph(state: State, params: Params) -> ServiceGraph:
+    """The service graph of the requested window."""
+    return ServiceGraph.from_store(state.store, params.window, params.env, params.include_self)
+
+
+Graph = Annotated[ServiceGraph, Depends(get_graph)]
+
+
+def get_lens(state: State, graph: Graph) -> OwnershipLens:
+    """The ownership lens for this graph."""
+    return state.lens_factory(graph)
+
+
+Lens = Annotated[OwnershipLens, Depends(get_lens)]

@@ -1,0 +1,36 @@
+"""Liveness, readiness and Prometheus metrics (open even when a token is set)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.deps import State
+from api.problems import problem
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=None)
+def readyz(state: State) -> dict[str, str] | Response:
+    """The store can be reached."""
+    try:
+        state.store.ping()
+    except Exception as exc:
+        return problem(503, f"store unreachable: {exc}")
+    return {"status": "ready"}
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def metrics(state: State) -> Response:
+    """Prometheus exposition of ownermap's own counters."""
+    registry = state.metric_sources.get("registry")
+    body = generate_latest(registry) if registry is not None else b""
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,48 @@
+"""Services, one service, and who depends on it (blast radius)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import Graph, Lens, State
+from api.problems import NotFoundError
+from api.views import node_detail, node_summaries, reach_view
+from graph.service_graph import ServiceGraph
+
+router = APIRouter(prefix="/api/v1", tags=["services"])
+
+Depth = Annotated[int | None, Query(ge=1, le=50, description="how many hops (default: all)")]
+
+
+def _known(graph: ServiceGraph, name: str) -> None:
+    if not graph.has_node(name):
+        raise NotFoundError(f"no service or node named {name!r} in the window")
+
+
+@router.get("/services")
+def list_services(graph: Graph, lens: Lens) -> dict[str, Any]:
+    """Every service and virtual node seen in the window."""
+    return {"window": graph.window.as_dict(), "services": node_summaries(graph, lens)}
+
+
+@router.get("/services/{name:path}/dependents")
+def dependents(name: str, graph: Graph, lens: Lens, depth: Depth = None) -> dict[str, Any]:
+    """Who breaks if `name` breaks: its transitive callers, and their owners to notify."""
+    _known(graph, name)
+    return reach_view(graph, lens, name, "dependents", depth)
+
+
+@router.get("/services/{name:path}/dependencies")
+def dependencies(name: str, graph: Graph, lens: Lens, depth: Depth = None) -> dict[str, Any]:
+    """What `name` (transitively) calls."""
+    _known(graph, name)
+    return reach_view(graph, lens, name, "dependencies", depth)
+
+
+@router.get("/services/{name:path}")
+def get_service(name: str, graph: Graph, lens: Lens, state: State) -> dict[str, Any]:
+    """One service with its edges, catalog entry and suggested owners."""
+    _known(graph, name)
+    return {"window": graph.window.as_dict(), **node_detail(graph, lens, name)}

@@ -1,0 +1,134 @@
+"""JSON views of the graph, joined with ownership through a pluggable lens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from graph.model import NodeKind
+from graph.service_graph import Node, ServiceGraph, iso_ns
+
+
+@dataclass
+class NodeOwnership:
+    """Ownership facts of one node, as the API reports them."""
+
+    owner: str | None = None
+    owner_status: str | None = None
+    catalog_ref: str | None = None
+    findings: list[str] = field(default_factory=list)
+    catalog: dict[str, Any] | None = None
+    suggested_owners: list[dict[str, Any]] = field(default_factory=list)
+
+
+class OwnershipLens(Protocol):
+    """Answers who owns a node (implemented by the ownership layer)."""
+
+    def ownership(self, node: Node) -> NodeOwnership:
+        """Ownership of one node of the graph."""
+
+
+class NoCatalogLens:
+    """Used when no catalog is loaded: services have no known owner, virtual nodes are `virtual`."""
+
+    def ownership(self, node: Node) -> NodeOwnership:
+        """Nothing is known beyond the node kind."""
+        return NodeOwnership(owner_status="virtual" if node.kind != NodeKind.SERVICE else None)
+
+
+def _summary(
+    node: Node, own: NodeOwnership, calls_in: int, calls_out: int, errors_in: int, dependents: int,
+    dependencies: int,
+) -> dict[str, Any]:
+    return {
+        "name": node.name,
+        "kind": node.kind,
+        "owner": own.owner,
+        "owner_status": own.owner_status,
+        "catalog_ref": own.catalog_ref,
+        "first_seen": iso_ns(node.first_seen_ns),
+        "last_seen": iso_ns(node.last_seen_ns),
+        "calls_in": calls_in,
+        "calls_out": calls_out,
+        "errors_in": errors_in,
+        "dependents": dependents,
+        "dependencies": dependencies,
+        "findings": own.findings,
+    }
+
+
+def node_summaries(graph: ServiceGraph, lens: OwnershipLens) -> list[dict[str, Any]]:
+    """The `services` list of GET /api/v1/services."""
+    dependents = graph.dependent_counts()
+    dependencies = graph.dependency_counts()
+    calls_in: dict[str, int] = {}
+    calls_out: dict[str, int] = {}
+    errors_in: dict[str, int] = {}
+    for edge in graph.edges:
+        calls_in[edge.target] = calls_in.get(edge.target, 0) + edge.calls
+        errors_in[edge.target] = errors_in.get(edge.target, 0) + edge.errors
+        calls_out[edge.source] = calls_out.get(edge.source, 0) + edge.calls
+    return [
+        _summary(
+            node, lens.ownership(node), calls_in.get(name, 0), calls_out.get(name, 0), errors_in.get(name, 0),
+            dependents.get(name, 0), dependencies.get(name, 0),
+        )
+        for name, node in sorted(graph.nodes.items())
+    ]
+
+
+def node_summary(graph: ServiceGraph, lens: OwnershipLens, name: str) -> dict[str, Any]:
+    """The summary of one node (computing reach only from that node)."""
+    node = graph.nodes[name]
+    upstream = graph.upstream(name)
+    return _summary(
+        node, lens.ownership(node), sum(e.calls for e in upstream), sum(e.calls for e in graph.downstream(name)),
+        sum(e.errors for e in upstream), len(graph.dependents(name)), len(graph.dependencies(name)),
+    )
+
+
+def node_detail(graph: ServiceGraph, lens: OwnershipLens, name: str) -> dict[str, Any]:
+    """GET /api/v1/services/{name}: the summary plus catalog, hints, edges and suggestions."""
+    summary = node_summary(graph, lens, name)
+    node = graph.nodes[name]
+    own = lens.ownership(node)
+    return {
+        **summary,
+        "spans": node.spans,
+        "error_spans": node.error_spans,
+        "catalog": own.catalog,
+        "hints": node.hints,
+        "upstream": [e.to_dict() for e in graph.upstream(name)],
+        "downstream": [e.to_dict() for e in graph.downstream(name)],
+        "suggested_owners": own.suggested_owners,
+    }
+
+
+def reach_view(
+    graph: ServiceGraph, lens: OwnershipLens, name: str, direction: str, depth: int | None
+) -> dict[str, Any]:
+    """Dependents or dependencies of a node, with the owners to notify."""
+    found = graph.dependents(name, depth) if direction == "dependents" else graph.dependencies(name, depth)
+    items = []
+    owners: list[str] = []
+    for other, distance in sorted(found.items(), key=lambda kv: (kv[1], kv[0])):
+        owner = lens.ownership(graph.nodes[other]).owner
+        items.append({"name": other, "kind": graph.nodes[other].kind, "owner": owner, "depth": distance})
+        if owner and owner not in owners:
+            owners.append(owner)
+    return {"service": name, "window": graph.window.as_dict(), direction: items, "owners_to_notify": owners}
+
+
+def graph_nodes(graph: ServiceGraph, lens: OwnershipLens) -> list[dict[str, Any]]:
+    """Node objects of GET /api/v1/graph."""
+    out = []
+    for name in sorted(graph.nodes):
+        node = graph.nodes[name]
+        own = lens.ownership(node)
+        out.append({"id": name, "kind": node.kind, "owner": own.owner, "owner_status": own.owner_status})
+    return out
+
+
+def graph_edges(graph: ServiceGraph) -> list[dict[str, Any]]:
+    """Edge objects of GET /api/v1/graph."""
+    return [e.to_dict() for e in sorted(graph.edges, key=lambda e: (e.source, e.target, e.connection_type))]

@@ -1,0 +1,5 @@
+"""`python -m ownermap`."""
+
+from ownermap.cli import main
+
+main()

@@ -1,0 +1,179 @@
+"""The `ownermap` command line (click). Every flag also reads `OWNERMAP_<NAME>` and the YAML config."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+
+from ownermap.settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def common_options(func: F) -> F:
+    """--config, --db and --catalog, shared by every command."""
+    func = click.option("--catalog", "catalog", multiple=True, metavar="PATH",
+                        help="Catalog file or directory (repeatable). [env OWNERMAP_CATALOG]")(func)
+    func = click.option("--db", metavar="URL",
+                        help="sqlite:///PATH (default sqlite:///ownermap.db) or postgresql://… [env OWNERMAP_DB]")(func)
+    func = click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+                        help="YAML config file with the same keys as the settings.")(func)
+    return func
+
+
+def window_options(func: F) -> F:
+    """--window / --start / --end / --env / --include-self."""
+    func = click.option("--include-self", is_flag=True, help="Include self-calls (A → A).")(func)
+    func = click.option("--env", help="Only this deployment environment.")(func)
+    func = click.option("--end", help="ISO 8601 end of the window (default now).")(func)
+    func = click.option("--start", help="ISO 8601 start (instead of --window).")(func)
+    func = click.option("--window", help="<N>m, <N>h, <N>d or <N>w (default 7d).")(func)
+    return func
+
+
+def make_settings(config_file: Path | None, **overrides: Any) -> Settings:
+    """Settings from file, environment and flags, or a clean usage error."""
+    try:
+        return load_settings(config_file, **overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise click.UsageError(f"invalid settings: {problems}") from None
+    except (ValueError, OSError) as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Write to -o PATH, or stdout."""
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="ownermap")
+def main() -> None:
+    """ownermap: turn OpenTelemetry traces into a service ownership map."""
+
+
+@main.command()
+@common_options
+@click.option("--otlp-grpc", metavar="HOST:PORT", help="OTLP/gRPC listener (default localhost:4317).")
+@click.option("--otlp-http", metavar="HOST:PORT", help="OTLP/HTTP listener (default localhost:4318).")
+@click.option("--api", metavar="HOST:PORT", help="API and UI listener (default localhost:8080).")
+@click.option("--pairing-ttl", type=float, metavar="SECONDS", help="How long spans wait for their other half.")
+@click.option("--role", type=click.Choice(["all", "ingest", "api"]), help="Which parts to run (default all).")
+def serve(config_file: Path | None, db: str | None, catalog: tuple[str, ...], otlp_grpc: str | None,
+          otlp_http: str | None, api: str | None, pairing_ttl: float | None, role: str | None) -> None:
+    """Receive OTLP traces and serve the API and UI."""
+    from ownermap.server import serve as run_server
+
+    settings = make_settings(config_file, db=db, catalog=list(catalog) or None, otlp_grpc=otlp_grpc,
+                             otlp_http=otlp_http, api=api, pairing_ttl=pairing_ttl, role=role)
+    run_server(settings)
+
+
+@main.command()
+@common_options
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--pairing-ttl", type=float, metavar="SECONDS", help="How long spans wait for their other half.")
+def ingest(config_file: Path | None, db: str | None, catalog: tuple[str, ...], files: tuple[str, ...],
+           pairing_ttl: float | None) -> None:
+    """Import trace files: OTLP JSON / JSON lines / protobuf, Jaeger or Zipkin JSON (- = stdin)."""
+    from collector.files import TraceFileError, read_trace_file
+    from collector.pipeline import IngestPipeline
+    from graph.store import open_store
+
+    settings = make_settings(config_file, db=db, catalog=list(catalog) or None, pairing_ttl=pairing_ttl)
+    store = open_store(settings.db)
+    pipeline = IngestPipeline(store, ttl=settings.pairing_ttl, max_pending=settings.max_pending,
+                              max_services=settings.max_services, max_edges=settings.max_edges)
+    spans = rejected = 0
+    failed = False
+    try:
+        for path in files:
+            try:
+                size = 0 if path == "-" else os.path.getsize(path)
+            except OSError as exc:
+                click.echo(f"ownermap: {path}: cannot open: {exc.strerror}", err=True)
+                failed = True
+                continue
+            show = sys.stderr.isatty() and size > 4 * 1024 * 1024
+            with click.progressbar(length=size, label=path, file=sys.stderr, hidden=not show) as bar:
+                try:
+                    for result in read_trace_file(path, settings.owner_attributes, progress=bar.update):
+                        pipeline.ingest(result.spans)
+                        spans += len(result.spans)
+                        rejected += result.rejected
+                        for reason in result.errors:
+                            click.echo(f"ownermap: {path}: rejected span: {reason}", err=True)
+                        pipeline.flush()
+                except TraceFileError as exc:
+                    click.echo(f"ownermap: {exc}", err=True)
+                    failed = True
+        pipeline.finish()
+    finally:
+        store.close()
+    stats = pipeline.detector.stats
+    click.echo(
+        f"ingested {spans} spans from {len(files)} file(s): {stats.calls} calls, {rejected} spans rejected, "
+        f"{stats.unpaired} unpaired, {stats.unmatched} unmatched",
+        err=True,
+    )
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@common_options
+@window_options
+@click.option("--format", "fmt", type=click.Choice(["json", "dot", "graphml", "mermaid", "cytoscape"]),
+              default="json", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout.")
+def graph(config_file: Path | None, db: str | None, catalog: tuple[str, ...], window: str | None,
+          start: str | None, end: str | None, env: str | None, include_self: bool, fmt: str,
+          output: Path | None) -> None:
+    """Print the service dependency graph of a window."""
+    from api.views import NoCatalogLens, graph_edges, graph_nodes
+    from graph.export import to_cytoscape, to_dot, to_mermaid
+    from graph.service_graph import ServiceGraph
+    from graph.store import open_store
+    from graph.window import WindowError, resolve_window
+
+    settings = make_settings(config_file, db=db, catalog=list(catalog) or None)
+    try:
+        span = resolve_window(window, start, end)
+    except WindowError as exc:
+        raise click.BadParameter(str(exc), param_hint="--window/--start/--end") from None
+    store = open_store(settings.db)
+    try:
+        service_graph = ServiceGraph.from_store(store, span, env, include_self)
+    finally:
+        store.close()
+    lens = NoCatalogLens()
+    nodes, edges = graph_nodes(service_graph, lens), graph_edges(service_graph)
+    if fmt == "dot":
+        text = to_dot(nodes, edges)
+    elif fmt == "mermaid":
+        text = to_mermaid(nodes, edges)
+    elif fmt == "graphml":
+        attrs = {n["id"]: {"kind": n["kind"], "owner": n["owner"], "owner_status": n["owner_status"]} for n in nodes}
+        text = service_graph.to_graphml(attrs)
+    elif fmt == "cytoscape":
+        text = json.dumps(to_cytoscape(nodes, edges), indent=2)
+    else:
+        text = json.dumps({"window": span.as_dict(), "nodes": nodes, "edges": edges}, indent=2)
+    write_output(text, output)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,69 @@
+"""Prometheus metrics of one ownermap process, read from the components' counters at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from collector.ingest import Receiver
+from collector.pipeline import IngestPipeline
+
+
+class IngestCollector(Collector):
+    """Exposes receiver, detector, aggregator and pipeline counters."""
+
+    def __init__(self, receiver: Receiver, pipeline: IngestPipeline) -> None:
+        self.receiver = receiver
+        self.pipeline = pipeline
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        """Read every counter now."""
+        rs = self.receiver.stats
+        ds = self.pipeline.detector.stats
+        ps = self.pipeline.stats
+        ags = self.pipeline.aggregator.stats
+        requests = CounterMetricFamily(
+            "ownermap_receiver_requests", "Export requests received", labels=["transport"]
+        )
+        for transport, count in sorted(rs.requests.items()):
+            requests.add_metric([transport], count)
+        yield requests
+        yield CounterMetricFamily("ownermap_spans_received", "Spans accepted", value=rs.spans_received)
+        yield CounterMetricFamily("ownermap_spans_rejected", "Spans rejected (partial success)",
+                                  value=rs.spans_rejected)
+        yield CounterMetricFamily("ownermap_requests_rejected", "Undecodable requests", value=rs.requests_rejected)
+        yield CounterMetricFamily("ownermap_spans_duplicate", "Spans seen twice within the TTL", value=ds.duplicates)
+        yield CounterMetricFamily("ownermap_calls_detected", "Calls found by the edge rules", value=ds.calls)
+        yield CounterMetricFamily("ownermap_spans_unpaired",
+                                  "CLIENT/PRODUCER spans with no child and no peer attribute", value=ds.unpaired)
+        yield CounterMetricFamily("ownermap_spans_unmatched", "SERVER/CONSUMER spans whose parent never arrived",
+                                  value=ds.unmatched)
+        yield CounterMetricFamily("ownermap_pending_expired_early", "Span index entries expired early (max_pending)",
+                                  value=ds.expired_early)
+        yield GaugeMetricFamily("ownermap_pending_spans", "Entries waiting in the span index",
+                                value=self.pipeline.detector.pending)
+        yield GaugeMetricFamily("ownermap_ingest_queue_batches", "Batches waiting for the ingest worker",
+                                value=self.pipeline.queue_depth)
+        yield CounterMetricFamily("ownermap_ingest_overloaded", "Requests refused because the queue was full",
+                                  value=ps.overloaded)
+        yield CounterMetricFamily("ownermap_flushes", "Group commits", value=ps.flushes)
+        yield CounterMetricFamily("ownermap_flush_failures", "Failed group commits", value=ps.flush_failures)
+        yield CounterMetricFamily("ownermap_flush_seconds", "Time spent in group commits",
+                                  value=ps.flush_seconds_total)
+        yield GaugeMetricFamily("ownermap_last_flush_seconds", "Duration of the last group commit",
+                                value=ps.last_flush_seconds)
+        yield CounterMetricFamily("ownermap_services_dropped", "Spans dropped at the max_services cap",
+                                  value=ags.dropped_services)
+        yield CounterMetricFamily("ownermap_edges_dropped", "Calls dropped at the max_edges cap",
+                                  value=ags.dropped_edges)
+
+
+def build_registry(receiver: Receiver | None, pipeline: IngestPipeline | None) -> CollectorRegistry:
+    """A registry for this process (no global default registry)."""
+    registry = CollectorRegistry()
+    if receiver is not None and pipeline is not None:
+        registry.register(IngestCollector(receiver, pipeline))
+    return registry

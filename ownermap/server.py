@@ -1,0 +1,183 @@
+"""`ownermap serve`: the composition root that wires receivers, pipeline, store and API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import uvicorn
+
+from api.app import create_app
+from api.config import ApiConfig
+from api.state import ApiState
+from collector.ingest import Receiver
+from collector.otlp_grpc import build_grpc_server
+from collector.otlp_http import create_otlp_http_app
+from collector.pipeline import IngestPipeline
+from graph.store import Store, open_store
+from ownermap.metrics import build_registry
+from ownermap.settings import Settings, split_hostport
+
+log = logging.getLogger("ownermap")
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to ownermap (several run in one loop)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind_socket(hostport: str) -> socket.socket:
+    """A listening TCP socket for HOST:PORT (port 0 picks a free port)."""
+    host, port = split_hostport(hostport)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    infos = socket.getaddrinfo(host, port, family if ":" in host else 0, socket.SOCK_STREAM)
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(address)
+    sock.listen(512)
+    sock.setblocking(False)
+    return sock
+
+
+def _address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def api_config(settings: Settings) -> ApiConfig:
+    """The API's view of the settings."""
+    return ApiConfig(
+        api_token=settings.api_token.get_secret_value() if settings.api_token else None,
+        catalog_paths=list(settings.catalog),
+        owner_attributes=list(settings.owner_attributes),
+    )
+
+
+@dataclass
+class Listening:
+    """Where a running server listens (filled in as listeners start)."""
+
+    grpc: str | None = None
+    http: str | None = None
+    api: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class OwnermapServer:
+    """One ownermap process in the role its settings name."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.listening = Listening()
+        self.store: Store | None = None
+        self.pipeline: IngestPipeline | None = None
+        self._stop = asyncio.Event()
+
+    def request_stop(self) -> None:
+        """Begin a graceful shutdown (what SIGTERM does)."""
+        self._stop.set()
+
+    def _tls(self) -> tuple[bytes, bytes] | None:
+        s = self.settings
+        if s.tls_cert and s.tls_key:
+            return s.tls_cert.read_bytes(), s.tls_key.read_bytes()
+        return None
+
+    def _uvicorn(self, app: Any, sock: socket.socket) -> _QuietServer:
+        s = self.settings
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off",
+            ssl_certfile=str(s.tls_cert) if s.tls_cert else None,
+            ssl_keyfile=str(s.tls_key) if s.tls_key else None,
+            timeout_graceful_shutdown=10,
+        )
+        return _QuietServer(config)
+
+    async def run(self) -> None:
+        """Start every listener of the role, serve until asked to stop, then drain and flush."""
+        s = self.settings
+        self.store = open_store(s.db)
+        receiver: Receiver | None = None
+        grpc_server: grpc.Server | None = None
+        servers: list[tuple[_QuietServer, socket.socket]] = []
+        scheme = "https" if s.tls_cert else "http"
+        if s.role in ("all", "ingest"):
+            self.pipeline = IngestPipeline(
+                self.store, ttl=s.pairing_ttl, max_pending=s.max_pending, clock=self.clock,
+                queue_batches=s.ingest_queue_batches, max_services=s.max_services, max_edges=s.max_edges,
+                database_at_once=s.database_at_once,
+            )
+            self.pipeline.start()
+            receiver = Receiver(self.pipeline, s.owner_attributes)
+            token = s.otlp_token.get_secret_value() if s.otlp_token else None
+            grpc_server, port = build_grpc_server(
+                receiver, s.otlp_grpc, max_request_bytes=s.max_request_bytes, token=token, tls=self._tls()
+            )
+            grpc_server.start()
+            host = split_hostport(s.otlp_grpc)[0]
+            self.listening.grpc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            http_app = create_otlp_http_app(
+                receiver, max_request_bytes=s.max_request_bytes,
+                max_decompressed_bytes=s.max_decompressed_bytes, token=token,
+            )
+            sock = bind_socket(s.otlp_http)
+            self.listening.http = _address(sock)
+            servers.append((self._uvicorn(http_app, sock), sock))
+        state = ApiState(
+            config=api_config(s), store=self.store,
+            metric_sources={"registry": build_registry(receiver, self.pipeline)},
+        )
+        api_app = create_app(state, include_api=s.role != "ingest")
+        api_sock = bind_socket(s.api)
+        self.listening.api = _address(api_sock)
+        servers.append((self._uvicorn(api_app, api_sock), api_sock))
+
+        tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in servers]
+        if self.listening.grpc:
+            _say(f"OTLP/gRPC listening on {self.listening.grpc}")
+            _say(f"OTLP/HTTP listening on {scheme}://{self.listening.http}/v1/traces")
+        _say(f"API and UI on {scheme}://{self.listening.api}/ (role {s.role}, db {s.db})")
+        stop_waiter = asyncio.create_task(self._stop.wait())
+        await asyncio.wait([stop_waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        _say("shutting down: draining receivers and flushing pending edges")
+        if grpc_server is not None:
+            await asyncio.get_running_loop().run_in_executor(None, lambda: grpc_server.stop(5).wait(10))
+        for server, _ in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.pipeline is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.pipeline.stop)
+        self.store.close()
+        _say("stopped")
+
+
+def _say(message: str) -> None:
+    print(f"ownermap: {message}", file=sys.stderr, flush=True)
+
+
+def serve(settings: Settings) -> None:
+    """Run a server until SIGTERM or SIGINT."""
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def main() -> None:
+        server = OwnermapServer(settings)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, server.request_stop)
+        await server.run()
+
+    asyncio.run(main())

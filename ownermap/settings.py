@@ -1,0 +1,104 @@
+"""Settings: defaults < YAML config file < OWNERMAP_* environment variables < command-line flags."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+_HOSTPORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]*):([0-9]{1,5})$")
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+def split_hostport(value: str) -> tuple[str, int]:
+    """`HOST:PORT` (IPv6 in brackets) → (host, port)."""
+    match = _HOSTPORT.match(value.strip())
+    if not match or int(match.group(2)) > 65535:
+        raise ValueError(f"{value!r} is not HOST:PORT (for example localhost:4317 or [::1]:4317)")
+    host = match.group(1).strip("[]") or "0.0.0.0"  # noqa: S104 - an empty host means all interfaces
+    return host, int(match.group(2))
+
+
+class Settings(BaseSettings):
+    """Everything configurable; every field is also `OWNERMAP_<NAME>` and a key in the YAML file."""
+
+    model_config = SettingsConfigDict(env_prefix="OWNERMAP_", extra="forbid", validate_default=True)
+    config_file: ClassVar[Path | None] = None
+
+    db: str = "sqlite:///ownermap.db"
+    otlp_grpc: str = "localhost:4317"
+    otlp_http: str = "localhost:4318"
+    api: str = "localhost:8080"
+    role: Literal["all", "ingest", "api"] = "all"
+    pairing_ttl: float = Field(5.0, gt=0, le=3600)
+    max_pending: int = Field(200_000, ge=1, le=100_000_000)
+    database_at_once: bool = False
+    catalog: CommaList = Field(default_factory=list)
+    owner_attributes: CommaList = Field(default_factory=lambda: ["service.owner", "team", "owner"])
+    max_request_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    max_decompressed_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    max_services: int = Field(50_000, ge=1)
+    max_edges: int = Field(500_000, ge=1)
+    ingest_queue_batches: int = Field(64, ge=1)
+    retention_days: int = Field(90, ge=1)
+    api_token: SecretStr | None = None
+    otlp_token: SecretStr | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("catalog", "owner_attributes", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("otlp_grpc", "otlp_http", "api")
+    @classmethod
+    def _hostport(cls, value: str) -> str:
+        split_hostport(value)
+        return value
+
+    @field_validator("db")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgres:")):
+            raise ValueError(f"{value!r} is not a database URL: use sqlite:///PATH or postgresql://…")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags (init) beat the environment, which beats the YAML file."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls.config_file is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=cls.config_file))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from an optional YAML file, the environment and explicit overrides (None = not given)."""
+    given = {key: value for key, value in overrides.items() if value is not None and value != ()}
+    if config_file is None:
+        return Settings(**given)
+    if not config_file.is_file():
+        raise ValueError(f"config file {config_file} does not exist")
+    bound = type("FileSettings", (Settings,), {"config_file": config_file, "__module__": __name__})
+    return bound(**given)
