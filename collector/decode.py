@@ -92,10 +92,10 @@ def decode_request(request: Any, owner_keys: Iterable[str] = ()) -> DecodeResult
     Written as one plain loop on purpose: this is the ingest hot path.
     """
     result = DecodeResult(spans=[])
-    spans_out = result.spans
-    append = spans_out.append
+    append = result.spans.append
     keys = SPAN_ATTRIBUTE_KEYS
     hint_keys = _HINT_KEYS | frozenset(owner_keys)
+    new_span = Span
     for resource_spans in request.resource_spans:
         resource = _proto_resource(resource_spans.resource, hint_keys)
         for scope_spans in resource_spans.scope_spans:
@@ -104,28 +104,34 @@ def decode_request(request: Any, owner_keys: Iterable[str] = ()) -> DecodeResult
                 span_id = s.span_id
                 parent_id = s.parent_span_id
                 start = s.start_time_unix_nano
-                if len(trace_id) != 16 or len(span_id) != 8 or (parent_id and len(parent_id) != 8):
-                    result.reject(
-                        f"span {span_id.hex() or '?'}: trace_id must be 16 bytes and span ids 8 bytes "
-                        f"(got {len(trace_id)}/{len(span_id)}/{len(parent_id)})"
-                    )
-                    continue
-                if not start:
-                    result.reject(f"span {span_id.hex()}: start_time_unix_nano is missing")
+                if len(trace_id) != 16 or len(span_id) != 8 or not start or (parent_id and len(parent_id) != 8):
+                    _reject_proto_span(result, trace_id, span_id, parent_id, start)
                     continue
                 if parent_id == _ZERO_PARENT:
                     parent_id = b""
-                attrs: dict[str, str] = {}
+                attrs = {}
                 for kv in s.attributes:
-                    if kv.key in keys:
-                        v = kv.value
-                        attrs[kv.key] = v.string_value or _proto_value(v)
-                links = tuple((ln.trace_id, ln.span_id) for ln in s.links) if s.links else ()
-                append(
-                    Span(trace_id, span_id, parent_id, resource, s.kind, start, s.end_time_unix_nano,
-                         s.status.code == _STATUS_ERROR, attrs, links)
-                )
+                    key = kv.key
+                    if key in keys:
+                        value = kv.value
+                        attrs[key] = value.string_value or _proto_value(value)
+                links = s.links
+                append(new_span(
+                    trace_id, span_id, parent_id, resource, s.kind, start, s.end_time_unix_nano,
+                    s.status.code == _STATUS_ERROR, attrs,
+                    tuple((ln.trace_id, ln.span_id) for ln in links) if links else (),
+                ))
     return result
+
+
+def _reject_proto_span(result: DecodeResult, trace_id: bytes, span_id: bytes, parent_id: bytes, start: int) -> None:
+    if not start and len(span_id) == 8:
+        result.reject(f"span {span_id.hex()}: start_time_unix_nano is missing")
+    else:
+        result.reject(
+            f"span {span_id.hex() or '?'}: trace_id must be 16 bytes and span ids 8 bytes "
+            f"(got {len(trace_id)}/{len(span_id)}/{len(parent_id)})"
+        )
 
 
 def encode_response(result: DecodeResult) -> bytes:

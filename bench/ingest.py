@@ -1,0 +1,128 @@
+"""OTLP/gRPC ingest benchmark against a real `ownermap serve`, with the decode floor of the same batches.
+
+    python bench/ingest.py [--batches 60] [--clients 2] [--db sqlite:///PATH]
+
+Starts `ownermap serve` (one process), has a separate client process send pre-serialised
+8 192-span batches over OTLP/gRPC with a few requests in flight, and reports spans/s
+(acknowledged, so durable), the decode floor measured in this run (protobuf decode plus
+reading each span's service, ids, kind, status, times and peer attribute in a plain loop,
+one core), their ratio and the server's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.workload import make_batch
+from tests.integration.serve_process import ServeProcess
+
+PEER_KEYS = frozenset({"service.peer.name", "peer.service", "server.address"})
+
+
+def decode_floor(batches: list[bytes], rounds: int = 3) -> float:
+    """Spans/s of decoding the batches and reading the fields the edge rules need, in a plain loop."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    best = 0.0
+    for _ in range(rounds):
+        spans = 0
+        started = time.perf_counter()
+        for data in batches:
+            request = ExportTraceServiceRequest.FromString(data)
+            for rs in request.resource_spans:
+                service = ""
+                for kv in rs.resource.attributes:
+                    if kv.key == "service.name":
+                        service = kv.value.string_value
+                for ss in rs.scope_spans:
+                    for s in ss.spans:
+                        _ = (service, s.trace_id, s.span_id, s.parent_span_id, s.kind, s.status.code,
+                             s.start_time_unix_nano, s.end_time_unix_nano)
+                        for kv in s.attributes:
+                            if kv.key in PEER_KEYS:
+                                _ = kv.value.string_value
+                        spans += 1
+        best = max(best, spans / (time.perf_counter() - started))
+    return best
+
+
+def _client(target: str, batches: list[bytes], in_flight: int, result_queue: multiprocessing.Queue) -> None:
+    import grpc
+
+    channel = grpc.insecure_channel(target, options=[("grpc.max_send_message_length", 64 * 1024 * 1024)])
+    export = channel.unary_unary(
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        request_serializer=lambda b: b, response_deserializer=lambda b: b,
+    )
+    grpc.channel_ready_future(channel).result(timeout=30)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(in_flight) as pool:
+        list(pool.map(lambda data: export(data, timeout=120), batches))
+    result_queue.put(time.perf_counter() - started)
+    channel.close()
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of a process in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batches", type=int, default=60, help="batches to send (8 192 spans each)")
+    parser.add_argument("--in-flight", type=int, default=4, help="concurrent requests from the client")
+    parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args()
+
+    distinct = [make_batch(seed) for seed in range(min(args.batches, 20))]
+    batches = [distinct[i % len(distinct)] if i < len(distinct) else make_batch(i) for i in range(args.batches)]
+    spans_per_batch = 8192
+    floor = decode_floor(distinct[:10])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.db or f"sqlite:///{tmp}/bench.db"
+        server = ServeProcess(db).start()
+        try:
+            context = multiprocessing.get_context("spawn")
+            results: multiprocessing.Queue = context.Queue()
+            client = context.Process(
+                target=_client, args=(server.grpc, batches, args.in_flight, results))
+            client.start()
+            elapsed = results.get(timeout=600)
+            client.join(30)
+            assert server.proc is not None
+            rss = peak_rss_mb(server.proc.pid)
+        finally:
+            if server.proc is not None and server.proc.poll() is None:
+                server.terminate()
+            server.stop()
+    spans = spans_per_batch * args.batches
+    rate = spans / elapsed
+    result = {
+        "spans": spans, "seconds": round(elapsed, 2), "spans_per_second": round(rate),
+        "decode_floor_spans_per_second": round(floor), "ratio_to_floor": round(rate / floor, 3),
+        "server_peak_rss_mb": round(rss, 1), "cpus": os.cpu_count(),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:32} {value}")
+
+
+if __name__ == "__main__":
+    main()
