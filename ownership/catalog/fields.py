@@ -1,0 +1,175 @@
+"""Field-by-field checks for hand-written loaders: collect every problem, never stop at the first."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ownership.catalog.model import DEFAULT_NAMESPACE, CatalogError, EntityRef, RefError
+from ownership.catalog.safe_yaml import YamlDocument
+
+NAME_RE = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+NAMESPACE_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+KIND_RE = re.compile(r"^[a-zA-Z][a-z0-9A-Z]*$")
+TAG_RE = re.compile(r"^[a-z0-9+#]+(-[a-z0-9+#]+)*$")
+MAX_NAME = 63
+
+
+def show(value: object, limit: int = 80) -> str:
+    """A short, printable rendering of an untrusted value for error messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def name_problem(name: str) -> str | None:
+    """Why a string is not a valid Backstage name, or None."""
+    if not 1 <= len(name) <= MAX_NAME:
+        return f"must be 1-{MAX_NAME} characters"
+    if not NAME_RE.match(name):
+        return "must be letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+    return None
+
+
+def namespace_problem(namespace: str) -> str | None:
+    """Why a string is not a valid namespace (a DNS label), or None."""
+    if len(namespace) > MAX_NAME or not NAMESPACE_RE.match(namespace):
+        return "must be a DNS label: lowercase letters, digits and single '-' inside, at most 63"
+    return None
+
+
+def type_name(value: object) -> str:
+    """YAML-flavoured type name for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, Mapping):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
+class Checker:
+    """Reads typed fields out of untrusted mappings, recording a CatalogError per bad field."""
+
+    def __init__(self, file: str, entity: str | None = None, doc: YamlDocument | None = None) -> None:
+        self.file = file
+        self.entity = entity
+        self.doc = doc
+        self.errors: list[CatalogError] = []
+        self.warnings: list[CatalogError] = []
+
+    def line(self, path: str | None) -> int | None:
+        """Line of a field path in the document being checked."""
+        return self.doc.line_of(path) if self.doc is not None else None
+
+    def fail(self, path: str | None, message: str) -> None:
+        """Record an error on a field."""
+        self.errors.append(CatalogError(self.file, message, self.entity, path, self.line(path)))
+
+    def warn(self, path: str | None, message: str) -> None:
+        """Record a warning on a field."""
+        self.warnings.append(CatalogError(self.file, message, self.entity, path, self.line(path), "warning"))
+
+    def mapping(self, data: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> dict[str, Any]:
+        """A nested mapping (empty when absent)."""
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.fail(path, "is required")
+            return {}
+        if not isinstance(value, Mapping):
+            self.fail(path, f"must be a mapping, got {type_name(value)}")
+            return {}
+        return dict(value)
+
+    def string(self, data: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> str | None:
+        """A non-empty string (None when absent)."""
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.fail(path, "is required")
+            return None
+        if not isinstance(value, str):
+            self.fail(path, f"must be a string, got {type_name(value)}")
+            return None
+        if not value.strip():
+            self.fail(path, "must not be empty")
+            return None
+        return value
+
+    def string_list(self, data: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> list[str]:
+        """A list of strings; bad items are reported one by one."""
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.fail(path, "is required (may be an empty list)")
+            return []
+        if not isinstance(value, list):
+            self.fail(path, f"must be a list, got {type_name(value)}")
+            return []
+        out: list[str] = []
+        for i, item in enumerate(value):
+            if isinstance(item, str) and item.strip():
+                out.append(item)
+            else:
+                self.fail(f"{path}[{i}]", f"must be a non-empty string, got {show(item)}")
+        return out
+
+    def string_map(self, data: Mapping[str, Any], key: str, path: str) -> dict[str, str]:
+        """A mapping of string to string (annotations, labels)."""
+        out: dict[str, str] = {}
+        for k, v in self.mapping(data, key, path).items():
+            if not isinstance(k, str) or not isinstance(v, str):
+                self.fail(f"{path}.{k}", f"keys and values must be strings, got {type_name(v)}")
+            else:
+                out[k] = v
+        return out
+
+    def ref(
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        path: str,
+        *,
+        default_kind: str | None,
+        namespace: str = DEFAULT_NAMESPACE,
+        required: bool = False,
+    ) -> EntityRef | None:
+        """An entity reference with the field's default kind and the entity's namespace."""
+        text = self.string(data, key, path, required=required)
+        return None if text is None else self.parse_ref(text, path, default_kind, namespace)
+
+    def ref_list(
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        path: str,
+        *,
+        default_kind: str | None,
+        namespace: str = DEFAULT_NAMESPACE,
+        required: bool = False,
+    ) -> list[EntityRef]:
+        """A list of entity references."""
+        value = data.get(key)
+        out: list[EntityRef] = []
+        if value is not None and isinstance(value, list):
+            for i, item in enumerate(value):
+                ref = self.parse_ref(item, f"{path}[{i}]", default_kind, namespace)
+                if ref is not None:
+                    out.append(ref)
+            return out
+        self.string_list(data, key, path, required=required)  # reports missing or wrong type
+        return out
+
+    def parse_ref(self, text: object, path: str, default_kind: str | None, namespace: str) -> EntityRef | None:
+        """Parse one reference, recording a field error when it is invalid."""
+        try:
+            return EntityRef.parse(text, default_kind=default_kind, default_namespace=namespace)
+        except RefError as exc:
+            self.fail(path, str(exc))
+            return None

@@ -1,0 +1,359 @@
+"""Lookups over a loaded Catalog: which entity a telemetry name is, who owns it, what it documents.
+
+Rules (DESIGN §3): a telemetry `service.name` matches an entity by exact name, then by declared
+aliases, ignoring case. A hit found only after normalisation (`-`, `_`, `.` equal; a leading
+namespace, system or owner segment dropped) is a *near* match: never a match, but a
+`name_mismatch` finding whose suggested alias is the telemetry name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from ownership.catalog.model import (
+    ALIAS_ANNOTATIONS,
+    DEFAULT_NAMESPACE,
+    ONCALL_ANNOTATIONS,
+    RUNBOOK_ANNOTATION,
+    SERVICE_NAMES_ANNOTATION,
+    TECHDOCS_ANNOTATION,
+    Catalog,
+    Entity,
+    EntityRef,
+    RefError,
+)
+
+SERVICE_KINDS: tuple[str, ...] = ("component",)
+# Virtual nodes (databases, queues, external peers) are usually Resources, sometimes Components.
+VIRTUAL_KINDS: tuple[str, ...] = ("resource", "component")
+_DOC_WORDS = frozenset({"doc", "docs", "documentation", "wiki", "techdocs"})
+_SEPARATORS = re.compile(r"[-_.]")
+_WORDS = re.compile(r"[a-z0-9]+")
+
+OwnerStatus = Literal["ok", "unowned", "owner_not_found", "owner_inactive"]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """How a telemetry name matched an entity: by `name` or by an `alias` from `source`."""
+
+    entity: Entity
+    how: Literal["name", "alias"]
+    source: str
+    value: str
+    others: tuple[Entity, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedOwner:
+    """The owner of an entity: its ref, the Group/User it names (None if undeclared), and activity."""
+
+    ref: EntityRef | None
+    entity: Entity | None
+    is_user: bool
+    active: bool | None  # None: membership unknown (a team known only from a Datadog definition)
+
+    @property
+    def status(self) -> OwnerStatus:
+        """`ok`, `unowned`, `owner_not_found` or `owner_inactive` (an individual owner is `ok`)."""
+        if self.ref is None:
+            return "unowned"
+        if self.entity is None:
+            return "owner_not_found"
+        if self.active is False:
+            return "owner_inactive"
+        return "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    """A Group with its members (Group.spec.members and User.spec.memberOf), parent and children."""
+
+    entity: Entity
+    members: tuple[EntityRef, ...]
+    parent: EntityRef | None
+    children: tuple[EntityRef, ...]
+    active: bool | None
+
+    @property
+    def ref(self) -> EntityRef:
+        """The team's entity ref."""
+        return self.entity.ref
+
+    @property
+    def name(self) -> str:
+        """The team's name."""
+        return self.entity.name
+
+
+def normalise(name: str) -> str:
+    """Lowercase with `-`, `_` and `.` treated as the same character."""
+    return _SEPARATORS.sub("-", name.lower())
+
+
+def telemetry_names(entity: Entity) -> list[tuple[str, str]]:
+    """Declared aliases of an entity as (annotation, value) pairs."""
+    out: list[tuple[str, str]] = []
+    for key in ALIAS_ANNOTATIONS:
+        raw = entity.annotations.get(key)
+        if not raw:
+            continue
+        values = raw.split(",") if key == SERVICE_NAMES_ANNOTATION else [raw]
+        out.extend((key, v.strip()) for v in values if v.strip())
+    return out
+
+
+def has_runbook(entity: Entity) -> bool:
+    """A link whose title, type or URL mentions runbook, or the ownermap.io/runbook annotation."""
+    if entity.annotations.get(RUNBOOK_ANNOTATION, "").strip():
+        return True
+    return any("runbook" in (part or "").lower() for link in entity.links for part in (link.title, link.type, link.url))
+
+
+def has_docs(entity: Entity) -> bool:
+    """backstage.io/techdocs-ref, or a link whose title or type says docs, wiki or documentation."""
+    if entity.annotations.get(TECHDOCS_ANNOTATION, "").strip():
+        return True
+    for link in entity.links:
+        words = set(_WORDS.findall(f"{link.title or ''} {link.type or ''}".lower()))
+        if words & _DOC_WORDS:
+            return True
+    return False
+
+
+def declares_oncall(entity: Entity) -> bool:
+    """A PagerDuty/Opsgenie annotation, Datadog integration or owners.yaml oncall on this entity."""
+    return any(entity.annotations.get(key, "").strip() for key in ONCALL_ANNOTATIONS)
+
+
+class CatalogIndex:
+    """Read-only indexes over a Catalog for matching and ownership questions."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._by_ref: dict[EntityRef, Entity] = {}
+        self._names: dict[str, dict[str, list[Entity]]] = defaultdict(lambda: defaultdict(list))
+        self._aliases: dict[str, dict[str, list[tuple[Entity, str, str]]]] = defaultdict(lambda: defaultdict(list))
+        self._normal: dict[str, dict[str, list[Entity]]] = defaultdict(lambda: defaultdict(list))
+        self._owned: dict[EntityRef, list[Entity]] = defaultdict(list)
+        self._member_of: dict[EntityRef, list[EntityRef]] = defaultdict(list)
+        self._child_of: dict[EntityRef, list[EntityRef]] = defaultdict(list)
+        self._listed_parent: dict[EntityRef, EntityRef] = {}
+        for entity in catalog.entities:
+            self._add(entity)
+
+    def _add(self, entity: Entity) -> None:
+        kind = entity.kind.lower()
+        self._by_ref.setdefault(entity.ref, entity)
+        self._names[kind][entity.name.lower()].append(entity)
+        self._normal[kind][normalise(entity.name)].append(entity)
+        for source, value in telemetry_names(entity):
+            self._aliases[kind][value.lower()].append((entity, source, value))
+            self._normal[kind][normalise(value)].append(entity)
+        if entity.owner is not None:
+            self._owned[entity.owner].append(entity)
+        for group in entity.member_of:
+            self._member_of[group].append(entity.ref)
+        if kind == "group":
+            if entity.parent is not None:
+                self._child_of[entity.parent].append(entity.ref)
+            for child in entity.children:
+                self._listed_parent.setdefault(child, entity.ref)
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    def get(self, ref: EntityRef | str, *, default_kind: str = "component") -> Entity | None:
+        """The entity a ref (or ref string) names, or None."""
+        if isinstance(ref, str):
+            try:
+                ref = EntityRef.parse(ref, default_kind=default_kind)
+            except RefError:
+                return None
+        return self._by_ref.get(ref)
+
+    def services(self) -> list[Entity]:
+        """Components of type service (the entries `stale` is checked against)."""
+        return [e for e in self.catalog.of_kind("component") if (e.type or "").lower() == "service"]
+
+    def match_service(self, name: str, *, namespace: str | None = None) -> Match | None:
+        """The Component a telemetry service.name denotes: exact name, then alias, ignoring case."""
+        return self._match(name, SERVICE_KINDS, namespace)
+
+    def match_virtual(self, name: str, *, namespace: str | None = None) -> Match | None:
+        """The Resource (or else Component) a virtual node (database, queue, external peer) denotes."""
+        return self._match(name, VIRTUAL_KINDS, namespace)
+
+    def _match(self, name: str, kinds: tuple[str, ...], namespace: str | None) -> Match | None:
+        key = name.lower()
+        for kind in kinds:
+            found = self._names[kind].get(key)
+            if found:
+                best, others = _pick(found, namespace)
+                return Match(best, "name", "metadata.name", best.name, others)
+        for kind in kinds:
+            hits = self._aliases[kind].get(key)
+            if hits:
+                best, others = _pick([h[0] for h in hits], namespace)
+                _, source, value = next(h for h in hits if h[0] is best)
+                return Match(best, "alias", source, value, others)
+        return None
+
+    def near_match(self, name: str, *, kinds: Iterable[str] = SERVICE_KINDS) -> Entity | None:
+        """An entity matching only after normalisation (for `name_mismatch`); None if it truly matches.
+
+        `-`, `_`, `.` and case are ignored; a leading `<segment>.` or `<segment>/` is dropped when
+        the segment is the entity's namespace, system or owner name (as `shop.checkout` or
+        `payments/ledger`).
+        """
+        kinds = tuple(kinds)
+        if self._match(name, kinds, None) is not None:
+            return None
+        for kind in kinds:
+            found = self._normal[kind].get(normalise(name))
+            if found:
+                return _pick(found, None)[0]
+        for sep in ("/", "."):
+            prefix, _, rest = name.partition(sep)
+            if not rest or not prefix:
+                continue
+            wanted = normalise(prefix)
+            for kind in kinds:
+                found = [e for e in self._normal[kind].get(normalise(rest), []) if wanted in _prefixes(e)]
+                if found:
+                    return _pick(found, None)[0]
+        return None
+
+    # -- ownership ----------------------------------------------------------------------------
+
+    def owner_of(self, entity: Entity) -> ResolvedOwner:
+        """Resolve entity.owner to a declared Group or User and say whether that owner is active."""
+        ref = entity.owner
+        if ref is None:
+            return ResolvedOwner(None, None, False, None)
+        owner = self._by_ref.get(ref)
+        if owner is None or owner.kind not in ("Group", "User"):
+            return ResolvedOwner(ref, None, ref.kind.lower() == "user", None)
+        if owner.kind == "User":
+            return ResolvedOwner(ref, owner, True, True)
+        return ResolvedOwner(ref, owner, False, self.is_active(owner))
+
+    def members_of(self, group: Entity) -> list[EntityRef]:
+        """Direct members: Group.spec.members plus every User whose memberOf names the group."""
+        seen: dict[EntityRef, None] = dict.fromkeys(group.members)
+        seen.update(dict.fromkeys(self._member_of.get(group.ref, [])))
+        return list(seen)
+
+    def children_of(self, group: Entity) -> list[EntityRef]:
+        """Child groups: Group.spec.children plus groups whose parent is this group."""
+        return list(dict.fromkeys([*group.children, *self._child_of.get(group.ref, [])]))
+
+    def parent_of(self, group: Entity) -> EntityRef | None:
+        """The parent group: spec.parent, or a group listing this one among its children."""
+        return group.parent or self._listed_parent.get(group.ref)
+
+    def is_active(self, group: Entity) -> bool | None:
+        """True when the group or any descendant group has members; None when unknown (synthetic)."""
+        stack, seen = [group], {group.ref}
+        while stack:
+            current = stack.pop()
+            if self.members_of(current):
+                return True
+            for child_ref in self.children_of(current):
+                child = self._by_ref.get(child_ref)
+                if child is not None and child.kind == "Group" and child_ref not in seen:
+                    seen.add(child_ref)
+                    stack.append(child)
+        return None if group.synthetic else False
+
+    def teams(self) -> list[Team]:
+        """Every Group with its members, parent, children and activity, sorted by ref."""
+        groups = sorted(self.catalog.of_kind("group"), key=lambda g: str(g.ref))
+        return [self._team(g) for g in groups]
+
+    def team(self, ref: EntityRef | str) -> Team | None:
+        """One team by ref or name (default kind group)."""
+        entity = self.get(ref, default_kind="group")
+        return self._team(entity) if entity is not None and entity.kind == "Group" else None
+
+    def _team(self, group: Entity) -> Team:
+        return Team(
+            entity=group,
+            members=tuple(self.members_of(group)),
+            parent=self.parent_of(group),
+            children=tuple(self.children_of(group)),
+            active=self.is_active(group),
+        )
+
+    def team_services(self, team: Entity | EntityRef | str, *, kinds: Iterable[str] = SERVICE_KINDS) -> list[Entity]:
+        """Entities (Components by default) owned directly by a team or user."""
+        if isinstance(team, Entity):
+            ref = team.ref
+        elif isinstance(team, str):
+            try:
+                ref = EntityRef.parse(team, default_kind="group")
+            except RefError:
+                return []
+        else:
+            ref = team
+        wanted = {k.lower() for k in kinds}
+        return [e for e in self._owned.get(ref, []) if e.kind.lower() in wanted]
+
+    # -- documentation signals ----------------------------------------------------------------
+
+    def has_runbook(self, entity: Entity) -> bool:
+        """See module function has_runbook."""
+        return has_runbook(entity)
+
+    def has_docs(self, entity: Entity) -> bool:
+        """See module function has_docs."""
+        return has_docs(entity)
+
+    def has_oncall(self, entity: Entity) -> bool:
+        """An on-call reference on the entity or on the Group/User that owns it."""
+        if declares_oncall(entity):
+            return True
+        owner = self.owner_of(entity).entity
+        return owner is not None and declares_oncall(owner)
+
+    def depends_on(self, entity: Entity) -> list[EntityRef]:
+        """Declared dependencies (spec.dependsOn / owners.yaml depends_on)."""
+        return list(entity.depends_on)
+
+    def declares_dependency(self, entity: Entity, target: Entity | EntityRef) -> bool:
+        """True when entity's dependsOn names target."""
+        ref = target.ref if isinstance(target, Entity) else target
+        return ref in entity.depends_on
+
+    def lifecycle(self, entity: Entity) -> str | None:
+        """The lifecycle, lowercased (experimental, production, deprecated, ...)."""
+        return entity.lifecycle.lower() if entity.lifecycle else None
+
+    def is_deprecated(self, entity: Entity) -> bool:
+        """lifecycle is deprecated."""
+        return self.lifecycle(entity) == "deprecated"
+
+
+def _prefixes(entity: Entity) -> set[str]:
+    names = {entity.namespace}
+    if entity.system is not None:
+        names.add(entity.system.name)
+    if entity.owner is not None:
+        names.add(entity.owner.name)
+    return {normalise(n) for n in names}
+
+
+def _pick(candidates: list[Entity], namespace: str | None) -> tuple[Entity, tuple[Entity, ...]]:
+    """Prefer the requested namespace, then `default`, then the lowest ref; report the rest."""
+    unique = list(dict.fromkeys(candidates))
+    preferred = (namespace or DEFAULT_NAMESPACE).lower()
+
+    def rank(e: Entity) -> tuple[int, int, str]:
+        ns = e.namespace.lower()
+        return (ns != preferred, ns != DEFAULT_NAMESPACE, str(e.ref))
+
+    unique.sort(key=rank)
+    return unique[0], tuple(unique[1:])

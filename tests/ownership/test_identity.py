@@ -1,0 +1,358 @@
+"""Identity: matching telemetry names to entities, owner resolution, documentation signals."""
+
+from __future__ import annotations
+
+import pytest
+
+from ownership.catalog import Catalog, Entity, EntityRef, Link, load_catalog
+from ownership.identity import CatalogIndex, has_docs, has_runbook, normalise, telemetry_names
+
+CATALOG = """\
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: checkout
+  annotations:
+    ownermap.io/service-names: checkout-svc, CheckoutService
+    pagerduty.com/service-id: P1
+  links:
+    - {url: https://wiki.example/checkout/runbook, title: Ops}
+spec: {type: service, lifecycle: production, owner: payments, dependsOn: [component:cart, resource:orders-db]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: checkout
+  namespace: shop
+spec: {type: service, lifecycle: production, owner: payments}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: cart
+  annotations: {opentelemetry.io/service-name: cart-otel}
+spec: {type: service, lifecycle: deprecated, owner: user:alice}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: ledger
+  annotations:
+    jaegertracing.io/service: ledger-jaeger
+    datadoghq.com/service-name: ledger-dd
+    backstage.io/techdocs-ref: dir:.
+spec: {type: service, lifecycle: production, owner: ghosts}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: website}
+spec: {type: website, lifecycle: production, owner: platform}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: alias-thief
+  annotations: {ownermap.io/service-names: cart}
+spec: {type: service, lifecycle: production, owner: payments}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Resource
+metadata: {name: orders-db, annotations: {ownermap.io/service-names: "postgres"}}
+spec: {type: database, owner: payments}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: engineering}
+spec: {type: department, children: [payments, platform]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: payments}
+spec: {type: team, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: platform, annotations: {opsgenie.com/team: platform}}
+spec: {type: team, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: empty-parent}
+spec: {type: team, children: [empty-child]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: empty-child}
+spec: {type: team, children: [empty-parent]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: sre}
+spec: {type: team, parent: platform, children: [], members: [dave]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: {name: alice}
+spec: {memberOf: [payments]}
+"""
+
+OWNERS = """\
+teams:
+  - name: search
+    members: [bob]
+    oncall: https://pd.example/search
+  - name: nobody-home
+services:
+  - name: search-api
+    owner: search
+    aliases: [search_api_v2]
+    runbook: https://r.example/search
+    docs: https://d.example/search
+  - name: lonely
+    owner: nobody-home
+  - name: free-agent
+  - name: orders
+    owner: checkout
+"""
+
+DATADOG = """\
+schema-version: v2.1
+dd-service: recs
+team: ml
+integrations: {pagerduty: {service-url: https://pd.example/recs}}
+"""
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> CatalogIndex:
+    root = tmp_path_factory.mktemp("catalog")
+    (root / "catalog-info.yaml").write_text(CATALOG, encoding="utf-8")
+    (root / "owners.yaml").write_text(OWNERS, encoding="utf-8")
+    (root / "service.datadog.yaml").write_text(DATADOG, encoding="utf-8")
+    catalog = load_catalog([root])
+    assert catalog.errors == []
+    return CatalogIndex(catalog)
+
+
+def entity(index: CatalogIndex, ref: str) -> Entity:
+    found = index.get(ref)
+    assert found is not None, ref
+    return found
+
+
+# -- matching ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("telemetry", "expected", "how", "source"),
+    [
+        ("checkout", "component:default/checkout", "name", "metadata.name"),
+        ("CHECKOUT", "component:default/checkout", "name", "metadata.name"),
+        ("checkout-svc", "component:default/checkout", "alias", "ownermap.io/service-names"),
+        ("checkoutservice", "component:default/checkout", "alias", "ownermap.io/service-names"),
+        ("cart-otel", "component:default/cart", "alias", "opentelemetry.io/service-name"),
+        ("ledger-jaeger", "component:default/ledger", "alias", "jaegertracing.io/service"),
+        ("ledger-dd", "component:default/ledger", "alias", "datadoghq.com/service-name"),
+        ("search_api_v2", "component:default/search-api", "alias", "ownermap.io/service-names"),
+        ("recs", "component:default/recs", "name", "metadata.name"),
+        # an exact name beats another entity's alias
+        ("cart", "component:default/cart", "name", "metadata.name"),
+    ],
+)
+def test_match_service(index: CatalogIndex, telemetry: str, expected: str, how: str, source: str) -> None:
+    match = index.match_service(telemetry)
+    assert match is not None
+    assert (str(match.entity.ref), match.how, match.source) == (expected, how, source)
+
+
+def test_no_match(index: CatalogIndex) -> None:
+    assert index.match_service("unknown_service") is None
+    assert index.match_service("orders-db") is None  # a Resource is not a service
+
+
+def test_namespaces_prefer_the_hint_then_default(index: CatalogIndex) -> None:
+    match = index.match_service("checkout")
+    assert match is not None and match.entity.namespace == "default"
+    assert [str(e.ref) for e in match.others] == ["component:shop/checkout"]
+    shop = index.match_service("checkout", namespace="shop")
+    assert shop is not None and shop.entity.namespace == "shop"
+
+
+def test_match_virtual_prefers_resources(index: CatalogIndex) -> None:
+    match = index.match_virtual("orders-db")
+    assert match is not None and match.entity.kind == "Resource"
+    alias = index.match_virtual("POSTGRES")
+    assert alias is not None and alias.how == "alias" and alias.entity.name == "orders-db"
+    assert index.match_virtual("cart") is not None  # falls back to Components
+
+
+@pytest.mark.parametrize(
+    ("telemetry", "expected"),
+    [
+        ("Check_Out_Svc", None),  # _ vs - only, but letters differ from any name: no
+        ("checkout_svc", "checkout"),
+        ("Checkout.Svc", "checkout"),
+        ("search.api", "search-api"),
+        ("SEARCH-API-V2", "search-api"),
+        ("shop.checkout", "checkout"),  # namespace prefix
+        ("payments/ledger", None),  # ledger is owned by ghosts, not payments
+        ("ghosts/ledger", "ledger"),  # owner prefix
+        ("elsewhere.ledger", None),
+        ("checkout", None),  # a real match is never a near match
+        ("cart-otel", None),
+    ],
+)
+def test_near_match(index: CatalogIndex, telemetry: str, expected: str | None) -> None:
+    found = index.near_match(telemetry)
+    assert (found.name if found else None) == expected
+
+
+def test_normalise_and_telemetry_names(index: CatalogIndex) -> None:
+    assert normalise("A_b.C-d") == "a-b-c-d"
+    names = telemetry_names(entity(index, "checkout"))
+    assert names == [("ownermap.io/service-names", "checkout-svc"), ("ownermap.io/service-names", "CheckoutService")]
+
+
+# -- ownership -------------------------------------------------------------------------------------
+
+
+def test_owner_ok_via_member_of(index: CatalogIndex) -> None:
+    owner = index.owner_of(entity(index, "checkout"))
+    assert owner.ref == EntityRef("group", "default", "payments")
+    assert owner.entity is not None and owner.entity.name == "payments"
+    assert (owner.is_user, owner.active, owner.status) == (False, True, "ok")
+
+
+def test_owner_defaults_to_the_entity_namespace(index: CatalogIndex) -> None:
+    owner = index.owner_of(entity(index, "component:shop/checkout"))
+    assert owner.ref == EntityRef("group", "shop", "payments")
+    assert owner.status == "owner_not_found"
+
+
+def test_owner_active_through_child_group(index: CatalogIndex) -> None:
+    website = index.owner_of(entity(index, "website"))  # platform has no members, but sre (its child) has
+    assert website.active is True and website.status == "ok"
+
+
+def test_individual_owner(index: CatalogIndex) -> None:
+    owner = index.owner_of(entity(index, "cart"))
+    assert owner.is_user and owner.status == "ok"
+
+
+def test_owner_not_found_and_unowned(index: CatalogIndex) -> None:
+    assert index.owner_of(entity(index, "ledger")).status == "owner_not_found"
+    assert index.owner_of(entity(index, "free-agent")).status == "unowned"
+    # an owner ref naming a Component is not an owner
+    assert index.owner_of(entity(index, "orders")).status == "owner_not_found"
+
+
+def test_owner_inactive(index: CatalogIndex) -> None:
+    owner = index.owner_of(entity(index, "lonely"))
+    assert (owner.active, owner.status) == (False, "owner_inactive")
+
+
+def test_group_cycles_terminate(index: CatalogIndex) -> None:
+    assert index.is_active(entity(index, "group:empty-parent")) is False
+
+
+def test_datadog_team_activity_is_unknown(index: CatalogIndex) -> None:
+    owner = index.owner_of(entity(index, "recs"))
+    assert owner.entity is not None and owner.entity.synthetic
+    assert owner.active is None and owner.status == "ok"
+
+
+def test_teams(index: CatalogIndex) -> None:
+    teams = {t.name: t for t in index.teams()}
+    assert set(teams) >= {"engineering", "payments", "platform", "sre", "search", "nobody-home", "ml"}
+    assert teams["payments"].members == (EntityRef("user", "default", "alice"),)
+    assert teams["payments"].parent == EntityRef("group", "default", "engineering")  # via children
+    assert teams["sre"].parent == EntityRef("group", "default", "platform")
+    assert EntityRef("group", "default", "sre") in teams["platform"].children  # via parent
+    assert teams["engineering"].active is True
+    assert teams["nobody-home"].active is False
+    team = index.team("payments")
+    assert team is not None and team.ref == EntityRef("group", "default", "payments")
+    assert index.team("checkout") is None
+
+
+def test_team_services(index: CatalogIndex) -> None:
+    names = sorted(e.name for e in index.team_services("payments"))
+    assert names == ["alias-thief", "checkout"]  # shop/checkout's owner is group:shop/payments
+    assert [e.name for e in index.team_services("payments", kinds=("resource",))] == ["orders-db"]
+    assert [e.name for e in index.team_services(EntityRef("user", "default", "alice"))] == ["cart"]
+    assert index.team_services("group:") == []
+
+
+def test_services_are_components_of_type_service(index: CatalogIndex) -> None:
+    names = {e.name for e in index.services()}
+    assert "website" not in names and {"checkout", "search-api", "recs"} <= names
+
+
+# -- documentation signals -------------------------------------------------------------------------
+
+
+def test_signals(index: CatalogIndex) -> None:
+    checkout, ledger, search = entity(index, "checkout"), entity(index, "ledger"), entity(index, "search-api")
+    assert index.has_runbook(checkout)  # URL mentions runbook
+    assert index.has_runbook(search) and index.has_docs(search)
+    assert index.has_docs(ledger) and not index.has_runbook(ledger)
+    assert index.has_oncall(checkout)  # PagerDuty annotation on the service
+    assert index.has_oncall(search)  # owners.yaml oncall on the team
+    assert index.has_oncall(entity(index, "website"))  # Opsgenie annotation on the team
+    assert index.has_oncall(entity(index, "recs"))  # Datadog integration
+    assert not index.has_oncall(ledger)
+    assert not index.has_oncall(entity(index, "free-agent"))
+
+
+@pytest.mark.parametrize(
+    ("link", "runbook", "docs"),
+    [
+        (Link(url="https://x", title="Runbook"), True, False),
+        (Link(url="https://x", type="runbook"), True, False),
+        (Link(url="https://x/RUNBOOKS/a"), True, False),
+        (Link(url="https://x", title="API Docs"), False, True),
+        (Link(url="https://x", type="doc"), False, True),
+        (Link(url="https://x", title="Team wiki"), False, True),
+        (Link(url="https://x", title="Documentation"), False, True),
+        (Link(url="https://x", title="Dockerfile"), False, False),
+        (Link(url="https://docs.example"), False, False),  # a URL alone does not say docs
+    ],
+)
+def test_link_signals(link: Link, runbook: bool, docs: bool) -> None:
+    e = Entity(kind="Component", name="x", links=[link])
+    assert (has_runbook(e), has_docs(e)) == (runbook, docs)
+
+
+def test_runbook_annotation() -> None:
+    assert has_runbook(Entity(kind="Component", name="x", annotations={"ownermap.io/runbook": "https://r"}))
+
+
+def test_dependencies_and_lifecycle(index: CatalogIndex) -> None:
+    checkout, cart = entity(index, "checkout"), entity(index, "cart")
+    assert index.depends_on(checkout) == [
+        EntityRef("component", "default", "cart"),
+        EntityRef("resource", "default", "orders-db"),
+    ]
+    assert index.declares_dependency(checkout, cart)
+    assert not index.declares_dependency(cart, checkout)
+    assert index.lifecycle(cart) == "deprecated" and index.is_deprecated(cart)
+    assert not index.is_deprecated(checkout)
+
+
+def test_empty_catalog() -> None:
+    index = CatalogIndex(Catalog())
+    assert index.match_service("x") is None and index.near_match("x") is None and index.teams() == []
+
+
+def test_large_catalog_index_is_fast() -> None:
+    user = EntityRef("user", "default", "u")
+    entities = [
+        Entity(kind="Component", name=f"svc-{i}", type="service", owner=EntityRef("group", "default", f"t{i % 50}"))
+        for i in range(10_000)
+    ]
+    entities += [Entity(kind="Group", name=f"t{i}", type="team", members=[user]) for i in range(50)]
+    index = CatalogIndex(Catalog(entities=entities))
+    match = index.match_service("SVC-9999")
+    assert match is not None and match.entity.name == "svc-9999"
+    assert len(index.teams()) == 50
+    assert len(index.team_services("t1")) == 200
