@@ -27,6 +27,7 @@ from collector.decode import (
     encode_status,
     response_json,
 )
+from collector.formats.zipkin import decode_zipkin_bytes
 from collector.ingest import CommitTimeoutError, Receiver
 from collector.pipeline import NotRunningError, OverloadedError
 from graph.model import DecodeResult
@@ -139,7 +140,31 @@ def create_otlp_http_app(
             return JSONResponse(response_json(outcome))
         return Response(encode_response(outcome), media_type=PROTOBUF)
 
-    routes = [Route("/v1/traces", traces, methods=["POST"]), *(extra_routes or [])]
+    async def zipkin_spans(request: Request) -> Response:
+        """Zipkin v2 JSON (`POST /api/v2/spans`), so Zipkin-instrumented services can report here."""
+        if not _authorised(request, expected):
+            return _error(401, _UNAUTHENTICATED, "missing or wrong bearer token", True)
+        media = _media_type(request)
+        if media not in (JSON, ""):
+            return _error(415, _INVALID_ARGUMENT, f"content-type {media!r}: Zipkin v2 spans are {JSON}", True)
+        try:
+            body = await read_body(request, max_request_bytes, max_decompressed_bytes)
+        except PayloadError as exc:
+            return _error(exc.http_status, _INVALID_ARGUMENT, str(exc), True)
+
+        def decoder() -> DecodeResult:
+            return decode_zipkin_bytes(body, owner_keys)
+
+        outcome = await accept(receiver, "zipkin", decoder, True)
+        if isinstance(outcome, Response):
+            return outcome
+        return Response(status_code=202)
+
+    routes = [
+        Route("/v1/traces", traces, methods=["POST"]),
+        Route("/api/v2/spans", zipkin_spans, methods=["POST"]),
+        *(extra_routes or []),
+    ]
     return Starlette(routes=routes)
 
 

@@ -12,6 +12,7 @@ Zipkin specifics handled here, in the spirit of Zipkin's own DependencyLinker:
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -366,3 +367,12 @@ def decode_zipkin(doc: list[Any], owner_keys: Iterable[str] = ()) -> DecodeResul
     resources: dict[str, Resource] = {}
     result.spans = [_to_span(p, resources) for p in _fill_times(pieces, groups, result)]
     return result
+
+
+def decode_zipkin_bytes(data: bytes, owner_keys: Iterable[str] = ()) -> DecodeResult:
+    """Decode a Zipkin v2 JSON body (the `/api/v2/spans` receiver)."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise DecodeError(f"body is not valid JSON: {exc}") from exc
+    return decode_zipkin(doc, owner_keys)

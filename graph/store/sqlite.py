@@ -6,6 +6,7 @@ import json
 import sqlite3
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from graph.aggregate import AggregateBatch
@@ -32,11 +33,16 @@ class SQLiteStore(Store):
     def __init__(self, path: str | Path, bucket_seconds: int = 300) -> None:
         self.path = str(path)
         self.bucket_seconds = bucket_seconds
+        # ":memory:" would give every thread its own empty database: share one in-memory database
+        # between this store's connections instead (it lives while a connection is open).
+        self._uri = self.path == ":memory:"
+        if self._uri:
+            self.path = f"file:ownermap-{uuid.uuid4().hex}?mode=memory&cache=shared"
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
-        if self.path != ":memory:":
+        if not self._uri:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._migrate()
         self._edge_upsert = edge_upsert_sql("?")
@@ -46,7 +52,9 @@ class SQLiteStore(Store):
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False, uri=self._uri
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a committed transaction survives a crash of this process
             # (SIGKILL); only an operating-system crash could lose the last commits.
