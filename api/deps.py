@@ -11,10 +11,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
 from api.state import ApiState
-from api.views import OwnershipLens
 from graph.model import Window
 from graph.service_graph import ServiceGraph
 from graph.window import resolve_window
+from ownership.analysis import OwnershipAnalysis
 
 
 def get_state(request: Request) -> ApiState:
@@ -70,9 +70,10 @@ def get_graph(state: State, params: Params) -> ServiceGraph:
 Graph = Annotated[ServiceGraph, Depends(get_graph)]
 
 
-def get_lens(state: State, graph: Graph) -> OwnershipLens:
-    """The ownership lens for this graph."""
-    return state.lens_factory(graph)
+def get_analysis(state: State, graph: Graph) -> OwnershipAnalysis:
+    """The graph joined with the catalog."""
+    return state.analysis(graph)
 
 
-Lens = Annotated[OwnershipLens, Depends(get_lens)]
+Analysis = Annotated[OwnershipAnalysis, Depends(get_analysis)]
+Lens = Analysis

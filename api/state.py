@@ -1,4 +1,4 @@
-"""What the API's routes share: the store, the config, the ownership lens and metric sources."""
+"""What the API's routes share: the store, the config, the catalog and metric sources."""
 
 from __future__ import annotations
 
@@ -8,13 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.config import ApiConfig
-from api.views import NoCatalogLens, OwnershipLens
 from graph.service_graph import ServiceGraph
 from graph.store.base import Store
-
-
-def _no_catalog_lens(graph: ServiceGraph) -> OwnershipLens:
-    return NoCatalogLens()
+from ownership.analysis import OwnershipAnalysis
+from ownership.source import CatalogSource
 
 
 @dataclass
@@ -23,6 +20,10 @@ class ApiState:
 
     config: ApiConfig
     store: Store
-    lens_factory: Callable[[ServiceGraph], OwnershipLens] = _no_catalog_lens
+    catalog: CatalogSource = field(default_factory=lambda: CatalogSource([]))
     metric_sources: dict[str, Any] = field(default_factory=dict)
     clock: Callable[[], float] = time.time
+
+    def analysis(self, graph: ServiceGraph) -> OwnershipAnalysis:
+        """Join a graph with the current catalog."""
+        return OwnershipAnalysis(graph, self.catalog.index, self.config.owner_attributes)

@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from graph.model import NodeKind
 from graph.service_graph import Node, ServiceGraph, iso_ns
-
-
-@dataclass
-class NodeOwnership:
-    """Ownership facts of one node, as the API reports them."""
-
-    owner: str | None = None
-    owner_status: str | None = None
-    catalog_ref: str | None = None
-    findings: list[str] = field(default_factory=list)
-    catalog: dict[str, Any] | None = None
-    suggested_owners: list[dict[str, Any]] = field(default_factory=list)
+from ownership.analysis import NodeOwnership
 
 
 class OwnershipLens(Protocol):
-    """Answers who owns a node (implemented by the ownership layer)."""
+    """Answers who owns a node (ownership.analysis.OwnershipAnalysis)."""
 
     def ownership(self, node: Node) -> NodeOwnership:
         """Ownership of one node of the graph."""
-
-
-class NoCatalogLens:
-    """Used when no catalog is loaded: services have no known owner, virtual nodes are `virtual`."""
-
-    def ownership(self, node: Node) -> NodeOwnership:
-        """Nothing is known beyond the node kind."""
-        return NodeOwnership(owner_status="virtual" if node.kind != NodeKind.SERVICE else None)
 
 
 def _summary(

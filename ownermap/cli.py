@@ -133,6 +133,31 @@ def ingest(config_file: Path | None, db: str | None, catalog: tuple[str, ...], f
         sys.exit(1)
 
 
+def _analyse(settings: Settings, window: str | None, start: str | None, end: str | None, env: str | None,
+             include_self: bool = False) -> tuple[Any, Any]:
+    """The graph of a window joined with the configured catalog."""
+    from graph.service_graph import ServiceGraph
+    from graph.store import open_store
+    from graph.window import WindowError, resolve_window
+    from ownership.analysis import OwnershipAnalysis
+    from ownership.source import CatalogSource
+
+    try:
+        span = resolve_window(window, start, end)
+    except WindowError as exc:
+        raise click.BadParameter(str(exc), param_hint="--window/--start/--end") from None
+    store = open_store(settings.db)
+    try:
+        service_graph = ServiceGraph.from_store(store, span, env, include_self)
+    finally:
+        store.close()
+    catalog = CatalogSource(settings.catalog)
+    report = catalog.reload()
+    for error in report.errors:
+        click.echo(f"ownermap: catalog: {error}", err=True)
+    return service_graph, OwnershipAnalysis(service_graph, catalog.index, settings.owner_attributes)
+
+
 @main.command()
 @common_options
 @window_options
@@ -143,24 +168,12 @@ def graph(config_file: Path | None, db: str | None, catalog: tuple[str, ...], wi
           start: str | None, end: str | None, env: str | None, include_self: bool, fmt: str,
           output: Path | None) -> None:
     """Print the service dependency graph of a window."""
-    from api.views import NoCatalogLens, graph_edges, graph_nodes
+    from api.views import graph_edges, graph_nodes
     from graph.export import to_cytoscape, to_dot, to_mermaid
-    from graph.service_graph import ServiceGraph
-    from graph.store import open_store
-    from graph.window import WindowError, resolve_window
 
     settings = make_settings(config_file, db=db, catalog=list(catalog) or None)
-    try:
-        span = resolve_window(window, start, end)
-    except WindowError as exc:
-        raise click.BadParameter(str(exc), param_hint="--window/--start/--end") from None
-    store = open_store(settings.db)
-    try:
-        service_graph = ServiceGraph.from_store(store, span, env, include_self)
-    finally:
-        store.close()
-    lens = NoCatalogLens()
-    nodes, edges = graph_nodes(service_graph, lens), graph_edges(service_graph)
+    service_graph, analysis = _analyse(settings, window, start, end, env, include_self)
+    nodes, edges = graph_nodes(service_graph, analysis), graph_edges(service_graph)
     if fmt == "dot":
         text = to_dot(nodes, edges)
     elif fmt == "mermaid":
@@ -171,8 +184,87 @@ def graph(config_file: Path | None, db: str | None, catalog: tuple[str, ...], wi
     elif fmt == "cytoscape":
         text = json.dumps(to_cytoscape(nodes, edges), indent=2)
     else:
-        text = json.dumps({"window": span.as_dict(), "nodes": nodes, "edges": edges}, indent=2)
+        text = json.dumps({"window": service_graph.window.as_dict(), "nodes": nodes, "edges": edges}, indent=2)
     write_output(text, output)
+
+
+@main.command()
+@common_options
+@window_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--code", "codes", multiple=True, help="Only these finding codes (repeatable).")
+@click.option("--owner", help="Only findings of this team.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout.")
+def findings(config_file: Path | None, db: str | None, catalog: tuple[str, ...], window: str | None,
+             start: str | None, end: str | None, env: str | None, include_self: bool, fmt: str,
+             codes: tuple[str, ...], owner: str | None, output: Path | None) -> None:
+    """List ownership findings: undocumented and orphaned services, stale entries, gaps."""
+    import pandas as pd
+
+    from ownership.findings import ALL_CODES
+    from reports.cells import safe_cell
+
+    unknown = sorted(set(codes) - set(ALL_CODES))
+    if unknown:
+        raise click.BadParameter(f"unknown code(s) {', '.join(unknown)}; known: {', '.join(ALL_CODES)}",
+                                 param_hint="--code")
+    settings = make_settings(config_file, db=db, catalog=list(catalog) or None)
+    service_graph, analysis = _analyse(settings, window, start, end, env, include_self)
+    found = [f.to_dict() for f in analysis.findings(codes or None, owner)]
+    if fmt == "json":
+        write_output(json.dumps({"window": service_graph.window.as_dict(), "findings": found}, indent=2), output)
+        return
+    rows = [{
+        "severity": f["severity"], "code": f["code"], "service": f["service"], "owner": f["owner"] or "",
+        "suggested_owner": f["suggested_owners"][0]["team"] if f["suggested_owners"] else "",
+        "detail": f["detail"],
+    } for f in found]
+    frame = pd.DataFrame(rows, columns=["severity", "code", "service", "owner", "suggested_owner", "detail"])
+    if fmt == "csv":
+        write_output(frame.map(safe_cell).to_csv(index=False), output)
+    elif frame.empty:
+        write_output("no findings\n", output)
+    else:
+        write_output(frame.to_string(index=False, max_colwidth=80) + "\n", output)
+
+
+@main.group()
+def catalog() -> None:
+    """Work with catalog files."""
+
+
+@catalog.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def catalog_validate(paths: tuple[Path, ...]) -> None:
+    """Check catalog files; exits non-zero when any has errors (each names file and field)."""
+    from ownership.catalog import load_catalog
+
+    loaded = load_catalog(list(paths))
+    for warning in loaded.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for error in loaded.errors:
+        click.echo(f"error: {error}", err=True)
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(loaded.counts().items())) or "no entities"
+    click.echo(f"{len(loaded.files)} file(s): {counts}; {len(loaded.errors)} error(s), "
+               f"{len(loaded.warnings)} warning(s)")
+    if loaded.errors:
+        sys.exit(1)
+
+
+@catalog.command("scaffold")
+@common_options
+@window_options
+@click.argument("service")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout.")
+def catalog_scaffold(config_file: Path | None, db: str | None, catalog: tuple[str, ...], window: str | None,
+                     start: str | None, end: str | None, env: str | None, include_self: bool, service: str,
+                     output: Path | None) -> None:
+    """Print a ready catalog-info.yaml for a service seen in telemetry."""
+    settings = make_settings(config_file, db=db, catalog=list(catalog) or None)
+    service_graph, analysis = _analyse(settings, window, start, end, env, include_self)
+    if not service_graph.has_node(service):
+        raise click.BadParameter(f"{service!r} was not seen in the window", param_hint="SERVICE")
+    write_output(analysis.scaffold(service), output)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,6 +26,7 @@ from collector.pipeline import IngestPipeline
 from graph.store import Store, open_store
 from ownermap.metrics import build_registry
 from ownermap.settings import Settings, split_hostport
+from ownership.source import CatalogSource
 
 log = logging.getLogger("ownermap")
 
@@ -137,8 +138,16 @@ class OwnermapServer:
             sock = bind_socket(s.otlp_http)
             self.listening.http = _address(sock)
             servers.append((self._uvicorn(http_app, sock), sock))
+        catalog = CatalogSource(s.catalog)
+        if s.role != "ingest":
+            report = catalog.reload()
+            _say(f"catalog: {report.files} file(s), {sum(report.counts.values())} entities, "
+                 f"{len(report.errors)} error(s)")
+            catalog.watch()
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, catalog.reload)
         state = ApiState(
-            config=api_config(s), store=self.store,
+            config=api_config(s), store=self.store, catalog=catalog,
             metric_sources={"registry": build_registry(receiver, self.pipeline)},
         )
         api_app = create_app(state, include_api=s.role != "ingest")
@@ -161,6 +170,7 @@ class OwnermapServer:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self.pipeline is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.pipeline.stop)
+        catalog.close()
         self.store.close()
         _say("stopped")
 

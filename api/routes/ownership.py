@@ -1,0 +1,65 @@
+"""Findings, teams, catalog reload and scaffolds."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from api.deps import Analysis, Graph, State
+from api.problems import NotFoundError
+from ownership.findings import ALL_CODES
+
+router = APIRouter(prefix="/api/v1", tags=["ownership"])
+
+
+@router.get("/findings")
+def list_findings(
+    analysis: Analysis,
+    graph: Graph,
+    code: Annotated[list[str] | None, Query(description=f"only these codes: {', '.join(ALL_CODES)}")] = None,
+    owner: Annotated[str | None, Query(max_length=256, description="only findings of this team")] = None,
+) -> dict[str, Any]:
+    """Every finding of the window, most severe first."""
+    unknown = sorted(set(code or ()) - set(ALL_CODES))
+    if unknown:
+        raise HTTPException(400, f"unknown finding code(s): {', '.join(unknown)}")
+    findings = analysis.findings(code, owner)
+    return {"window": graph.window.as_dict(), "findings": [f.to_dict() for f in findings]}
+
+
+@router.get("/teams")
+def list_teams(analysis: Analysis, graph: Graph) -> dict[str, Any]:
+    """Every declared team with its services, findings and cross-team dependencies."""
+    return {"window": graph.window.as_dict(), "teams": analysis.teams()}
+
+
+@router.get("/teams/{team:path}")
+def get_team(team: str, analysis: Analysis, graph: Graph) -> dict[str, Any]:
+    """One team."""
+    try:
+        view = analysis.team_view(team)
+    except KeyError:
+        raise NotFoundError(f"no team named {team!r} in the catalog") from None
+    return {"window": graph.window.as_dict(), **view}
+
+
+@router.post("/catalog/reload")
+async def reload_catalog(state: State) -> dict[str, Any]:
+    """Read the catalog files again; returns counts and every error with its file and field."""
+    report = await run_in_threadpool(state.catalog.reload)
+    return report.to_dict()
+
+
+@router.get("/catalog/scaffold/{name:path}", response_class=Response)
+def scaffold(name: str, analysis: Analysis, graph: Graph) -> Response:
+    """A ready catalog-info.yaml for a service seen in the window."""
+    if not graph.has_node(name):
+        raise NotFoundError(f"no service named {name!r} in the window")
+    body = analysis.scaffold(name)
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:60] or "service"
+    return Response(body, media_type="text/yaml; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="catalog-info-{safe}.yaml"'})

@@ -1,0 +1,320 @@
+"""Joining the service graph of a window with the catalog: ownership per node, findings, risk.
+
+One `OwnershipAnalysis` is built per query (graph + catalog index) and answers everything the
+API, the CLI and the weekly report ask: who owns a node, which findings it has, who should own
+an orphan, how risky each orphan is, and what each team must fix.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph.model import UNKNOWN_SERVICE, NodeKind
+from graph.service_graph import Edge, Node, ServiceGraph
+from ownership import findings as codes
+from ownership.catalog.model import Entity
+from ownership.findings import ORPHAN_CODES, SEVERITY_ORDER, Finding
+from ownership.identity import CatalogIndex, ResolvedOwner
+from ownership.scaffold import scaffold_yaml
+from ownership.suggest import SuggestionContext, suggest_owners
+
+DEFAULT_OWNER_ATTRIBUTES = ("service.owner", "team", "owner")
+
+
+@dataclass
+class NodeOwnership:
+    """Ownership facts of one node, as the API reports them."""
+
+    owner: str | None = None
+    owner_status: str | None = None
+    catalog_ref: str | None = None
+    findings: list[str] = field(default_factory=list)
+    catalog: dict[str, Any] | None = None
+    suggested_owners: list[dict[str, Any]] = field(default_factory=list)
+    entity: Entity | None = None
+
+
+@dataclass
+class OrphanRisk:
+    """An orphaned service with what makes it risky (ranked: dependents, calls, error rate)."""
+
+    service: str
+    codes: list[str]
+    dependents: int
+    calls: int
+    error_rate: float
+    owner: str | None
+    suggested_owners: list[dict[str, Any]]
+
+    @property
+    def sort_key(self) -> tuple[int, int, float, str]:
+        """Most dependents first, then most calls, then highest error rate."""
+        return (-self.dependents, -self.calls, -self.error_rate, self.service)
+
+
+def owner_name(resolved: ResolvedOwner) -> str | None:
+    """The owning team's (or user's) name as declared, or as referenced when it does not resolve."""
+    if resolved.entity is not None:
+        return resolved.entity.name
+    return resolved.ref.name if resolved.ref is not None else None
+
+
+def is_unnamed(service: str) -> bool:
+    """`unknown_service` or `unknown_service:<executable>`: an SDK's fallback name."""
+    return service == UNKNOWN_SERVICE or service.startswith(UNKNOWN_SERVICE + ":")
+
+
+class OwnershipAnalysis:
+    """Ownership of every node of one graph, and the findings of the window."""
+
+    def __init__(
+        self, graph: ServiceGraph, index: CatalogIndex, owner_attributes: Sequence[str] = DEFAULT_OWNER_ATTRIBUTES
+    ) -> None:
+        self.graph = graph
+        self.index = index
+        self.owner_attributes = tuple(owner_attributes)
+        self._nodes: dict[str, NodeOwnership] = {}
+        self._findings: list[Finding] = []
+        self._in: dict[str, list[Edge]] = defaultdict(list)
+        self._out: dict[str, list[Edge]] = defaultdict(list)
+        for edge in graph.edges:
+            if edge.source != edge.target:
+                self._in[edge.target].append(edge)
+                self._out[edge.source].append(edge)
+        matched: set[Any] = set()
+        for name, node in graph.nodes.items():
+            self._nodes[name] = self._analyse_node(node, matched)
+        self._stale(matched)
+        self._suggest()
+
+    # ------------------------------------------------------------------ lens protocol
+
+    def ownership(self, node: Node) -> NodeOwnership:
+        """Ownership of one node of the graph."""
+        return self._nodes[node.name]
+
+    def of(self, name: str) -> NodeOwnership:
+        """Ownership of a node by name."""
+        return self._nodes[name]
+
+    # ------------------------------------------------------------------ per node
+
+    def _analyse_node(self, node: Node, matched: set[Any]) -> NodeOwnership:
+        if node.kind != NodeKind.SERVICE:
+            found = self.index.match_virtual(node.name)
+            if found is None:
+                return NodeOwnership(owner_status="virtual")
+            matched.add(found.entity.ref)
+            resolved = self.index.owner_of(found.entity)
+            return NodeOwnership(owner=owner_name(resolved), owner_status="virtual",
+                                 catalog_ref=str(found.entity.ref), catalog=found.entity.to_dict(),
+                                 entity=found.entity)
+        return self._analyse_service(node, matched)
+
+    def _add(self, own: NodeOwnership, finding: Finding) -> None:
+        own.findings.append(finding.code)
+        self._findings.append(finding)
+
+    def _analyse_service(self, node: Node, matched: set[Any]) -> NodeOwnership:
+        name = node.name
+        found = self.index.match_service(name)
+        if found is None:
+            own = NodeOwnership(owner_status="undocumented")
+            if is_unnamed(name):
+                self._add(own, Finding(codes.UNNAMED_SERVICE, name,
+                                       "spans arrive without service.name (the SDK's fallback name); "
+                                       "set OTEL_SERVICE_NAME so the service can be identified"))
+            self._add(own, Finding(codes.UNDOCUMENTED, name,
+                                   "seen in telemetry but no catalog entry matches its name or aliases"))
+            near = self.index.near_match(name)
+            if near is not None:
+                self._add(own, Finding(
+                    codes.NAME_MISMATCH, name,
+                    f"catalog entry {near.ref} matches only after normalising the name; add the "
+                    f"annotation ownermap.io/service-names: {name!r} to it",
+                    owner=owner_name(self.index.owner_of(near)),
+                    data={"entity": str(near.ref), "suggested_alias": name},
+                ))
+            return own
+        entity = found.entity
+        matched.add(entity.ref)
+        resolved = self.index.owner_of(entity)
+        owner = owner_name(resolved)
+        own = NodeOwnership(owner=owner, owner_status=resolved.status, catalog_ref=str(entity.ref),
+                            catalog=entity.to_dict(), entity=entity)
+        self._owner_findings(own, name, entity, resolved, owner)
+        self._documentation_findings(own, name, entity, owner)
+        self._usage_findings(own, node, entity, owner)
+        return own
+
+    def _owner_findings(
+        self, own: NodeOwnership, name: str, entity: Entity, resolved: ResolvedOwner, owner: str | None
+    ) -> None:
+        status = resolved.status
+        if status == codes.UNOWNED:
+            self._add(own, Finding(codes.UNOWNED, name, f"{entity.ref} declares no owner"))
+        elif status == codes.OWNER_NOT_FOUND:
+            self._add(own, Finding(codes.OWNER_NOT_FOUND, name,
+                                   f"owner {resolved.ref} is not a declared Group or User", owner=owner))
+        elif status == codes.OWNER_INACTIVE:
+            self._add(own, Finding(codes.OWNER_INACTIVE, name,
+                                   f"owning group {resolved.ref} has no members, directly or through child groups",
+                                   owner=owner))
+        if resolved.is_user and resolved.entity is not None:
+            self._add(own, Finding(codes.INDIVIDUAL_OWNER, name,
+                                   f"owned by a person ({resolved.ref}), not a team", owner=owner))
+
+    def _documentation_findings(self, own: NodeOwnership, name: str, entity: Entity, owner: str | None) -> None:
+        if not self.index.has_oncall(entity):
+            self._add(own, Finding(codes.NO_ONCALL, name,
+                                   "no PagerDuty/Opsgenie annotation or on-call on the service or its team",
+                                   owner=owner))
+        if not self.index.has_runbook(entity):
+            self._add(own, Finding(codes.NO_RUNBOOK, name, "no runbook link", owner=owner))
+        if not self.index.has_docs(entity):
+            self._add(own, Finding(codes.NO_DOCS, name, "no docs (techdocs-ref or a docs/wiki link)", owner=owner))
+
+    def _usage_findings(self, own: NodeOwnership, node: Node, entity: Entity, owner: str | None) -> None:
+        name = node.name
+        callers = sorted({e.source for e in self._in.get(name, [])})
+        if self.index.is_deprecated(entity) and callers:
+            self._add(own, Finding(codes.DEPRECATED_IN_USE, name,
+                                   f"lifecycle is deprecated but {len(callers)} caller(s) still use it: "
+                                   f"{', '.join(callers[:10])}", owner=owner, data={"callers": callers}))
+        for key in self.owner_attributes:
+            value = node.hints.get(key)
+            if value and owner and value.lower() != owner.lower():
+                self._add(own, Finding(codes.OWNER_MISMATCH, name,
+                                       f"telemetry says {key}={value} but the catalog owner is {owner}",
+                                       owner=owner, data={"attribute": key, "value": value}))
+                break
+        if entity.depends_on:
+            for edge in self._out.get(name, []):
+                if not self._declared(entity, edge.target):
+                    self._add(own, Finding(codes.UNDECLARED_DEPENDENCY, name,
+                                           f"calls {edge.target} ({edge.calls} calls) but dependsOn does not list it",
+                                           owner=owner, data={"target": edge.target, "calls": edge.calls}))
+
+    def _declared(self, entity: Entity, target: str) -> bool:
+        kind = self.graph.nodes[target].kind if target in self.graph.nodes else NodeKind.SERVICE
+        found = self.index.match_service(target) if kind == NodeKind.SERVICE else self.index.match_virtual(target)
+        if found is not None and self.index.declares_dependency(entity, found.entity):
+            return True
+        lowered = target.lower()
+        return any(ref.name.lower() == lowered for ref in entity.depends_on)
+
+    def _stale(self, matched: set[Any]) -> None:
+        for entity in self.index.services():
+            if entity.ref in matched:
+                continue
+            owner = owner_name(self.index.owner_of(entity))
+            self._findings.append(Finding(
+                codes.STALE, entity.name,
+                f"{entity.ref} is a service in the catalog but sent no telemetry in the window",
+                owner=owner, data={"entity": str(entity.ref)},
+            ))
+
+    def _suggest(self) -> None:
+        owned = {name: own.owner for name, own in self._nodes.items()
+                 if own.owner and own.owner_status == "ok" and self.graph.nodes[name].kind == NodeKind.SERVICE}
+        team_names = {team.name.lower(): team.name for team in self.index.teams()}
+        ctx = SuggestionContext(
+            team_names=team_names, owner_of_service=owned,
+            hints_of=lambda service: self.graph.nodes[service].hints if service in self.graph.nodes else {},
+            owner_attributes=self.owner_attributes, neighbours=self._neighbours,
+        )
+        for finding in self._findings:
+            if finding.code in ORPHAN_CODES and finding.service in self._nodes:
+                own = self._nodes[finding.service]
+                if not own.suggested_owners:
+                    own.suggested_owners = suggest_owners(finding.service, ctx)
+                finding.suggested_owners = own.suggested_owners
+
+    def _neighbours(self, service: str) -> Iterable[tuple[str, int, str]]:
+        for edge in self._in.get(service, []):
+            yield edge.source, edge.calls, "caller"
+        for edge in self._out.get(service, []):
+            yield edge.target, edge.calls, "callee"
+
+    # ------------------------------------------------------------------ questions
+
+    def findings(self, codes_wanted: Iterable[str] | None = None, owner: str | None = None) -> list[Finding]:
+        """Every finding of the window, most severe first."""
+        wanted = set(codes_wanted) if codes_wanted else None
+        out = [f for f in self._findings
+               if (wanted is None or f.code in wanted) and (owner is None or (f.owner or "").lower() == owner.lower())]
+        return sorted(out, key=lambda f: (SEVERITY_ORDER[f.severity], f.code, f.service))
+
+    def orphans(self) -> list[OrphanRisk]:
+        """Orphaned services (no valid, active owner), ranked by risk."""
+        dependents = self.graph.dependent_counts()
+        out = []
+        for name, own in self._nodes.items():
+            orphan_codes = [c for c in own.findings if c in ORPHAN_CODES]
+            if not orphan_codes:
+                continue
+            calls = sum(e.calls for e in self._in.get(name, []))
+            errors = sum(e.errors for e in self._in.get(name, []))
+            out.append(OrphanRisk(name, sorted(set(own.findings)), dependents.get(name, 0), calls,
+                                  round(errors / calls, 4) if calls else 0.0, own.owner, own.suggested_owners))
+        return sorted(out, key=lambda o: o.sort_key)
+
+    def scaffold(self, name: str) -> str:
+        """A ready catalog-info.yaml for a node of the graph (owner: declared, else the best suggestion)."""
+        own = self._nodes[name]
+        owner = own.owner or (own.suggested_owners[0]["team"] if own.suggested_owners else None)
+        dependencies = [(e.target, self.graph.nodes[e.target].kind) for e in self._out.get(name, [])]
+        namespace = self.graph.nodes[name].hints.get("service.namespace")
+        return scaffold_yaml(name, owner, dependencies, own.suggested_owners, namespace)
+
+    def unowned_dependencies(self) -> list[dict[str, Any]]:
+        """Virtual nodes (databases, queues, external peers) without an owning catalog entry."""
+        out = []
+        for name, node in sorted(self.graph.nodes.items()):
+            if node.kind in (NodeKind.SERVICE, NodeKind.USER) or self._nodes[name].owner:
+                continue
+            callers = sorted({e.source for e in self._in.get(name, [])})
+            out.append({"node": name, "kind": node.kind, "callers": callers})
+        return out
+
+    def teams(self) -> list[dict[str, Any]]:
+        """Every declared team with its services, findings and cross-team dependencies."""
+        return [self.team_view(team.name) for team in self.index.teams()]
+
+    def team_view(self, team_name: str) -> dict[str, Any]:
+        """One team: members, services (seen and declared), findings, cross-team dependencies."""
+        team = self.index.team(team_name)
+        if team is None:
+            raise KeyError(team_name)
+        name = team.name
+        seen = sorted(n for n, own in self._nodes.items() if own.owner == name and own.owner_status != "virtual")
+        declared = sorted(e.name for e in self.index.team_services(team.entity))
+        findings = [f.to_dict() for f in self.findings(owner=name)]
+        outgoing = []
+        incoming = []
+        for service in seen:
+            for edge in self._out.get(service, []):
+                other = self._nodes[edge.target].owner
+                if other and other != name:
+                    outgoing.append({"from": service, "to": edge.target, "team": other, "calls": edge.calls})
+            for edge in self._in.get(service, []):
+                other = self._nodes[edge.source].owner
+                if other and other != name:
+                    incoming.append({"from": edge.source, "to": service, "team": other, "calls": edge.calls})
+        return {
+            "team": name,
+            "ref": str(team.ref),
+            "title": team.entity.title,
+            "members": [str(m) for m in team.members],
+            "parent": str(team.parent) if team.parent else None,
+            "children": [str(c) for c in team.children],
+            "active": team.active,
+            "services": seen,
+            "declared_services": declared,
+            "findings": findings,
+            "depends_on_teams": outgoing,
+            "depended_on_by_teams": incoming,
+        }

@@ -1,0 +1,109 @@
+"""The live catalog: loaded from the configured paths, reloaded on request or when files change."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ownership.catalog import Catalog, CatalogError, load_catalog
+from ownership.identity import CatalogIndex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadReport:
+    """What the last (re)load found."""
+
+    loaded_at: float
+    counts: dict[str, int]
+    errors: list[CatalogError] = field(default_factory=list)
+    warnings: list[CatalogError] = field(default_factory=list)
+    files: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reload endpoint's answer."""
+        return {
+            "loaded_at": self.loaded_at,
+            "files": self.files,
+            "counts": self.counts,
+            "errors": [e.to_dict() for e in self.errors],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+
+class CatalogSource:
+    """Holds the current CatalogIndex; swaps it atomically on reload."""
+
+    def __init__(self, paths: Sequence[str | Path], clock: Callable[[], float] = time.time) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._index = CatalogIndex(Catalog(entities=[], errors=[], warnings=[], files=[]))
+        self.report = LoadReport(loaded_at=0.0, counts={})
+        self._fingerprint: tuple[tuple[str, float, int], ...] = ()
+        self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def index(self) -> CatalogIndex:
+        """The catalog as of the last successful load."""
+        return self._index
+
+    def reload(self) -> LoadReport:
+        """Load every path again; errors are reported, good entities are kept."""
+        with self._lock:
+            fingerprint = self._current_fingerprint()
+            catalog = load_catalog(self.paths)
+            self._index = CatalogIndex(catalog)
+            self._fingerprint = fingerprint
+            self.report = LoadReport(self.clock(), catalog.counts(), list(catalog.errors),
+                                     list(catalog.warnings), len(catalog.files))
+        for error in self.report.errors[:20]:
+            log.warning("catalog: %s", error)
+        return self.report
+
+    def _current_fingerprint(self) -> tuple[tuple[str, float, int], ...]:
+        entries: list[tuple[str, float, int]] = []
+        for root in self.paths:
+            candidates = [root] if root.is_file() else (sorted(root.rglob("*")) if root.is_dir() else [])
+            for path in candidates:
+                if path.suffix.lower() in (".yaml", ".yml"):
+                    try:
+                        stat = path.stat()
+                    except OSError:
+                        continue
+                    entries.append((str(path), stat.st_mtime, stat.st_size))
+        return tuple(entries)
+
+    def reload_if_changed(self) -> bool:
+        """Reload when any catalog file was added, removed or modified."""
+        if self._current_fingerprint() == self._fingerprint:
+            return False
+        self.reload()
+        return True
+
+    def watch(self, interval: float = 5.0) -> None:
+        """Poll the catalog files in a background thread and reload when they change."""
+        if self._watcher is not None or not self.paths:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    if self.reload_if_changed():
+                        log.info("catalog reloaded after a file change")
+                except Exception:
+                    log.exception("catalog reload failed")
+
+        self._watcher = threading.Thread(target=loop, name="ownermap-catalog-watch", daemon=True)
+        self._watcher.start()
+
+    def close(self) -> None:
+        """Stop watching."""
+        self._stop.set()

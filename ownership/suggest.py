@@ -1,0 +1,119 @@
+"""Owner suggestions for orphaned services: candidate teams, a confidence in [0, 1], and evidence.
+
+Each kind of evidence gives a team a weight; weights combine as independent signals
+(1 - prod(1 - w)). No evidence, no suggestion.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Weights per kind of evidence (the strongest a single signal can give).
+W_ATTRIBUTE = 0.85
+W_NAMESPACE = 0.6
+W_PREFIX = 0.4
+W_NEIGHBOURS = 0.5
+MAX_SUGGESTIONS = 3
+_TOKEN = re.compile(r"[-_./:]")
+NAMESPACE_HINTS = ("service.namespace", "k8s.namespace.name")
+
+
+@dataclass
+class Candidate:
+    """One team that could own the service."""
+
+    team: str
+    weights: list[float] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+
+    @property
+    def confidence(self) -> float:
+        """Independent signals combined."""
+        remaining = 1.0
+        for weight in self.weights:
+            remaining *= 1.0 - min(max(weight, 0.0), 1.0)
+        return round(1.0 - remaining, 2)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's suggestion object."""
+        return {"team": self.team, "confidence": self.confidence, "evidence": self.evidence}
+
+
+def name_prefix(name: str) -> str:
+    """The first token of a service name (`payments-ledger` → `payments`)."""
+    return _TOKEN.split(name.lower(), maxsplit=1)[0]
+
+
+@dataclass
+class SuggestionContext:
+    """What suggestions are computed from, prepared once per analysis."""
+
+    team_names: dict[str, str]  # lowercase team name → the name as declared
+    owner_of_service: Mapping[str, str]  # telemetry service name → owning team name (owned services only)
+    hints_of: Callable[[str], Mapping[str, str]]
+    owner_attributes: tuple[str, ...]
+    neighbours: Callable[[str], Iterable[tuple[str, int, str]]]  # (other service, calls, "caller"|"callee")
+    _by_namespace: dict[str, dict[str, int]] = field(default_factory=dict)
+    _by_prefix: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        by_namespace: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        by_prefix: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for service, team in self.owner_of_service.items():
+            hints = self.hints_of(service)
+            for key in NAMESPACE_HINTS:
+                if hints.get(key):
+                    by_namespace[f"{key}={hints[key]}"][team] += 1
+            prefix = name_prefix(service)
+            if prefix and prefix != service.lower():
+                by_prefix[prefix][team] += 1
+        self._by_namespace = by_namespace
+        self._by_prefix = by_prefix
+
+
+def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]:
+    """Candidate teams for `service`, best first."""
+    candidates: dict[str, Candidate] = {}
+
+    def add(team: str, weight: float, evidence: str) -> None:
+        candidate = candidates.setdefault(team, Candidate(team))
+        candidate.weights.append(weight)
+        candidate.evidence.append(evidence)
+
+    hints = ctx.hints_of(service)
+    for key in ctx.owner_attributes:
+        value = hints.get(key)
+        if value and value.lower() in ctx.team_names:
+            add(ctx.team_names[value.lower()], W_ATTRIBUTE, f"resource attribute {key}={value}")
+    for key in NAMESPACE_HINTS:
+        value = hints.get(key)
+        owners = ctx._by_namespace.get(f"{key}={value}") if value else None
+        if owners:
+            total = sum(owners.values())
+            for team, count in owners.items():
+                add(team, W_NAMESPACE * count / total,
+                    f"{key}={value} is shared with {count} service(s) owned by {team}")
+    prefix = name_prefix(service)
+    owners = ctx._by_prefix.get(prefix) if prefix and prefix != service.lower() else None
+    if owners:
+        total = sum(owners.values())
+        for team, count in owners.items():
+            add(team, W_PREFIX * count / total, f"name prefix '{prefix}' is shared with {count} service(s) of {team}")
+    calls_by_team: dict[str, int] = defaultdict(int)
+    detail: dict[str, list[str]] = defaultdict(list)
+    total_calls = 0
+    for other, calls, role in ctx.neighbours(service):
+        total_calls += calls
+        team = ctx.owner_of_service.get(other)
+        if team:
+            calls_by_team[team] += calls
+            detail[team].append(f"{role} {other} ({calls} calls)")
+    for team, calls in calls_by_team.items():
+        add(team, W_NEIGHBOURS * calls / total_calls,
+            f"{team} owns neighbours: {', '.join(sorted(detail[team])[:5])}")
+    ranked = sorted(candidates.values(), key=lambda c: (-c.confidence, c.team))
+    return [c.to_dict() for c in ranked[:MAX_SUGGESTIONS] if c.confidence > 0]
