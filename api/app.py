@@ -6,7 +6,7 @@ from fastapi import Depends, FastAPI
 
 from api.deps import require_token
 from api.problems import install_problem_handlers
-from api.routes import graph, health, ownership, services
+from api.routes import graph, health, ownership, reports, services
 from api.state import ApiState
 
 
@@ -29,4 +29,5 @@ def create_app(state: ApiState, include_api: bool = True) -> FastAPI:
     app.include_router(services.router, dependencies=protected)
     app.include_router(graph.router, dependencies=protected)
     app.include_router(ownership.router, dependencies=protected)
+    app.include_router(reports.router, dependencies=protected)
     return app

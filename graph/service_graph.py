@@ -212,15 +212,33 @@ class ServiceGraph:
         """Number of distinct transitive dependencies of every node."""
         return _reach_counts(self._graph)
 
-    def layers(self) -> dict[str, int]:
-        """A left-to-right layer per node (callers left of callees), cycles condensed."""
-        condensed = nx.condensation(self._graph)
-        layer_of_component: dict[int, int] = {}
+    def neighbourhood(self, names: set[str], radius: int = 1) -> set[str]:
+        """The given nodes and everything within `radius` hops of them, either direction."""
+        undirected = self._graph.to_undirected(as_view=True)
+        found: set[str] = set()
+        for name in names:
+            if name in self._graph:
+                found.update(nx.single_source_shortest_path_length(undirected, name, cutoff=radius))
+        return found
+
+    def layout(self, names: set[str] | None = None) -> dict[str, tuple[int, int]]:
+        """Left-to-right layered positions (layer, row) for the nodes (all, or a subset).
+
+        Callers sit left of callees; cycles are condensed so every node gets a layer.
+        """
+        graph = self._graph if names is None else self._graph.subgraph(names)
+        condensed = nx.condensation(graph)
+        layer_of: dict[int, int] = {}
         for component in nx.topological_sort(condensed):
-            preds = list(condensed.predecessors(component))
-            layer_of_component[component] = 1 + max((layer_of_component[p] for p in preds), default=-1)
+            layer_of[component] = 1 + max((layer_of[p] for p in condensed.predecessors(component)), default=-1)
         mapping = condensed.graph["mapping"]
-        return {node: layer_of_component[mapping[node]] for node in self._graph}
+        rows: dict[int, int] = {}
+        positions: dict[str, tuple[int, int]] = {}
+        for node in sorted(graph, key=lambda n: (layer_of[mapping[n]], n)):
+            layer = layer_of[mapping[node]]
+            positions[node] = (layer, rows.get(layer, 0))
+            rows[layer] = rows.get(layer, 0) + 1
+        return positions
 
     def to_graphml(self, node_attrs: dict[str, dict[str, Any]]) -> str:
         """GraphML of the window (attributes must be scalars)."""

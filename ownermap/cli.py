@@ -229,6 +229,52 @@ def findings(config_file: Path | None, db: str | None, catalog: tuple[str, ...],
 
 
 @main.group()
+def report() -> None:
+    """Reports on orphaned services."""
+
+
+@report.command("weekly")
+@common_options
+@click.option("--end", help="Date or ISO 8601 time the week ends (default now); the window is the 7 days before.")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "csv", "json"]), default="md", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout.")
+@click.option("--webhook", metavar="URL", help="Also POST the report here. [env OWNERMAP_REPORT_WEBHOOK]")
+@click.option("--webhook-format", type=click.Choice(["slack", "json"]), help="Message shape for --webhook.")
+@click.option("--no-record", is_flag=True, help="Do not remember this run's findings in the history.")
+def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, ...], end: str | None, fmt: str,
+                  output: Path | None, webhook: str | None, webhook_format: str | None, no_record: bool) -> None:
+    """The weekly orphan-service report: risk-ranked, week over week, per team."""
+    from graph.store import open_store
+    from graph.window import WindowError, parse_time
+    from ownership.source import CatalogSource
+    from reports.deliver import DeliveryError
+    from reports.run import Delivery, run_weekly_report
+
+    settings = make_settings(config_file, db=db, catalog=list(catalog) or None, report_webhook=webhook,
+                             report_webhook_format=webhook_format)
+    try:
+        end_ts = parse_time(end) if end else None
+    except WindowError as exc:
+        raise click.BadParameter(str(exc), param_hint="--end") from None
+    source = CatalogSource(settings.catalog)
+    for error in source.reload().errors:
+        click.echo(f"ownermap: catalog: {error}", err=True)
+    store = open_store(settings.db)
+    delivery = Delivery(fmt=fmt, output=output, webhook=settings.report_webhook,
+                        webhook_format=settings.report_webhook_format)
+    try:
+        _, text = run_weekly_report(store, source.index, end_ts, settings.owner_attributes, delivery,
+                                    record=not no_record)
+    except DeliveryError as exc:
+        click.echo(f"ownermap: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        store.close()
+    if output is None:
+        write_output(text, None)
+
+
+@main.group()
 def catalog() -> None:
     """Work with catalog files."""
 

@@ -27,6 +27,8 @@ from graph.store import Store, open_store
 from ownermap.metrics import build_registry
 from ownermap.settings import Settings, split_hostport
 from ownership.source import CatalogSource
+from reports.run import Delivery, run_weekly_report
+from reports.schedule import ReportScheduler
 
 log = logging.getLogger("ownermap")
 
@@ -108,6 +110,26 @@ class OwnermapServer:
         )
         return _QuietServer(config)
 
+    def _schedule_reports(self, catalog: CatalogSource) -> ReportScheduler | None:
+        """With `report_schedule` set, this process builds and delivers the weekly report itself."""
+        s = self.settings
+        if not s.report_schedule:
+            return None
+        store = self.store
+        assert store is not None
+
+        def job(due: float) -> None:
+            output = s.report_dir / f"weekly-{time.strftime('%Y-%m-%d', time.gmtime(due))}.md" if s.report_dir else None
+            delivery = Delivery(fmt="md", output=output, webhook=s.report_webhook,
+                                webhook_format=s.report_webhook_format)
+            run_weekly_report(store, catalog.index, due, s.owner_attributes, delivery)
+            log.info("weekly report for the week ending %s delivered", time.strftime("%Y-%m-%d", time.gmtime(due)))
+
+        scheduler = ReportScheduler(s.report_schedule, job)
+        scheduler.start()
+        _say(f"weekly report scheduled: {s.report_schedule} (UTC)")
+        return scheduler
+
     async def run(self) -> None:
         """Start every listener of the role, serve until asked to stop, then drain and flush."""
         s = self.settings
@@ -146,6 +168,7 @@ class OwnermapServer:
             catalog.watch()
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, catalog.reload)
+        scheduler = self._schedule_reports(catalog) if s.role != "ingest" else None
         state = ApiState(
             config=api_config(s), store=self.store, catalog=catalog,
             metric_sources={"registry": build_registry(receiver, self.pipeline)},
@@ -171,6 +194,8 @@ class OwnermapServer:
         if self.pipeline is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.pipeline.stop)
         catalog.close()
+        if scheduler is not None:
+            scheduler.close()
         self.store.close()
         _say("stopped")
 

@@ -56,6 +56,27 @@ class Settings(BaseSettings):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    report_schedule: str | None = None
+    report_webhook: str | None = None
+    report_webhook_format: Literal["slack", "json"] = "slack"
+    report_dir: Path | None = None
+
+    @field_validator("report_schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value:
+            from croniter import croniter
+
+            if not croniter.is_valid(value):
+                raise ValueError(f"{value!r} is not a cron expression (for example '0 9 * * 1': Mondays 09:00)")
+        return value
+
+    @field_validator("report_webhook")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
 
     @field_validator("catalog", "owner_attributes", mode="before")
     @classmethod

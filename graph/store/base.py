@@ -55,6 +55,13 @@ MIGRATIONS: list[list[str]] = [
             service TEXT PRIMARY KEY, hints TEXT NOT NULL, updated BIGINT NOT NULL)""",
         "CREATE INDEX edge_buckets_server ON edge_buckets (server, bucket)",
     ],
+    [
+        """CREATE TABLE report_runs (
+            window_end BIGINT PRIMARY KEY, created_at BIGINT NOT NULL)""",
+        """CREATE TABLE report_findings (
+            window_end BIGINT NOT NULL, service TEXT NOT NULL, code TEXT NOT NULL,
+            PRIMARY KEY (window_end, service, code))""",
+    ],
 ]
 
 
@@ -226,6 +233,14 @@ class Store(ABC):
     @abstractmethod
     def hints(self) -> dict[str, dict[str, str]]:
         """The latest resource hints of every service."""
+
+    @abstractmethod
+    def record_report(self, window_end: int, findings: list[tuple[str, str]], created_at: int) -> None:
+        """Remember the (service, code) findings of a report run (replacing a run with the same end)."""
+
+    @abstractmethod
+    def report_history(self, before: int, limit: int = 60) -> list[tuple[int, set[tuple[str, str]]]]:
+        """Recorded report runs ending at or before `before`, newest first, with their findings."""
 
     @abstractmethod
     def ping(self) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from graph.aggregate import AggregateBatch
@@ -65,25 +67,29 @@ class SQLiteStore(Store):
                 self._connections.append(conn)
         return conn
 
-    def _migrate(self) -> None:
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE … COMMIT, rolled back on any error)."""
         conn = self._conn()
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)"
-                )
-                done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-                for version, statements in enumerate(MIGRATIONS, start=1):
-                    if version in done:
-                        continue
-                    for statement in statements:
-                        conn.execute(statement)
-                    conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, time.time()))
-                conn.execute("COMMIT")
+                yield conn
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._transaction() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)")
+            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for version, statements in enumerate(MIGRATIONS, start=1):
+                if version in done:
+                    continue
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, time.time()))
 
     def schema_version(self) -> int:
         """The newest applied migration."""
@@ -94,17 +100,10 @@ class SQLiteStore(Store):
         if not batch and not batch.hints:
             return
         edge_rows, service_rows, hint_rows = batch_rows(batch)
-        conn = self._conn()
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(self._edge_upsert, edge_rows)
-                conn.executemany(self._service_upsert, service_rows)
-                conn.executemany(self._hints_upsert, hint_rows)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            conn.executemany(self._edge_upsert, edge_rows)
+            conn.executemany(self._service_upsert, service_rows)
+            conn.executemany(self._hints_upsert, hint_rows)
 
     def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
         """Edges with activity in the window, summed over it."""
@@ -126,6 +125,27 @@ class SQLiteStore(Store):
         """The latest resource hints of every service."""
         rows = self._conn().execute("SELECT service, hints FROM service_hints").fetchall()
         return {service: json.loads(hints) for service, hints in rows}
+
+    def record_report(self, window_end: int, findings: list[tuple[str, str]], created_at: int) -> None:
+        """Remember the findings of a report run (replacing a run with the same end)."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM report_findings WHERE window_end = ?", (window_end,))
+            conn.execute("DELETE FROM report_runs WHERE window_end = ?", (window_end,))
+            conn.execute("INSERT INTO report_runs VALUES (?, ?)", (window_end, created_at))
+            conn.executemany("INSERT INTO report_findings VALUES (?, ?, ?)",
+                             [(window_end, service, code) for service, code in set(findings)])
+
+    def report_history(self, before: int, limit: int = 60) -> list[tuple[int, set[tuple[str, str]]]]:
+        """Recorded report runs ending at or before `before`, newest first."""
+        conn = self._conn()
+        ends = [row[0] for row in conn.execute(
+            "SELECT window_end FROM report_runs WHERE window_end <= ? ORDER BY window_end DESC LIMIT ?",
+            (before, limit))]
+        out = []
+        for end in ends:
+            rows = conn.execute("SELECT service, code FROM report_findings WHERE window_end = ?", (end,))
+            out.append((int(end), {(service, code) for service, code in rows}))
+        return out
 
     def ping(self) -> None:
         """Raise when the database cannot be read."""

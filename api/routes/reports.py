@@ -1,0 +1,28 @@
+"""The weekly report over HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from api.deps import State
+from graph.window import parse_time
+from reports import MEDIA_TYPES, render
+from reports.weekly import build_weekly_report
+
+router = APIRouter(prefix="/api/v1", tags=["reports"])
+
+
+@router.get("/reports/weekly", response_class=Response)
+def weekly_report(
+    state: State,
+    end: Annotated[str | None, Query(max_length=64, description="date or ISO 8601 time; default now")] = None,
+    format: Annotated[Literal["md", "html", "csv", "json"], Query()] = "json",
+) -> Response:
+    """The orphan report of the 7 days before `end` (not recorded in the history: that is the schedule's job)."""
+    end_ts = parse_time(end) if end else state.clock()
+    weekly = build_weekly_report(state.store, state.catalog.index, end_ts, state.config.owner_attributes,
+                                 record=False)
+    return Response(render(weekly, format), media_type=MEDIA_TYPES[format])

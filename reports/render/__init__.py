@@ -1,0 +1,1 @@
+"""Report and map renderers: Markdown, HTML, CSV, JSON and the SVG service map."""

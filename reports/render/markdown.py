@@ -1,0 +1,68 @@
+"""The weekly report as Markdown that fits a chat message or an issue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reports.render.text import md
+
+TOP_ORPHANS = 15
+
+
+def _owners(suggestions: list[dict[str, Any]]) -> str:
+    if not suggestions:
+        return "no suggestion"
+    return ", ".join(f"{md(s['team'])} ({s['confidence']:.2f})" for s in suggestions[:2])
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """Summary, risk-ranked orphans, resolved, stale, unowned dependencies, gaps and teams."""
+    s = report["summary"]
+    w = report["window"]
+    out = [
+        f"# Orphaned services: week ending {md(w['end'][:10])}",
+        "",
+        f"**{s['orphans']}** orphaned services (last week {s['orphans_previous']}): "
+        f"**{s['new']}** new, **{s['resolved']}** resolved. "
+        f"{s['services_owned']} of {s['services_seen']} services seen have a valid owner.",
+        "",
+    ]
+    if report["orphans"]:
+        out += ["## Orphans by risk", "",
+                "| # | service | why | status | since | dependents | calls | errors | suggested owner |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for i, o in enumerate(report["orphans"][:TOP_ORPHANS], start=1):
+            r = o["risk"]
+            out.append(
+                f"| {i} | {md(o['service'])} | {md(', '.join(o['codes']))} | {o['status']} | "
+                f"{md(o['orphaned_since'][:10])} | {r['dependents']} | {r['calls']} | {r['error_rate']:.1%} | "
+                f"{_owners(o['suggested_owners'])} |"
+            )
+        if len(report["orphans"]) > TOP_ORPHANS:
+            out.append(f"\n…and {len(report['orphans']) - TOP_ORPHANS} more.")
+        out.append("")
+    if report["resolved"]:
+        out += ["## Resolved since last week", ""]
+        out += [f"- {md(r['service'])} ({md(', '.join(r['codes_before']))})" for r in report["resolved"]]
+        out.append("")
+    if report["stale"]:
+        out += ["## Stale catalog entries (no telemetry this week)", ""]
+        out += [f"- {md(x['service'])} (owner {md(x['owner'] or 'none')})" for x in report["stale"]]
+        out.append("")
+    if report["unowned_dependencies"]:
+        out += ["## Dependencies nobody owns", ""]
+        out += [f"- {md(d['node'])} ({d['kind']}), called by {md(', '.join(d['callers']) or 'nobody')}"
+                for d in report["unowned_dependencies"]]
+        out.append("")
+    if report["documentation_gaps"]:
+        out += ["## Documentation gaps", ""]
+        out += [f"- {md(g['service'])} ({md(g['owner'] or 'no owner')}): {md(', '.join(g['codes']))}"
+                for g in report["documentation_gaps"]]
+        out.append("")
+    if report["teams"]:
+        out += ["## Per team", ""]
+        for t in report["teams"]:
+            counts = ", ".join(f"{md(code)} {n}" for code, n in t["findings"].items()) or "no findings"
+            out.append(f"- **{md(t['team'])}**: {len(t['services'])} services seen; {counts}")
+        out.append("")
+    return "\n".join(out)

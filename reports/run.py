@@ -1,0 +1,45 @@
+"""One weekly report run: build, render, write and post (shared by the CLI, the API and the schedule)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from graph.store.base import Store
+from ownership.identity import CatalogIndex
+from reports import render
+from reports.deliver import post_webhook, slack_payload, write_file
+from reports.weekly import WeeklyReport, build_weekly_report
+
+
+@dataclass
+class Delivery:
+    """Where a run goes."""
+
+    fmt: str = "md"
+    output: Path | None = None
+    webhook: str | None = None
+    webhook_format: str = "slack"
+    webhook_attempts: int = 5
+    webhook_initial_wait: float = 1.0
+
+
+def run_weekly_report(
+    store: Store, index: CatalogIndex, end: float | None, owner_attributes: Sequence[str], delivery: Delivery,
+    record: bool = True,
+) -> tuple[WeeklyReport, str]:
+    """Build and render the report; write it and post it as `delivery` says. Raises DeliveryError."""
+    weekly = build_weekly_report(store, index, end, owner_attributes, record=record)
+    text = render(weekly, delivery.fmt)
+    if delivery.output is not None:
+        write_file(text, delivery.output)
+    if delivery.webhook:
+        if delivery.webhook_format == "slack":
+            payload = slack_payload(text if delivery.fmt == "md" else render(weekly, "md"))
+        else:
+            payload = json.loads(render(weekly, "json"))
+        post_webhook(delivery.webhook, payload, attempts=delivery.webhook_attempts,
+                     initial_wait=delivery.webhook_initial_wait)
+    return weekly, text

@@ -1,0 +1,182 @@
+"""The weekly orphan-service report: this week against last week, ranked by risk, per team.
+
+The window is the 7 days before `end`; the previous window the 7 days before that. Each run
+records its findings in the store, so `orphaned_since` and week-over-week status come from
+history; without history the previous week is computed from the stored aggregates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from graph.model import NodeKind, Window
+from graph.service_graph import ServiceGraph, iso_ns
+from graph.store.base import Store
+from ownership.analysis import OwnershipAnalysis
+from ownership.findings import DOCUMENTATION_CODES, ORPHAN_CODES, STALE
+from ownership.identity import CatalogIndex
+
+WEEK = 7 * 86400
+
+
+@dataclass
+class WeekAnalysis:
+    """One week's graph joined with the catalog."""
+
+    window: Window
+    graph: ServiceGraph
+    analysis: OwnershipAnalysis
+
+    def orphan_codes(self) -> dict[str, list[str]]:
+        """Orphaned services and their orphan codes."""
+        out: dict[str, list[str]] = {}
+        for finding in self.analysis.findings(ORPHAN_CODES):
+            out.setdefault(finding.service, []).append(finding.code)
+        return out
+
+
+def analyse_week(store: Store, index: CatalogIndex, window: Window, owner_attributes: Sequence[str]) -> WeekAnalysis:
+    """Build one week's graph and analysis."""
+    graph = ServiceGraph.from_store(store, window)
+    return WeekAnalysis(window, graph, OwnershipAnalysis(graph, index, owner_attributes))
+
+
+def _iso(ts: float) -> str:
+    return iso_ns(int(ts * 1e9)) or ""
+
+
+def _orphaned_since(service: str, now: WeekAnalysis, orphan_before: bool,
+                    history: list[tuple[int, set[tuple[str, str]]]], previous: Window) -> str:
+    """Start of the current unbroken orphan streak, from recorded runs; else from the aggregates."""
+    since: float | None = None
+    for window_end, findings in history:  # newest first
+        if any(s == service and code in ORPHAN_CODES for s, code in findings):
+            since = window_end - WEEK
+        else:
+            break
+    if since is None and orphan_before:
+        since = previous.start
+    node = now.graph.nodes[service]
+    first_seen = node.first_seen_ns / 1e9 if node.first_seen_ns else now.window.start
+    if since is None:
+        since = max(first_seen, now.window.start)
+    return _iso(since)
+
+
+@dataclass
+class WeeklyReport:
+    """The report's data (DESIGN §4 JSON shape), every finding of the week, and the week's analysis."""
+
+    data: dict[str, Any]
+    findings: list[dict[str, Any]]
+    week: WeekAnalysis
+
+    def neighbourhood_svg(self, service: str, radius: int = 1) -> str:
+        """An inline SVG picture of a service and its neighbours."""
+        from reports.render.svg import render_svg
+
+        graph = self.week.graph
+        names = graph.neighbourhood({service}, radius)
+        nodes = []
+        for name in sorted(names):
+            own = self.week.analysis.of(name)
+            nodes.append({"id": name, "kind": graph.nodes[name].kind, "owner": own.owner,
+                          "owner_status": own.owner_status})
+        edges = [e.to_dict() for e in graph.edges if e.source in names and e.target in names]
+        return render_svg(nodes, edges, graph.layout(names), highlight={service}, title=f"neighbourhood of {service}")
+
+
+def build_weekly_report(
+    store: Store,
+    index: CatalogIndex,
+    end: float | None = None,
+    owner_attributes: Sequence[str] = ("service.owner", "team", "owner"),
+    record: bool = True,
+) -> WeeklyReport:
+    """Build the report; records this run's findings in the store when `record`."""
+    end = time.time() if end is None else end
+    window = Window(end - WEEK, end)
+    previous_window = Window(end - 2 * WEEK, end - WEEK)
+    history = store.report_history(int(previous_window.end))
+    now = analyse_week(store, index, window, owner_attributes)
+    previous_orphans: dict[str, list[str]] = {}
+    if history and history[0][0] == int(previous_window.end):
+        for service, code in sorted(history[0][1]):
+            if code in ORPHAN_CODES:
+                previous_orphans.setdefault(service, []).append(code)
+    else:
+        previous_orphans = analyse_week(store, index, previous_window, owner_attributes).orphan_codes()
+
+    orphans = []
+    for risk in now.analysis.orphans():
+        before = risk.service in previous_orphans
+        orphans.append({
+            "service": risk.service,
+            "codes": risk.codes,
+            "status": "persisting" if before else "new",
+            "orphaned_since": _orphaned_since(risk.service, now, before, history, previous_window),
+            "risk": {"dependents": risk.dependents, "calls": risk.calls, "error_rate": risk.error_rate},
+            "owner": risk.owner,
+            "suggested_owners": risk.suggested_owners,
+        })
+    current = {o["service"] for o in orphans}
+    resolved = [
+        {"service": service, "codes_before": sorted(codes),
+         "reason": "fixed" if service in now.graph.nodes else "not_seen"}
+        for service, codes in sorted(previous_orphans.items()) if service not in current
+    ]
+    findings = now.analysis.findings()
+    stale = [{"service": f.service, "owner": f.owner} for f in findings if f.code == STALE]
+    gaps = _documentation_gaps(findings)
+    services = [n for n in now.graph.nodes.values() if n.kind == NodeKind.SERVICE]
+    owned = sum(1 for n in services if now.analysis.of(n.name).owner_status == "ok")
+    report = {
+        "window": window.as_dict(),
+        "previous_window": previous_window.as_dict(),
+        "summary": {
+            "services_seen": len(services),
+            "services_owned": owned,
+            "orphans": len(orphans),
+            "orphans_previous": len(previous_orphans),
+            "new": sum(1 for o in orphans if o["status"] == "new"),
+            "resolved": len(resolved),
+        },
+        "orphans": orphans,
+        "resolved": resolved,
+        "stale": stale,
+        "unowned_dependencies": now.analysis.unowned_dependencies(),
+        "documentation_gaps": gaps,
+        "teams": _teams(now.analysis),
+    }
+    if record:
+        store.record_report(int(end), [(f.service, f.code) for f in findings], int(time.time()))
+    return WeeklyReport(report, [f.to_dict() for f in findings], now)
+
+
+def _documentation_gaps(findings: list[Any]) -> list[dict[str, Any]]:
+    rows = [{"service": f.service, "owner": f.owner, "code": f.code} for f in findings if f.code in DOCUMENTATION_CODES]
+    if not rows:
+        return []
+    frame = pd.DataFrame(rows)
+    frame["owner"] = frame["owner"].fillna("")
+    grouped = frame.groupby(["service", "owner"], sort=True)["code"].agg(lambda c: sorted(set(c))).reset_index()
+    return [{"service": r.service, "owner": r.owner or None, "codes": r.code} for r in grouped.itertuples()]
+
+
+def _teams(analysis: OwnershipAnalysis) -> list[dict[str, Any]]:
+    """Per team: its services seen and the count of each finding code."""
+    out = []
+    for view in analysis.teams():
+        counts = pd.Series([f["code"] for f in view["findings"]], dtype="object").value_counts()
+        out.append({
+            "team": view["team"],
+            "services": view["services"],
+            "findings": {str(code): int(n) for code, n in sorted(counts.items())},
+            "depends_on_teams": sorted({d["team"] for d in view["depends_on_teams"]}),
+        })
+    return out
