@@ -17,6 +17,7 @@ from typing import Protocol
 from graph.model import (
     DATABASE_NAME_ORDER,
     DB_KEYS,
+    MAX_TIME_NS,
     MESSAGING_DESTINATION,
     NON_NAMES,
     PEER_SERVICE_KEYS,
@@ -26,6 +27,7 @@ from graph.model import (
     NodeKind,
     Span,
     SpanKind,
+    cap_name,
 )
 
 _SERVER = SpanKind.SERVER.value
@@ -73,6 +75,7 @@ class DetectorStats:
     unpaired: int = 0
     unmatched: int = 0
     expired_early: int = 0
+    invalid: int = 0
 
 
 def _first_name(attrs: dict[str, str], keys: Iterable[str]) -> str | None:
@@ -80,7 +83,7 @@ def _first_name(attrs: dict[str, str], keys: Iterable[str]) -> str | None:
     for key in keys:
         value = attrs.get(key)
         if value and value not in NON_NAMES:
-            return value
+            return cap_name(value)
     return None
 
 
@@ -130,6 +133,9 @@ class CallDetector:
         sink = self.sink
         stats = self.stats
         for span in spans:
+            if not 0 < span.start_ns <= MAX_TIME_NS or span.end_ns > MAX_TIME_NS:
+                stats.invalid += 1  # decoders reject these; never let one reach the store
+                continue
             key = span.trace_id + span.span_id
             if key in index:
                 stats.duplicates += 1  # a resent span (exporter retry) is counted once

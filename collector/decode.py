@@ -23,6 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from graph.model import (
     ENVIRONMENT_KEYS,
     HINT_KEYS,
+    MAX_TIME_NS,
     SPAN_ATTRIBUTE_KEYS,
     UNKNOWN_SERVICE,
     DecodeResult,
@@ -57,7 +58,9 @@ def _proto_value(value: Any) -> str:
     which = value.WhichOneof("value")
     if which == "string_value":
         return value.string_value
-    if which in ("int_value", "double_value", "bool_value"):
+    if which == "bool_value":
+        return "true" if value.bool_value else "false"
+    if which in ("int_value", "double_value"):
         return str(getattr(value, which))
     return ""
 
@@ -104,8 +107,10 @@ def decode_request(request: Any, owner_keys: Iterable[str] = ()) -> DecodeResult
                 span_id = s.span_id
                 parent_id = s.parent_span_id
                 start = s.start_time_unix_nano
-                if len(trace_id) != 16 or len(span_id) != 8 or not start or (parent_id and len(parent_id) != 8):
-                    _reject_proto_span(result, trace_id, span_id, parent_id, start)
+                end = s.end_time_unix_nano
+                if (len(trace_id) != 16 or len(span_id) != 8 or not start or (parent_id and len(parent_id) != 8)
+                        or start > MAX_TIME_NS or end > MAX_TIME_NS):
+                    _reject_proto_span(result, trace_id, span_id, parent_id, start, end)
                     continue
                 if parent_id == _ZERO_PARENT:
                     parent_id = b""
@@ -117,16 +122,20 @@ def decode_request(request: Any, owner_keys: Iterable[str] = ()) -> DecodeResult
                         attrs[key] = value.string_value or _proto_value(value)
                 links = s.links
                 append(new_span(
-                    trace_id, span_id, parent_id, resource, s.kind, start, s.end_time_unix_nano,
+                    trace_id, span_id, parent_id, resource, s.kind, start, end,
                     s.status.code == _STATUS_ERROR, attrs,
                     tuple((ln.trace_id, ln.span_id) for ln in links) if links else (),
                 ))
     return result
 
 
-def _reject_proto_span(result: DecodeResult, trace_id: bytes, span_id: bytes, parent_id: bytes, start: int) -> None:
+def _reject_proto_span(
+    result: DecodeResult, trace_id: bytes, span_id: bytes, parent_id: bytes, start: int, end: int
+) -> None:
     if not start and len(span_id) == 8:
         result.reject(f"span {span_id.hex()}: start_time_unix_nano is missing")
+    elif start > MAX_TIME_NS or end > MAX_TIME_NS:
+        result.reject(f"span {span_id.hex()}: time is beyond the year 2262")
     else:
         result.reject(
             f"span {span_id.hex() or '?'}: trace_id must be 16 bytes and span ids 8 bytes "
@@ -203,7 +212,7 @@ def _json_int(value: Any) -> int:
         return 0
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
         return int(value)
     return 0
 
@@ -289,9 +298,12 @@ def _json_span(raw: Any, resource: Resource, result: DecodeResult) -> Span | Non
         return None
     start = _json_int(_pick(raw, "startTimeUnixNano", "start_time_unix_nano"))
     if not start:
-        result.reject(f"span {span_id.hex()}: startTimeUnixNano is missing")
+        result.reject(f"span {span_id.hex()}: startTimeUnixNano is missing or not a non-negative integer")
         return None
     end = _json_int(_pick(raw, "endTimeUnixNano", "end_time_unix_nano"))
+    if start > MAX_TIME_NS or end > MAX_TIME_NS:
+        result.reject(f"span {span_id.hex()}: time is beyond the year 2262")
+        return None
     attrs = {k: v for k, v in _json_attributes(raw.get("attributes")) if k in SPAN_ATTRIBUTE_KEYS}
     links: list[tuple[bytes, bytes]] = []
     raw_links = raw.get("links")

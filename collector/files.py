@@ -32,13 +32,6 @@ def decode_document(doc: Any, owner_keys: Iterable[str] = ()) -> DecodeResult:
     return decode_zipkin(doc, owner_keys)
 
 
-def _first_significant_byte(handle: IO[bytes]) -> bytes:
-    while True:
-        byte = handle.read(1)
-        if not byte or not byte.isspace():
-            return byte
-
-
 def read_trace_file(
     path: str, owner_keys: Iterable[str] = (), progress: Progress | None = None
 ) -> Iterator[DecodeResult]:
@@ -50,13 +43,13 @@ def read_trace_file(
     except OSError as exc:
         raise TraceFileError(f"{name}: cannot open: {exc.strerror or exc}") from None
     try:
-        first = _first_significant_byte(handle)
+        data = handle.read()
+        first = data.lstrip()[:1]
         if not first:
             raise TraceFileError(f"{name}: file is empty; expected OTLP, Jaeger or Zipkin traces")
         if first in (b"{", b"["):
-            yield from _read_json(name, first + handle.read(), owner_keys, progress)
+            yield from _read_json(name, data, owner_keys, progress)
         else:
-            data = first + handle.read()
             if progress:
                 progress(len(data))
             try:
@@ -76,8 +69,10 @@ def _read_json(
     try:
         doc = json.loads(data)
     except json.JSONDecodeError as whole_error:
-        lines = data.splitlines()
-        if len(lines) < 2:
+        lines = data.splitlines(keepends=True)
+        first_line = next((line for line in lines if line.strip()), b"")
+        if len(lines) < 2 or not _is_json(first_line):
+            # Not JSON lines either: report where the document itself is broken.
             raise TraceFileError(f"{name}: invalid JSON at line {whole_error.lineno}: {whole_error.msg}") from None
         yield from _read_json_lines(name, lines, owner_keys, progress)
         return
@@ -91,13 +86,21 @@ def _read_json(
         raise TraceFileError(f"{name}: {exc}") from None
 
 
+def _is_json(line: bytes) -> bool:
+    try:
+        json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
 def _read_json_lines(
     name: str, lines: list[bytes], owner_keys: tuple[str, ...], progress: Progress | None
 ) -> Iterator[DecodeResult]:
     """JSON lines, as the collector's file exporter writes: one export request per line."""
     for number, line in enumerate(lines, start=1):
         if progress:
-            progress(len(line) + 1)
+            progress(len(line))
         if not line.strip():
             continue
         try:

@@ -14,13 +14,14 @@ from typing import Any
 
 import grpc
 
-from collector.decode import DecodeError, decode_request_bytes, encode_response
+from collector.decode import DecodeError, decode_request_bytes, encode_response, encode_status
 from collector.ingest import CommitTimeoutError, Receiver
 from collector.pipeline import NotRunningError, OverloadedError
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = "opentelemetry.proto.collector.trace.v1.TraceService"
+RETRY_AFTER_SECONDS = 2
 
 
 def _identity(data: bytes) -> bytes:
@@ -53,13 +54,20 @@ class TraceExportHandler:
         except DecodeError as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         except OverloadedError:
-            context.abort(grpc.StatusCode.UNAVAILABLE, "ownermap is overloaded; retry later")
+            _abort_retryable(context, "ownermap is overloaded; retry later")
         except (NotRunningError, CommitTimeoutError) as exc:
-            context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry later")
+            _abort_retryable(context, f"{exc}; retry later")
         except Exception:
             log.exception("OTLP/gRPC export failed")
-            context.abort(grpc.StatusCode.UNAVAILABLE, "storing the batch failed; retry later")
+            _abort_retryable(context, "storing the batch failed; retry later")
         return encode_response(result)
+
+
+def _abort_retryable(context: grpc.ServicerContext, message: str) -> None:
+    """UNAVAILABLE with a google.rpc.RetryInfo detail, as the OTLP specification asks."""
+    details = encode_status(grpc.StatusCode.UNAVAILABLE.value[0], message, RETRY_AFTER_SECONDS)
+    context.set_trailing_metadata((("grpc-status-details-bin", details),))
+    context.abort(grpc.StatusCode.UNAVAILABLE, message)
 
 
 def build_grpc_server(

@@ -72,15 +72,26 @@ async def read_body(request: Request, max_bytes: int, max_decompressed: int) -> 
 
 
 def gunzip_limited(body: bytes, limit: int, gzip: bool = True) -> bytes:
-    """Decompress at most `limit` bytes; more is an error, not an out-of-memory."""
-    inflater = zlib.decompressobj(wbits=31 if gzip else 15)
-    try:
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise PayloadError(400, f"body is not valid {'gzip' if gzip else 'deflate'} data: {exc}") from None
-    if len(data) > limit or inflater.unconsumed_tail:
-        raise PayloadError(413, f"decompressed body is over the {limit}-byte limit")
-    return data
+    """Decompress at most `limit` bytes (all gzip members); more is an error, not an out-of-memory."""
+    name = "gzip" if gzip else "deflate"
+    out: list[bytes] = []
+    size = 0
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(wbits=31 if gzip else 15)
+        try:
+            data = inflater.decompress(rest, limit + 1 - size)
+        except zlib.error as exc:
+            raise PayloadError(400, f"body is not valid {name} data: {exc}") from None
+        size += len(data)
+        if size > limit or inflater.unconsumed_tail:
+            raise PayloadError(413, f"decompressed body is over the {limit}-byte limit")
+        if not inflater.eof:
+            raise PayloadError(400, f"{name} body is truncated")
+        out.append(data)
+        rest = inflater.unused_data
+        if not gzip or not rest:
+            return b"".join(out)
 
 
 def _media_type(request: Request) -> str:

@@ -48,6 +48,7 @@ VIRTUAL_KINDS = frozenset({NodeKind.DATABASE, NodeKind.MESSAGING, NodeKind.EXTER
 UNKNOWN_SERVICE = "unknown_service"
 USER_NODE = "user"
 MAX_NAME_LENGTH = 256
+MAX_TIME_NS = 2**63 - 1  # the largest time the stores' BIGINT columns hold (year 2262)
 
 # Latency histogram bucket upper bounds in seconds; a final +Inf bucket follows.
 LATENCY_BUCKETS: tuple[float, ...] = (
