@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
-from fastapi import Depends, FastAPI
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
 
 from api.deps import require_token
 from api.problems import install_problem_handlers
-from api.routes import graph, health, ownership, reports, services
+from api.routes import graph, health, ownership, reports, services, ui
 from api.state import ApiState
+
+STATIC = Path(__file__).resolve().parent / "static"
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+async def security_headers(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
+    """Security headers on every response; a route may set its own Content-Security-Policy."""
+    response: Response = await call_next(request)
+    response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
 
 
 def create_app(state: ApiState, include_api: bool = True) -> FastAPI:
@@ -21,6 +40,7 @@ def create_app(state: ApiState, include_api: bool = True) -> FastAPI:
         version="0.1.0",
     )
     app.state.ownermap = state
+    app.middleware("http")(security_headers)
     install_problem_handlers(app)
     app.include_router(health.router)
     if not include_api:
@@ -30,4 +50,6 @@ def create_app(state: ApiState, include_api: bool = True) -> FastAPI:
     app.include_router(graph.router, dependencies=protected)
     app.include_router(ownership.router, dependencies=protected)
     app.include_router(reports.router, dependencies=protected)
+    app.include_router(ui.router, dependencies=protected)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app

@@ -13,6 +13,8 @@ from reports import MEDIA_TYPES, render
 from reports.weekly import build_weekly_report
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
+# The HTML report is self-contained: inline styles, inline SVG, no script at all.
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
 
 @router.get("/reports/weekly", response_class=Response)
@@ -25,4 +27,5 @@ def weekly_report(
     end_ts = parse_time(end) if end else state.clock()
     weekly = build_weekly_report(state.store, state.catalog.index, end_ts, state.config.owner_attributes,
                                  record=False)
-    return Response(render(weekly, format), media_type=MEDIA_TYPES[format])
+    headers = {"Content-Security-Policy": REPORT_CSP} if format == "html" else None
+    return Response(render(weekly, format), media_type=MEDIA_TYPES[format], headers=headers)

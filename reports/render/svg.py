@@ -6,6 +6,7 @@ Used by the HTML report and by the web page. Every name is escaped by Jinja2's a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,7 @@ class PlacedNode:
     y: int
     colour: str
     highlight: bool
+    href: str | None = None
 
 
 @dataclass
@@ -79,6 +81,7 @@ def place(
     edges: list[dict[str, Any]],
     positions: dict[str, tuple[int, int]],
     highlight: set[str] | None = None,
+    link: Callable[[str], str] | None = None,
 ) -> tuple[list[PlacedNode], list[PlacedEdge], int, int]:
     """Boxes and paths from layered positions; returns them with the picture's width and height."""
     highlight = highlight or set()
@@ -90,7 +93,7 @@ def place(
         placed[node["id"]] = PlacedNode(
             node["id"], _short(node["id"]), node["kind"], node.get("owner_status"), node.get("owner"),
             MARGIN + layer * COLUMN, MARGIN + row * ROW, STATUS_COLOURS.get(node.get("owner_status"), "#757575"),
-            node["id"] in highlight,
+            node["id"] in highlight, link(node["id"]) if link else None,
         )
     lines = []
     for edge in edges:
@@ -122,11 +125,14 @@ def render_svg(
     positions: dict[str, tuple[int, int]],
     highlight: set[str] | None = None,
     title: str = "service map",
-    interactive: bool = False,
+    link: Callable[[str], str] | None = None,
 ) -> str:
-    """An inline <svg> element of the map (nodes need id, kind, owner, owner_status)."""
-    placed_nodes, placed_edges, width, height = place(nodes, edges, positions, highlight)
+    """An inline <svg> element of the map (nodes need id, kind, owner, owner_status).
+
+    With `link`, every node is a focusable link to `link(node id)` (the web page's detail panel).
+    """
+    placed_nodes, placed_edges, width, height = place(nodes, edges, positions, highlight, link)
     return _env.get_template("map.svg").render(
         nodes=placed_nodes, edges=placed_edges, width=width, height=height, title=title,
-        node_width=NODE_WIDTH, node_height=NODE_HEIGHT, labels=STATUS_LABELS, interactive=interactive,
+        node_width=NODE_WIDTH, node_height=NODE_HEIGHT, labels=STATUS_LABELS,
     )
