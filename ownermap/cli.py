@@ -84,6 +84,45 @@ def serve(config_file: Path | None, db: str | None, catalog: tuple[str, ...], ot
 
 @main.command()
 @common_options
+@click.option("--otlp-grpc", metavar="HOST:PORT", help="OTLP/gRPC listener (default localhost:4317).")
+@click.option("--otlp-http", metavar="HOST:PORT", help="OTLP/HTTP listener (default localhost:4318).")
+@click.option("--api", metavar="HOST:PORT", help="API and UI listener (default localhost:8080).")
+@click.option("--pairing-ttl", type=float, metavar="SECONDS", help="How long spans wait for their other half.")
+@click.option("--role", type=click.Choice(["all"]), help="The demo always runs every part.")
+@click.option("--rate", type=click.FloatRange(0.1, 200), default=5.0, show_default=True,
+              help="Simulated shop requests per second.")
+def demo(config_file: Path | None, db: str | None, catalog: tuple[str, ...], otlp_grpc: str | None,
+         otlp_http: str | None, api: str | None, pairing_ttl: float | None, role: str | None, rate: float) -> None:
+    """Serve with a sample catalog and generated shop traffic (a throwaway database unless --db)."""
+    import tempfile
+
+    from ownermap.server import Listening
+    from ownermap.server import serve as run_server
+
+    demo_catalog = str(Path(__file__).resolve().parent / "demo" / "catalog")
+    workdir = tempfile.mkdtemp(prefix="ownermap-demo-")
+    settings = make_settings(config_file, db=db or f"sqlite:///{workdir}/demo.db",
+                             catalog=[demo_catalog, *catalog], otlp_grpc=otlp_grpc, otlp_http=otlp_http, api=api,
+                             pairing_ttl=pairing_ttl if pairing_ttl is not None else 2.0)
+    traffic: list[Any] = []
+
+    def start_traffic(listening: Listening) -> None:
+        from ownermap.demo.traffic import ShopTraffic
+
+        shop = ShopTraffic(str(listening.grpc), rate_per_second=rate)
+        shop.start()
+        traffic.append(shop)
+        click.echo(f"\n  ownermap demo is running: open http://{listening.api}/  (Ctrl-C to stop)\n", err=True)
+
+    def stop_traffic() -> None:
+        for shop in traffic:
+            shop.stop()
+
+    run_server(settings, on_ready=start_traffic, on_stop=stop_traffic)
+
+
+@main.command()
+@common_options
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("--pairing-ttl", type=float, metavar="SECONDS", help="How long spans wait for their other half.")
 def ingest(config_file: Path | None, db: str | None, catalog: tuple[str, ...], files: tuple[str, ...],

@@ -82,9 +82,17 @@ class Listening:
 class OwnermapServer:
     """One ownermap process in the role its settings name."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], float] = time.monotonic,
+        on_ready: Callable[[Listening], None] | None = None,
+        on_stop: Callable[[], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self.on_ready = on_ready
+        self.on_stop = on_stop
         self.listening = Listening()
         self.store: Store | None = None
         self.pipeline: IngestPipeline | None = None
@@ -183,9 +191,13 @@ class OwnermapServer:
             _say(f"OTLP/gRPC listening on {self.listening.grpc}")
             _say(f"OTLP/HTTP listening on {scheme}://{self.listening.http}/v1/traces")
         _say(f"API and UI on {scheme}://{self.listening.api}/ (role {s.role}, db {s.db})")
+        if self.on_ready is not None:
+            self.on_ready(self.listening)
         stop_waiter = asyncio.create_task(self._stop.wait())
         await asyncio.wait([stop_waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
         _say("shutting down: draining receivers and flushing pending edges")
+        if self.on_stop is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.on_stop)
         if grpc_server is not None:
             await asyncio.get_running_loop().run_in_executor(None, lambda: grpc_server.stop(5).wait(10))
         for server, _ in servers:
@@ -204,12 +216,16 @@ def _say(message: str) -> None:
     print(f"ownermap: {message}", file=sys.stderr, flush=True)
 
 
-def serve(settings: Settings) -> None:
+def serve(
+    settings: Settings,
+    on_ready: Callable[[Listening], None] | None = None,
+    on_stop: Callable[[], None] | None = None,
+) -> None:
     """Run a server until SIGTERM or SIGINT."""
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     async def main() -> None:
-        server = OwnermapServer(settings)
+        server = OwnermapServer(settings, on_ready=on_ready, on_stop=on_stop)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, server.request_stop)

@@ -1,0 +1,1 @@
+"""`ownermap demo`: a sample catalog with deliberate gaps and generated shop traffic."""
