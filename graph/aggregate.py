@@ -50,9 +50,11 @@ class EdgeAggregate:
         self.queue_count += other.queue_count
         self.first_ns = min(self.first_ns, other.first_ns)
         self.last_ns = max(self.last_ns, other.last_ns)
-        room = MAX_EXEMPLARS - len(self.exemplars)
-        if room > 0:
-            self.exemplars.extend(other.exemplars[:room])
+        for exemplar in other.exemplars:
+            if len(self.exemplars) >= MAX_EXEMPLARS:
+                break
+            if exemplar not in self.exemplars:
+                self.exemplars.append(exemplar)
 
 
 class ServiceAggregate:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +37,14 @@ def histogram_quantile(q: float, counts: list[int]) -> float | None:
             return lower + (upper - lower) * (rank - cumulative) / count
         cumulative += count
     return LATENCY_BUCKETS[-1]
+
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(value: Any) -> Any:
+    """Strings with characters XML 1.0 cannot hold replaced by U+FFFD; other values unchanged."""
+    return _XML_ILLEGAL.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -241,15 +250,15 @@ class ServiceGraph:
         return positions
 
     def to_graphml(self, node_attrs: dict[str, dict[str, Any]]) -> str:
-        """GraphML of the window (attributes must be scalars)."""
+        """GraphML of the window (attributes must be scalars; XML-illegal characters are replaced)."""
         graph = nx.MultiDiGraph()
         for name, attrs in node_attrs.items():
-            graph.add_node(name, **{k: v for k, v in attrs.items() if v is not None})
+            graph.add_node(xml_text(name), **{k: xml_text(v) for k, v in attrs.items() if v is not None})
         for edge in self.edges:
             data = edge.to_dict()
             graph.add_edge(
-                edge.source, edge.target, key=edge.connection_type,
-                **{k: v for k, v in data.items() if v is not None and not isinstance(v, list)},
+                xml_text(edge.source), xml_text(edge.target), key=edge.connection_type,
+                **{k: xml_text(v) for k, v in data.items() if v is not None and not isinstance(v, list)},
             )
         buffer = io.BytesIO()
         nx.write_graphml(graph, buffer, encoding="utf-8")

@@ -59,4 +59,9 @@ def resolve_window(
         start_ts = end_ts - parse_duration(window or DEFAULT_WINDOW)
     if start_ts >= end_ts:
         raise WindowError("start must be before end")
+    for ts in (start_ts, end_ts):
+        try:
+            datetime.fromtimestamp(ts, UTC)
+        except (ValueError, OverflowError, OSError):
+            raise WindowError("the window must lie between the years 1 and 9999") from None
     return Window(start_ts, end_ts)

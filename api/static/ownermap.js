@@ -11,6 +11,6 @@
   // Keep the selected node in view on the map.
   var selected = document.querySelector(".map .node-highlight");
   if (selected && selected.scrollIntoView) {
-    selected.scrollIntoView({ block: "center", inline: "center" });
+    selected.scrollIntoView({ block: "nearest", inline: "nearest" });
   }
 })();

@@ -10,9 +10,13 @@ def open_store(url: str, bucket_seconds: int = 300) -> Store:
     if url.startswith("sqlite:"):
         from graph.store.sqlite import SQLiteStore
 
-        path = url.removeprefix("sqlite:").removeprefix("//")
-        if path.startswith("/") and not path.startswith("//"):
-            path = path[1:]  # sqlite:///relative.db → relative.db ; sqlite:////abs.db → /abs.db
+        rest = url.removeprefix("sqlite:")
+        if rest.startswith("////"):
+            path = "/" + rest.lstrip("/")  # sqlite:////abs.db → /abs.db
+        elif rest.startswith("///"):
+            path = rest[3:]  # sqlite:///relative.db → relative.db
+        else:
+            path = rest.removeprefix("//")  # sqlite://:memory:
         return SQLiteStore(path or "ownermap.db", bucket_seconds=bucket_seconds)
     if url.startswith(("postgresql:", "postgres:")):
         from graph.store.postgres import PostgresStore

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,7 +194,7 @@ class EdgeRow:
         return cls(
             client, server, ctype, ck, sk, int(calls), int(failed), float(csum), float(ssum),
             float(qsum), int(qcount), client_hist, server_hist, int(first), int(last),
-            [e for e in (exemplars or "").split(",") if e][:MAX_EXEMPLARS],
+            list(dict.fromkeys(e for e in (exemplars or "").split(",") if e))[:MAX_EXEMPLARS],
         )
 
 
@@ -249,3 +251,104 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+
+class SqlStore(Store):
+    """Everything both SQL engines share; subclasses provide connections and the placeholder."""
+
+    placeholder = "?"
+
+    def _init_sql(self) -> None:
+        p = self.placeholder
+        self._edge_upsert = edge_upsert_sql(p)
+        self._service_upsert = service_upsert_sql(p)
+        self._hints_upsert = hints_upsert_sql(p)
+
+    @abstractmethod
+    def _transaction(self) -> AbstractContextManager[Any]:
+        """A write transaction yielding a DB-API cursor."""
+
+    @abstractmethod
+    def _select(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        """Run a read query and fetch all rows."""
+
+    def _apply_migrations(self, cursor: Any, now: float) -> None:
+        p = self.placeholder
+        cursor.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                       "(version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION)")
+        cursor.execute("SELECT version FROM schema_migrations")
+        done = {row[0] for row in cursor.fetchall()}
+        for version, statements in enumerate(MIGRATIONS, start=1):
+            if version in done:
+                continue
+            for statement in statements:
+                cursor.execute(statement)
+            cursor.execute(f"INSERT INTO schema_migrations VALUES ({p}, {p})", (version, now))
+
+    def schema_version(self) -> int:
+        """The newest applied migration."""
+        return int(self._select("SELECT MAX(version) FROM schema_migrations", [])[0][0])
+
+    def write(self, batch: AggregateBatch) -> None:
+        """Add one batch in a single transaction.
+
+        Rows go in key order so that concurrent writers (several ingest processes on one
+        PostgreSQL) take row locks in the same order and cannot deadlock.
+        """
+        if not batch and not batch.hints:
+            return
+        edge_rows, service_rows, hint_rows = batch_rows(batch)
+        edge_rows.sort(key=lambda r: r[:5])
+        service_rows.sort(key=lambda r: r[:3])
+        hint_rows.sort(key=lambda r: r[0])
+        with self._transaction() as cur:
+            cur.executemany(self._edge_upsert, edge_rows)
+            cur.executemany(self._service_upsert, service_rows)
+            cur.executemany(self._hints_upsert, hint_rows)
+
+    def _window_params(self, window: Window, env: str | None) -> list[object]:
+        params: list[object] = list(bucket_range(window, self.bucket_seconds))
+        if env is not None:
+            params.append(env)
+        return params
+
+    def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
+        """Edges with activity in the window, summed over it."""
+        rows = self._select(edge_query(self.placeholder, env), self._window_params(window, env))
+        return [EdgeRow.from_sql(row) for row in rows]
+
+    def services(self, window: Window, env: str | None = None) -> list[ServiceRow]:
+        """Services seen in the window."""
+        rows = self._select(service_query(self.placeholder, env), self._window_params(window, env))
+        return [ServiceRow(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows]
+
+    def hints(self) -> dict[str, dict[str, str]]:
+        """The latest resource hints of every service."""
+        rows = self._select("SELECT service, hints FROM service_hints", [])
+        return {service: json.loads(hints) for service, hints in rows}
+
+    def record_report(self, window_end: int, findings: list[tuple[str, str]], created_at: int) -> None:
+        """Remember the findings of a report run (replacing a run with the same end)."""
+        p = self.placeholder
+        with self._transaction() as cur:
+            cur.execute(f"DELETE FROM report_findings WHERE window_end = {p}", (window_end,))
+            cur.execute(f"DELETE FROM report_runs WHERE window_end = {p}", (window_end,))
+            cur.execute(f"INSERT INTO report_runs VALUES ({p}, {p})", (window_end, created_at))
+            cur.executemany(f"INSERT INTO report_findings VALUES ({p}, {p}, {p})",
+                            [(window_end, service, code) for service, code in sorted(set(findings))])
+
+    def report_history(self, before: int, limit: int = 60) -> list[tuple[int, set[tuple[str, str]]]]:
+        """Recorded report runs ending at or before `before`, newest first."""
+        p = self.placeholder
+        ends = [row[0] for row in self._select(
+            f"SELECT window_end FROM report_runs WHERE window_end <= {p} ORDER BY window_end DESC LIMIT {p}",
+            [before, limit])]
+        out = []
+        for end in ends:
+            rows = self._select(f"SELECT service, code FROM report_findings WHERE window_end = {p}", [end])
+            out.append((int(end), {(service, code) for service, code in rows}))
+        return out
+
+    def ping(self) -> None:
+        """Raise when the database cannot be read."""
+        self._select("SELECT 1 FROM schema_migrations LIMIT 1", [])

@@ -1,0 +1,62 @@
+"""PostgreSQL store: shared by several ingest and API processes (psycopg 3 with a connection pool).
+
+The SQL is the same as SQLite's (graph.store.base); upserts add to what is there, so several
+ingest processes can write the same rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from graph.store.base import SqlStore
+
+_MIGRATION_LOCK = 7_404_611  # pg_advisory_xact_lock key: one migrating process at a time
+
+
+def _import_psycopg() -> tuple[Any, Any]:
+    try:
+        import psycopg
+        from psycopg_pool import ConnectionPool
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise RuntimeError("PostgreSQL support needs: pip install 'ownermap[postgres]'") from exc
+    return psycopg, ConnectionPool
+
+
+class PostgresStore(SqlStore):
+    """Aggregates in PostgreSQL. `schema` puts the tables in their own schema (tests use one each)."""
+
+    placeholder = "%s"
+
+    def __init__(self, url: str, bucket_seconds: int = 300, schema: str | None = None,
+                 min_size: int = 1, max_size: int = 8) -> None:
+        psycopg, pool_class = _import_psycopg()
+        self.bucket_seconds = bucket_seconds
+        self.schema = schema
+        kwargs: dict[str, Any] = {"autocommit": True}
+        if schema:
+            kwargs["options"] = f"-c search_path={schema}"
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(psycopg.sql.Identifier(schema)))
+        self._pool = pool_class(url, min_size=min_size, max_size=max_size, kwargs=kwargs, open=True,
+                                name="ownermap")
+        self._pool.wait(timeout=30)
+        self._init_sql()
+        with self._transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            self._apply_migrations(cur, time.time())
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    def _select(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        with self._pool.connection() as conn:
+            return conn.execute(sql, list(params)).fetchall()
+
+    def close(self) -> None:
+        """Close the pool."""
+        self._pool.close()
