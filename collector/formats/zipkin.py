@@ -255,6 +255,13 @@ def _split_shared(groups: dict[Key, list[_Piece]]) -> dict[Key, list[_Piece]]:
     others_by_key: dict[Key, list[_Piece]] = {}
     for key, group in groups.items():
         if len(group) < 2:
+            # A server half marked `shared` whose client half is reported elsewhere (Zipkin
+            # reporters send each service's spans separately) gets the same derived id it would
+            # get beside its client half, so the two pair across requests.
+            lone = group[0]
+            if lone.shared and lone.kind in _CALLEES:
+                lone.new_id = _derived_id(lone, taken)
+                others_by_key[key] = [lone]
             continue
         kept = _kept_half(group)
         others = [p for p in group if p is not kept]
