@@ -12,4 +12,3 @@ class ApiConfig:
     api_token: str | None = None
     catalog_paths: list[str] = field(default_factory=list)
     owner_attributes: list[str] = field(default_factory=lambda: ["service.owner", "team", "owner"])
-    max_depth: int = 50

@@ -116,11 +116,12 @@ class CallDetector:
         self._orphans: dict[bytes, list[Span]] = {}
         self._link_waits: dict[bytes, list[Span]] = {}
         self._queue: deque[tuple[float, int, bytes, Span]] = deque()
+        self._waiting = 0  # children waiting for a parent plus consumers waiting for a producer
 
     @property
     def pending(self) -> int:
-        """Entries waiting in the span index, for parents and for linked producers."""
-        return len(self._queue)
+        """Spans in the index plus children and consumers still waiting for their other half."""
+        return len(self._index) + self._waiting
 
     # ------------------------------------------------------------------ arrival
 
@@ -150,23 +151,27 @@ class CallDetector:
                 else:
                     orphans.setdefault(parent_key, []).append(span)
                     queue.append((expires, _ORPHAN, parent_key, span))
+                    self._waiting += 1
             elif span.kind in _CALLEE_KINDS:
                 self._entry(span)
             waiting = orphans.pop(key, None)
             if waiting:
+                self._waiting -= len(waiting)
                 for child in waiting:
                     self._pair(span, child)
             if span.links and span.kind == _CONSUMER:
                 self._link_consumer(span, expires)
             if span.kind == _PRODUCER and key in self._link_waits:
-                for consumer in self._link_waits.pop(key):
+                consumers = self._link_waits.pop(key)
+                self._waiting -= len(consumers)
+                for consumer in consumers:
                     self._link_call(span, consumer)
             if self.database_at_once and span.kind == _CLIENT and _is_database(span):
                 self._expired(span)
             index[key] = span
             queue.append((expires, _INDEXED, key, span))
-        if len(queue) > self.max_pending:
-            self._expire_oldest(len(queue) - self.max_pending)
+        if self.pending > self.max_pending:
+            self._expire_oldest()
 
     def _pair(self, parent: Span, child: Span) -> None:
         """Rule 1: a parent/child pair across services is one call; rule 6 for self-calls."""
@@ -225,6 +230,7 @@ class CallDetector:
             else:
                 self._link_waits.setdefault(link_key, []).append(consumer)
                 self._queue.append((expires, _LINK, link_key, consumer))
+                self._waiting += 1
 
     def _link_call(self, producer: Span, consumer: Span) -> None:
         if producer.kind != _PRODUCER or producer.resource.service == consumer.resource.service:
@@ -255,24 +261,30 @@ class CallDetector:
         while queue:
             self._expire_entry(queue.popleft())
 
-    def _expire_oldest(self, count: int) -> None:
+    def _expire_oldest(self) -> None:
+        """Expire the oldest live entries until the index is back within max_pending."""
         queue = self._queue
-        for _ in range(count):
-            self.stats.expired_early += 1
-            self._expire_entry(queue.popleft())
+        while self.pending > self.max_pending and queue:
+            if self._expire_entry(queue.popleft()):
+                self.stats.expired_early += 1
 
-    def _expire_entry(self, entry: tuple[float, int, bytes, Span]) -> None:
+    def _expire_entry(self, entry: tuple[float, int, bytes, Span]) -> bool:
+        """Expire one queue entry; False when it was already resolved (nothing was pending)."""
         _, what, key, span = entry
         if what == _INDEXED:
-            if self._index.get(key) is span:
-                del self._index[key]
-                if not span.paired:
-                    self._expired(span)
-        elif what == _ORPHAN:
-            if self._remove_waiting(self._orphans, key, span) and span.kind in _CALLEE_KINDS:
-                self.stats.unmatched += 1
-        else:
-            self._remove_waiting(self._link_waits, key, span)
+            if self._index.get(key) is not span:
+                return False
+            del self._index[key]
+            if not span.paired:
+                self._expired(span)
+            return True
+        table = self._orphans if what == _ORPHAN else self._link_waits
+        if not self._remove_waiting(table, key, span):
+            return False
+        self._waiting -= 1
+        if what == _ORPHAN and span.kind in _CALLEE_KINDS:
+            self.stats.unmatched += 1
+        return True
 
     @staticmethod
     def _remove_waiting(table: dict[bytes, list[Span]], key: bytes, span: Span) -> bool:

@@ -6,10 +6,14 @@ The aggregator collects deltas between two flushes; `drain()` hands them to the 
 
 from __future__ import annotations
 
+import logging
+import time
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_EXEMPLARS, Span
+
+log = logging.getLogger(__name__)
 
 EdgeKey = tuple[int, str, str, str, str]  # bucket, client, server, connection_type, environment
 ServiceKey = tuple[int, str, str]  # bucket, service, environment
@@ -103,6 +107,7 @@ class Aggregator:
         self._known_services: set[str] = set()
         self._known_edges: set[tuple[str, str, str]] = set()
         self._batch = AggregateBatch()
+        self._last_warning: dict[str, float] = {}
 
     def _bucket(self, ts_ns: int) -> int:
         return (ts_ns // self.bucket_ns) * self.bucket_seconds
@@ -114,6 +119,7 @@ class Aggregator:
         if service not in self._known_services:
             if len(self._known_services) >= self.max_services:
                 self.stats.dropped_services += 1
+                self._warn_cap("max_services", self.max_services, service)
                 return
             self._known_services.add(service)
         ts = span.start_ns
@@ -155,6 +161,7 @@ class Aggregator:
             if identity not in self._known_edges:
                 if len(self._known_edges) >= self.max_edges:
                     self.stats.dropped_edges += 1
+                    self._warn_cap("max_edges", self.max_edges, f"{client} -> {server}")
                     return
                 self._known_edges.add(identity)
             agg = edges[key] = EdgeAggregate(client_kind, server_kind, ts_ns)
@@ -178,6 +185,14 @@ class Aggregator:
             exemplar = trace_id.hex()
             if exemplar not in agg.exemplars:
                 agg.exemplars.append(exemplar)
+
+    def _warn_cap(self, setting: str, limit: int, example: str) -> None:
+        """Log a cap being hit, at most once a minute per cap."""
+        now = time.monotonic()
+        if now - self._last_warning.get(setting, -60.0) >= 60.0:
+            self._last_warning[setting] = now
+            log.warning("%s=%d reached: dropping data for new names such as %r (see ownermap_*_dropped_total)",
+                        setting, limit, example[:200])
 
     def drain(self) -> AggregateBatch:
         """Hand over everything counted since the last drain."""

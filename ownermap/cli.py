@@ -134,8 +134,11 @@ def ingest(config_file: Path | None, db: str | None, catalog: tuple[str, ...], f
 
     settings = make_settings(config_file, db=db, catalog=list(catalog) or None, pairing_ttl=pairing_ttl)
     store = open_store(settings.db)
+    # Files are read as fast as the disk allows: spans wait for their other half until the end
+    # of the import (bounded by max_pending), not for a wall-clock TTL.
     pipeline = IngestPipeline(store, ttl=settings.pairing_ttl, max_pending=settings.max_pending,
-                              max_services=settings.max_services, max_edges=settings.max_edges)
+                              max_services=settings.max_services, max_edges=settings.max_edges,
+                              database_at_once=settings.database_at_once, clock=lambda: 0.0)
     spans = rejected = 0
     failed = False
     try:

@@ -43,6 +43,8 @@ class IngestCollector(Collector):
                                   value=ds.unmatched)
         yield CounterMetricFamily("ownermap_pending_expired_early", "Span index entries expired early (max_pending)",
                                   value=ds.expired_early)
+        yield CounterMetricFamily("ownermap_spans_invalid", "Spans with unusable times dropped by the detector",
+                                  value=ds.invalid)
         yield GaugeMetricFamily("ownermap_pending_spans", "Entries waiting in the span index",
                                 value=self.pipeline.detector.pending)
         yield GaugeMetricFamily("ownermap_ingest_queue_batches", "Batches waiting for the ingest worker",

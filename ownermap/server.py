@@ -155,11 +155,12 @@ class OwnermapServer:
             self.pipeline.start()
             receiver = Receiver(self.pipeline, s.owner_attributes)
             token = s.otlp_token.get_secret_value() if s.otlp_token else None
+            host, port = split_hostport(s.otlp_grpc)
+            bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             grpc_server, port = build_grpc_server(
-                receiver, s.otlp_grpc, max_request_bytes=s.max_request_bytes, token=token, tls=self._tls()
+                receiver, bind, max_request_bytes=s.max_request_bytes, token=token, tls=self._tls()
             )
             grpc_server.start()
-            host = split_hostport(s.otlp_grpc)[0]
             self.listening.grpc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             http_app = create_otlp_http_app(
                 receiver, max_request_bytes=s.max_request_bytes,

@@ -24,7 +24,7 @@ def detect_format(doc: Any) -> str:
     Raises DecodeError (a ValueError) naming the accepted shapes when the document fits none of them.
     """
     if isinstance(doc, dict):
-        if isinstance(doc.get("resourceSpans"), list) or isinstance(doc.get("batches"), list):
+        if any(isinstance(doc.get(key), list) for key in ("resourceSpans", "resource_spans", "batches")):
             return "otlp"
         data = doc.get("data")
         if isinstance(data, list) and all(isinstance(t, dict) and "spans" in t for t in data):
