@@ -56,7 +56,8 @@ def graph_query(
     include_self: Annotated[bool, Query(description="include self-calls")] = False,
 ) -> GraphQuery:
     """Parse the window parameters (400 on anything malformed)."""
-    return GraphQuery(resolve_window(window, start, end, now=state.clock()), env, include_self)
+    # An empty env (the page's filter box left blank) means every environment.
+    return GraphQuery(resolve_window(window, start, end, now=state.clock()), env or None, include_self)
 
 
 Params = Annotated[GraphQuery, Depends(graph_query)]

@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from collector.calls import CallDetector
-from graph.aggregate import Aggregator
+from graph.aggregate import Aggregator, EdgeTotals
 from graph.model import Span
 from graph.store.base import Store
 
@@ -69,6 +69,7 @@ class IngestPipeline:
             self.aggregator, ttl=ttl, max_pending=max_pending, clock=clock, database_at_once=database_at_once
         )
         self.stats = PipelineStats()
+        self.totals = EdgeTotals()
         self.tick_seconds = tick_seconds
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_batches)
         self._thread: threading.Thread | None = None
@@ -183,6 +184,7 @@ class IngestPipeline:
             self.aggregator.restore(batch)
             raise
         elapsed = time.perf_counter() - started
+        self.totals.add(batch)
         self.stats.flushes += 1
         self.stats.flush_seconds_total += elapsed
         self.stats.last_flush_seconds = elapsed

@@ -7,6 +7,7 @@ The aggregator collects deltas between two flushes; `drain()` hands them to the 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from bisect import bisect_left
 from dataclasses import dataclass, field
@@ -83,6 +84,43 @@ class AggregateBatch:
 
     def __bool__(self) -> bool:
         return bool(self.edges or self.services)
+
+
+class EdgeTotals:
+    """Cumulative counters per (client, server, connection_type) since the process started, for the
+    Prometheus service-graph series. Updated by the writer thread, read by scrapes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._totals: dict[tuple[str, str, str], EdgeAggregate] = {}
+
+    def add(self, batch: AggregateBatch) -> None:
+        """Count a batch that was written."""
+        with self._lock:
+            for (_, client, server, ctype, _), edge in batch.edges.items():
+                key = (client, server, ctype)
+                total = self._totals.get(key)
+                if total is None:
+                    total = self._totals[key] = EdgeAggregate(edge.client_kind, edge.server_kind, edge.first_ns)
+                total.calls += edge.calls
+                total.failed += edge.failed
+                total.client_hist = [a + b for a, b in zip(total.client_hist, edge.client_hist, strict=True)]
+                total.server_hist = [a + b for a, b in zip(total.server_hist, edge.server_hist, strict=True)]
+                total.client_sum += edge.client_sum
+                total.server_sum += edge.server_sum
+
+    def snapshot(self) -> list[tuple[tuple[str, str, str], EdgeAggregate]]:
+        """A consistent copy of the totals."""
+        with self._lock:
+            return [(key, _copy(total)) for key, total in self._totals.items()]
+
+
+def _copy(edge: EdgeAggregate) -> EdgeAggregate:
+    out = EdgeAggregate(edge.client_kind, edge.server_kind, edge.first_ns)
+    out.calls, out.failed = edge.calls, edge.failed
+    out.client_hist, out.server_hist = list(edge.client_hist), list(edge.server_hist)
+    out.client_sum, out.server_sum = edge.client_sum, edge.server_sum
+    return out
 
 
 @dataclass

@@ -119,8 +119,8 @@ class Node:
         return self.kind != NodeKind.SERVICE
 
 
-def _reach_counts(graph: nx.DiGraph) -> dict[str, int]:
-    """How many other nodes each node reaches.
+def _reach_counts(graph: nx.DiGraph, counted: set[str] | None = None) -> dict[str, int]:
+    """How many other nodes (of `counted`, default all) each node reaches.
 
     One pass over the condensation in reverse topological order, with Python integers as
     bitsets: O(V + E) big-integer ORs instead of one traversal per node.
@@ -128,6 +128,7 @@ def _reach_counts(graph: nx.DiGraph) -> dict[str, int]:
     condensed = nx.condensation(graph)
     members = condensed.graph["mapping"]
     bit_of = {node: 1 << i for i, node in enumerate(graph)}
+    mask = sum(bit_of[n] for n in counted if n in bit_of) if counted is not None else -1
     own: dict[int, int] = {}
     for node, component in members.items():
         own[component] = own.get(component, 0) | bit_of[node]
@@ -140,7 +141,7 @@ def _reach_counts(graph: nx.DiGraph) -> dict[str, int]:
     counts = {}
     for node, component in members.items():
         cycle_peers = own[component] & ~bit_of[node]
-        counts[node] = (reach[component] | cycle_peers).bit_count()
+        counts[node] = ((reach[component] | cycle_peers) & mask).bit_count()
     return counts
 
 
@@ -213,9 +214,10 @@ class ServiceGraph:
         lengths.pop(name, None)
         return dict(lengths)
 
-    def dependent_counts(self) -> dict[str, int]:
-        """Number of distinct transitive dependents of every node."""
-        return _reach_counts(self._graph.reverse(copy=False))
+    def dependent_counts(self, services_only: bool = False) -> dict[str, int]:
+        """Number of distinct transitive dependents of every node (only services, if asked)."""
+        counted = {n for n, node in self.nodes.items() if node.kind == NodeKind.SERVICE} if services_only else None
+        return _reach_counts(self._graph.reverse(copy=False), counted)
 
     def dependency_counts(self) -> dict[str, int]:
         """Number of distinct transitive dependencies of every node."""

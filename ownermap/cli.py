@@ -100,7 +100,8 @@ def demo(config_file: Path | None, db: str | None, catalog: tuple[str, ...], otl
     from ownermap.server import serve as run_server
 
     demo_catalog = str(Path(__file__).resolve().parent / "demo" / "catalog")
-    workdir = tempfile.mkdtemp(prefix="ownermap-demo-")
+    workspace = tempfile.TemporaryDirectory(prefix="ownermap-demo-", ignore_cleanup_errors=True)
+    workdir = workspace.name
     settings = make_settings(config_file, db=db or f"sqlite:///{workdir}/demo.db",
                              catalog=[demo_catalog, *catalog], otlp_grpc=otlp_grpc, otlp_http=otlp_http, api=api,
                              pairing_ttl=pairing_ttl if pairing_ttl is not None else 2.0)
@@ -118,7 +119,8 @@ def demo(config_file: Path | None, db: str | None, catalog: tuple[str, ...], otl
         for shop in traffic:
             shop.stop()
 
-    run_server(settings, on_ready=start_traffic, on_stop=stop_traffic)
+    with workspace:  # the throwaway database goes when the demo stops
+        run_server(settings, on_ready=start_traffic, on_stop=stop_traffic)
 
 
 @main.command()
@@ -190,7 +192,7 @@ def _analyse(settings: Settings, window: str | None, start: str | None, end: str
         raise click.BadParameter(str(exc), param_hint="--window/--start/--end") from None
     store = open_store(settings.db)
     try:
-        service_graph = ServiceGraph.from_store(store, span, env, include_self)
+        service_graph = ServiceGraph.from_store(store, span, env or None, include_self)
     finally:
         store.close()
     catalog = CatalogSource(settings.catalog)

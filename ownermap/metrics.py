@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from collector.ingest import Receiver
 from collector.pipeline import IngestPipeline
+from graph.aggregate import EdgeTotals
+from graph.model import LATENCY_BUCKETS
 
 
 class IngestCollector(Collector):
@@ -63,9 +65,64 @@ class IngestCollector(Collector):
                                   value=ags.dropped_edges)
 
 
-def build_registry(receiver: Receiver | None, pipeline: IngestPipeline | None) -> CollectorRegistry:
+class ServiceGraphCollector(Collector):
+    """The Grafana/Tempo service-graph series, plus the owners of both ends.
+
+    `traces_service_graph_request_total`, `_failed_total` and the `_server_seconds` /
+    `_client_seconds` histograms, labelled client, server, connection_type, client_owner and
+    server_owner, counted by this ingest process since it started (like Tempo's generator).
+    """
+
+    def __init__(self, totals: EdgeTotals, owner_of: Callable[[str], str | None] | None = None) -> None:
+        self.totals = totals
+        self.owner_of = owner_of or (lambda _name: None)
+
+    def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
+        """One sample set per edge."""
+        labels = ["client", "server", "connection_type", "client_owner", "server_owner"]
+        requests = CounterMetricFamily("traces_service_graph_request", "Calls between two nodes", labels=labels)
+        failed = CounterMetricFamily("traces_service_graph_request_failed", "Failed calls", labels=labels)
+        server = HistogramMetricFamily("traces_service_graph_request_server_seconds",
+                                       "Server-side latency of calls", labels=labels)
+        client = HistogramMetricFamily("traces_service_graph_request_client_seconds",
+                                       "Client-side latency of calls", labels=labels)
+        owners: dict[str, str] = {}
+
+        def owner(name: str) -> str:
+            if name not in owners:
+                owners[name] = self.owner_of(name) or ""
+            return owners[name]
+
+        for (src, dst, ctype), edge in self.totals.snapshot():
+            values = [src, dst, ctype, owner(src), owner(dst)]
+            requests.add_metric(values, edge.calls)
+            failed.add_metric(values, edge.failed)
+            server.add_metric(values, _buckets(edge.server_hist), edge.server_sum)
+            client.add_metric(values, _buckets(edge.client_hist), edge.client_sum)
+        yield requests
+        yield failed
+        yield server
+        yield client
+
+
+def _buckets(counts: list[int]) -> list[tuple[str, float]]:
+    """Cumulative Prometheus buckets from per-bucket counts."""
+    out = []
+    running = 0
+    for bound, count in zip([*LATENCY_BUCKETS, float("inf")], counts, strict=True):
+        running += count
+        out.append(("+Inf" if bound == float("inf") else repr(bound), running))
+    return out
+
+
+def build_registry(
+    receiver: Receiver | None,
+    pipeline: IngestPipeline | None,
+    owner_of: Callable[[str], str | None] | None = None,
+) -> CollectorRegistry:
     """A registry for this process (no global default registry)."""
     registry = CollectorRegistry()
     if receiver is not None and pipeline is not None:
         registry.register(IngestCollector(receiver, pipeline))
+        registry.register(ServiceGraphCollector(pipeline.totals, owner_of))
     return registry

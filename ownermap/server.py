@@ -8,6 +8,7 @@ import logging
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,11 +27,13 @@ from collector.pipeline import IngestPipeline
 from graph.store import Store, open_store
 from ownermap.metrics import build_registry
 from ownermap.settings import Settings, split_hostport
+from ownership.analysis import owner_name
 from ownership.source import CatalogSource
 from reports.run import Delivery, run_weekly_report
 from reports.schedule import ReportScheduler
 
 log = logging.getLogger("ownermap")
+MAINTENANCE_SECONDS = 300.0
 
 
 class _QuietServer(uvicorn.Server):
@@ -127,6 +130,9 @@ class OwnermapServer:
         assert store is not None
 
         def job(due: float) -> None:
+            if not store.claim("weekly-report", int(due), time.time()):
+                log.info("the weekly report for %s was already sent by another process", due)
+                return
             output = s.report_dir / f"weekly-{time.strftime('%Y-%m-%d', time.gmtime(due))}.md" if s.report_dir else None
             delivery = Delivery(fmt="md", output=output, webhook=s.report_webhook,
                                 webhook_format=s.report_webhook_format)
@@ -138,11 +144,30 @@ class OwnermapServer:
         _say(f"weekly report scheduled: {s.report_schedule} (UTC)")
         return scheduler
 
+    def _start_maintenance(self) -> threading.Event:
+        """Roll up old buckets and apply the retention every few minutes (ingest processes)."""
+        stop = threading.Event()
+        store, retention = self.store, self.settings.retention_days
+        assert store is not None
+
+        def loop() -> None:
+            while True:
+                try:
+                    store.compact(time.time(), retention)
+                except Exception:
+                    log.exception("compaction failed; will retry")
+                if stop.wait(MAINTENANCE_SECONDS):
+                    return
+
+        threading.Thread(target=loop, name="ownermap-maintenance", daemon=True).start()
+        return stop
+
     async def run(self) -> None:
         """Start every listener of the role, serve until asked to stop, then drain and flush."""
         s = self.settings
         self.store = open_store(s.db)
         receiver: Receiver | None = None
+        maintenance: threading.Event | None = None
         grpc_server: grpc.Server | None = None
         servers: list[tuple[_QuietServer, socket.socket]] = []
         scheme = "https" if s.tls_cert else "http"
@@ -153,6 +178,7 @@ class OwnermapServer:
                 database_at_once=s.database_at_once,
             )
             self.pipeline.start()
+            maintenance = self._start_maintenance()
             receiver = Receiver(self.pipeline, s.owner_attributes)
             token = s.otlp_token.get_secret_value() if s.otlp_token else None
             host, port = split_hostport(s.otlp_grpc)
@@ -180,7 +206,7 @@ class OwnermapServer:
         scheduler = self._schedule_reports(catalog) if s.role != "ingest" else None
         state = ApiState(
             config=api_config(s), store=self.store, catalog=catalog,
-            metric_sources={"registry": build_registry(receiver, self.pipeline)},
+            metric_sources={"registry": build_registry(receiver, self.pipeline, owner_lookup(catalog))},
         )
         api_app = create_app(state, include_api=s.role != "ingest")
         api_sock = bind_socket(s.api)
@@ -207,10 +233,23 @@ class OwnermapServer:
         if self.pipeline is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.pipeline.stop)
         catalog.close()
+        if maintenance is not None:
+            maintenance.set()
         if scheduler is not None:
             scheduler.close()
         self.store.close()
         _say("stopped")
+
+
+def owner_lookup(catalog: CatalogSource) -> Callable[[str], str | None]:
+    """Who owns a node, by the current catalog (for the service-graph metrics' owner labels)."""
+
+    def owner_of(name: str) -> str | None:
+        index = catalog.index
+        found = index.match_service(name) or index.match_virtual(name)
+        return owner_name(index.owner_of(found.entity)) if found is not None else None
+
+    return owner_of
 
 
 def _say(message: str) -> None:

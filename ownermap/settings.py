@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
+import yaml
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -130,5 +131,12 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         return Settings(**given)
     if not config_file.is_file():
         raise ValueError(f"config file {config_file} does not exist")
+    try:
+        content = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ValueError(f"config file {config_file} is not readable YAML: {exc}") from None
+    if content is not None and not isinstance(content, dict):
+        raise ValueError(f"config file {config_file} must be a mapping of setting names to values, "
+                         f"not a {type(content).__name__}")
     bound = type("FileSettings", (Settings,), {"config_file": config_file, "__module__": __name__})
     return bound(**given)

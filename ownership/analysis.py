@@ -18,7 +18,7 @@ from ownership import findings as codes
 from ownership.catalog.model import Entity
 from ownership.findings import ORPHAN_CODES, SEVERITY_ORDER, Finding
 from ownership.identity import CatalogIndex, ResolvedOwner
-from ownership.scaffold import scaffold_yaml
+from ownership.scaffold import node_ref, scaffold_yaml
 from ownership.suggest import SuggestionContext, suggest_owners
 
 DEFAULT_OWNER_ATTRIBUTES = ("service.owner", "team", "owner")
@@ -35,6 +35,7 @@ class NodeOwnership:
     catalog: dict[str, Any] | None = None
     suggested_owners: list[dict[str, Any]] = field(default_factory=list)
     entity: Entity | None = None
+    owner_ref: str | None = None
 
 
 @dataclass
@@ -78,6 +79,7 @@ class OwnershipAnalysis:
         self.owner_attributes = tuple(owner_attributes)
         self._nodes: dict[str, NodeOwnership] = {}
         self._findings: list[Finding] = []
+        self._team_refs: dict[str, str] = {}
         self._in: dict[str, list[Edge]] = defaultdict(list)
         self._out: dict[str, list[Edge]] = defaultdict(list)
         for edge in graph.edges:
@@ -144,7 +146,8 @@ class OwnershipAnalysis:
         resolved = self.index.owner_of(entity)
         owner = owner_name(resolved)
         own = NodeOwnership(owner=owner, owner_status=resolved.status, catalog_ref=str(entity.ref),
-                            catalog=entity.to_dict(), entity=entity)
+                            catalog=entity.to_dict(), entity=entity,
+                            owner_ref=str(resolved.ref) if resolved.ref is not None else None)
         self._owner_findings(own, name, entity, resolved, owner)
         self._documentation_findings(own, name, entity, owner)
         self._usage_findings(own, node, entity, owner)
@@ -192,11 +195,14 @@ class OwnershipAnalysis:
                                        owner=owner, data={"attribute": key, "value": value}))
                 break
         if entity.depends_on:
+            calls_by_target: dict[str, int] = {}
             for edge in self._out.get(name, []):
-                if not self._declared(entity, edge.target):
+                calls_by_target[edge.target] = calls_by_target.get(edge.target, 0) + edge.calls
+            for target, calls in sorted(calls_by_target.items()):
+                if not self._declared(entity, target):
                     self._add(own, Finding(codes.UNDECLARED_DEPENDENCY, name,
-                                           f"calls {edge.target} ({edge.calls} calls) but dependsOn does not list it",
-                                           owner=owner, data={"target": edge.target, "calls": edge.calls}))
+                                           f"calls {target} ({calls} calls) but dependsOn does not list it",
+                                           owner=owner, data={"target": target, "calls": calls}))
 
     def _declared(self, entity: Entity, target: str) -> bool:
         kind = self.graph.nodes[target].kind if target in self.graph.nodes else NodeKind.SERVICE
@@ -219,8 +225,11 @@ class OwnershipAnalysis:
 
     def _suggest(self) -> None:
         owned = {name: own.owner for name, own in self._nodes.items()
-                 if own.owner and own.owner_status == "ok" and self.graph.nodes[name].kind == NodeKind.SERVICE}
-        team_names = {team.name.lower(): team.name for team in self.index.teams()}
+                 if own.owner and own.owner_status == "ok" and self.graph.nodes[name].kind == NodeKind.SERVICE
+                 and not (own.owner_ref or "").startswith("user:")}
+        teams = self.index.teams()
+        team_names = {team.name.lower(): team.name for team in teams}
+        self._team_refs = {team.name.lower(): str(team.ref) for team in teams}
         ctx = SuggestionContext(
             team_names=team_names, owner_of_service=owned,
             hints_of=lambda service: self.graph.nodes[service].hints if service in self.graph.nodes else {},
@@ -249,8 +258,8 @@ class OwnershipAnalysis:
         return sorted(out, key=lambda f: (SEVERITY_ORDER[f.severity], f.code, f.service))
 
     def orphans(self) -> list[OrphanRisk]:
-        """Orphaned services (no valid, active owner), ranked by risk."""
-        dependents = self.graph.dependent_counts()
+        """Orphaned services (no valid, active owner), ranked by risk (distinct dependent services first)."""
+        dependents = self.graph.dependent_counts(services_only=True)
         out = []
         for name, own in self._nodes.items():
             orphan_codes = [c for c in own.findings if c in ORPHAN_CODES]
@@ -263,12 +272,24 @@ class OwnershipAnalysis:
         return sorted(out, key=lambda o: o.sort_key)
 
     def scaffold(self, name: str) -> str:
-        """A ready catalog-info.yaml for a node of the graph (owner: declared, else the best suggestion)."""
+        """A ready catalog-info.yaml for a node of the graph.
+
+        The owner is the declared one, else the best suggestion; dependsOn names the catalog
+        entity each callee matched, or the ref it would get.
+        """
         own = self._nodes[name]
-        owner = own.owner or (own.suggested_owners[0]["team"] if own.suggested_owners else None)
-        dependencies = [(e.target, self.graph.nodes[e.target].kind) for e in self._out.get(name, [])]
+        owner_ref = own.owner_ref
+        if owner_ref is None and own.suggested_owners:
+            owner_ref = self._team_refs.get(own.suggested_owners[0]["team"].lower())
+        depends_on = []
+        for edge in self._out.get(name, []):
+            target = self._nodes[edge.target]
+            kind = self.graph.nodes[edge.target].kind
+            if kind == NodeKind.USER:
+                continue
+            depends_on.append(str(target.entity.ref) if target.entity is not None else node_ref(edge.target, kind))
         namespace = self.graph.nodes[name].hints.get("service.namespace")
-        return scaffold_yaml(name, owner, dependencies, own.suggested_owners, namespace)
+        return scaffold_yaml(name, owner_ref, depends_on, own.suggested_owners, namespace)
 
     def unowned_dependencies(self) -> list[dict[str, Any]]:
         """Virtual nodes (databases, queues, external peers) without an owning catalog entry."""

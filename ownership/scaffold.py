@@ -12,6 +12,7 @@ from ownership.catalog.model import SERVICE_NAMES_ANNOTATION
 
 _INVALID = re.compile(r"[^A-Za-z0-9_.-]+")
 _EDGES = re.compile(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$")
+_TAG_INVALID = re.compile(r"[^a-z0-9+#]+")
 OTEL_SERVICE_NAME_ANNOTATION = "opentelemetry.io/service-name"
 
 
@@ -22,46 +23,48 @@ def backstage_name(name: str) -> str:
     return cleaned or "unnamed-service"
 
 
-def _ref(kind: str, name: str) -> str:
-    return f"{kind}:default/{backstage_name(name).lower()}"
+def backstage_tag(text: str) -> str | None:
+    """A valid Backstage tag (`^[a-z0-9+#]+(-[a-z0-9+#]+)*$`, at most 63 characters), or None."""
+    tag = _TAG_INVALID.sub("-", text.lower())[:63].strip("-")
+    return tag or None
+
+
+def node_ref(name: str, kind: str) -> str:
+    """The ref a telemetry node would get in a catalog: services are Components, the rest Resources."""
+    return f"{'component' if kind == NodeKind.SERVICE else 'resource'}:default/{backstage_name(name).lower()}"
 
 
 def scaffold_entity(
     service: str,
-    owner: str | None,
-    dependencies: list[tuple[str, str]],
+    owner_ref: str | None,
+    depends_on: list[str],
     namespace_hint: str | None = None,
 ) -> dict[str, Any]:
-    """The Component descriptor: name, owner, dependsOn from observed edges, telemetry-name annotation.
-
-    `dependencies` are (node name, node kind) pairs; services become `component:` refs, databases,
-    queues and external peers `resource:` refs.
-    """
+    """The Component descriptor: name, owner, dependsOn (entity refs), telemetry-name annotation."""
     annotations = {SERVICE_NAMES_ANNOTATION: service, OTEL_SERVICE_NAME_ANNOTATION: service}
     spec: dict[str, Any] = {
         "type": "service",
         "lifecycle": "production",
-        "owner": f"group:default/{backstage_name(owner).lower()}" if owner else "group:default/unassigned",
+        "owner": owner_ref or "group:default/unassigned",
     }
-    depends = sorted({_ref("component" if kind == NodeKind.SERVICE else "resource", name)
-                      for name, kind in dependencies if kind != NodeKind.USER})
-    if depends:
-        spec["dependsOn"] = depends
+    if depends_on:
+        spec["dependsOn"] = sorted(set(depends_on))
     metadata: dict[str, Any] = {"name": backstage_name(service), "annotations": annotations}
-    if namespace_hint:
-        metadata["tags"] = [backstage_name(namespace_hint).lower()[:63]]
+    tag = backstage_tag(namespace_hint) if namespace_hint else None
+    if tag:
+        metadata["tags"] = [tag]
     return {"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": metadata, "spec": spec}
 
 
 def scaffold_yaml(
     service: str,
-    owner: str | None,
-    dependencies: list[tuple[str, str]],
+    owner_ref: str | None,
+    depends_on: list[str],
     suggestions: list[dict[str, Any]] | None = None,
     namespace_hint: str | None = None,
 ) -> str:
     """The descriptor as YAML, with a comment explaining the suggested owner."""
-    entity = scaffold_entity(service, owner, dependencies, namespace_hint)
+    entity = scaffold_entity(service, owner_ref, depends_on, namespace_hint)
     lines = [f"# catalog-info.yaml scaffolded by ownermap for the telemetry service {service!r}"]
     if suggestions:
         best = suggestions[0]

@@ -47,6 +47,7 @@ class CatalogSource:
         self._index = CatalogIndex(Catalog(entities=[], errors=[], warnings=[], files=[]))
         self.report = LoadReport(loaded_at=0.0, counts={})
         self._fingerprint: tuple[tuple[str, float, int], ...] = ()
+        self._loaded_files: list[Path] = []
         self._watcher: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -61,7 +62,8 @@ class CatalogSource:
             fingerprint = self._current_fingerprint()
             catalog = load_catalog(self.paths)
             self._index = CatalogIndex(catalog)
-            self._fingerprint = fingerprint
+            self._loaded_files = [Path(f) for f in catalog.files]
+            self._fingerprint = self._current_fingerprint() if catalog.files else fingerprint
             self.report = LoadReport(self.clock(), catalog.counts(), list(catalog.errors),
                                      list(catalog.warnings), len(catalog.files))
         for error in self.report.errors[:20]:
@@ -69,16 +71,22 @@ class CatalogSource:
         return self.report
 
     def _current_fingerprint(self) -> tuple[tuple[str, float, int], ...]:
-        entries: list[tuple[str, float, int]] = []
+        """Size and mtime of every YAML file under the paths, and of every file the last load read
+        (Location targets may live elsewhere under the catalog root)."""
+        candidates: set[Path] = set(self._loaded_files)
         for root in self.paths:
-            candidates = [root] if root.is_file() else (sorted(root.rglob("*")) if root.is_dir() else [])
-            for path in candidates:
-                if path.suffix.lower() in (".yaml", ".yml"):
-                    try:
-                        stat = path.stat()
-                    except OSError:
-                        continue
-                    entries.append((str(path), stat.st_mtime, stat.st_size))
+            if root.is_file():
+                candidates.add(root)
+            elif root.is_dir():
+                candidates.update(p for p in root.rglob("*") if p.suffix.lower() in (".yaml", ".yml"))
+        entries: list[tuple[str, float, int]] = []
+        for path in sorted(candidates):
+            try:
+                stat = path.stat()
+            except OSError:
+                entries.append((str(path), -1.0, -1))
+                continue
+            entries.append((str(path), stat.st_mtime, stat.st_size))
         return tuple(entries)
 
     def reload_if_changed(self) -> bool:

@@ -64,41 +64,99 @@ MIGRATIONS: list[list[str]] = [
             window_end BIGINT NOT NULL, service TEXT NOT NULL, code TEXT NOT NULL,
             PRIMARY KEY (window_end, service, code))""",
     ],
+    [
+        # Hourly rollups of the 5-minute buckets older than FINE_SECONDS (same columns).
+        f"""CREATE TABLE edge_hours (
+            bucket BIGINT NOT NULL, client TEXT NOT NULL, server TEXT NOT NULL,
+            connection_type TEXT NOT NULL, environment TEXT NOT NULL,
+            client_kind TEXT NOT NULL, server_kind TEXT NOT NULL,
+            calls BIGINT NOT NULL, failed BIGINT NOT NULL,
+            client_sum DOUBLE PRECISION NOT NULL, server_sum DOUBLE PRECISION NOT NULL,
+            queue_sum DOUBLE PRECISION NOT NULL, queue_count BIGINT NOT NULL,
+            {_hist_columns_ddl()},
+            first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, exemplars TEXT NOT NULL,
+            PRIMARY KEY (bucket, client, server, connection_type, environment))""",
+        """CREATE TABLE service_hours (
+            bucket BIGINT NOT NULL, service TEXT NOT NULL, environment TEXT NOT NULL,
+            spans BIGINT NOT NULL, error_spans BIGINT NOT NULL,
+            first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,
+            PRIMARY KEY (bucket, service, environment))""",
+        # One row per claimed job run, so that only one process runs it (scheduled reports).
+        """CREATE TABLE claims (
+            name TEXT NOT NULL, run_key BIGINT NOT NULL, claimed_at BIGINT NOT NULL,
+            PRIMARY KEY (name, run_key))""",
+    ],
 ]
+
+FINE_SECONDS = 86_400  # 5-minute buckets are kept for the last day, hourly ones beyond
+HOUR = 3600
+
+
+def _seen_clause(table: str) -> str:
+    return (
+        f"first_seen = CASE WHEN excluded.first_seen < {table}.first_seen "
+        f"THEN excluded.first_seen ELSE {table}.first_seen END, "
+        f"last_seen = CASE WHEN excluded.last_seen > {table}.last_seen "
+        f"THEN excluded.last_seen ELSE {table}.last_seen END"
+    )
+
+
+def _edge_conflict(table: str) -> str:
+    """ON CONFLICT that adds counters, keeps the earliest first_seen, the latest last_seen."""
+    sums = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in EDGE_SUM_COLUMNS)
+    return (
+        f"ON CONFLICT ({', '.join(EDGE_KEY_COLUMNS)}) DO UPDATE SET {sums}, {_seen_clause(table)}, "
+        f"exemplars = CASE WHEN {table}.exemplars = '' THEN excluded.exemplars "
+        f"WHEN length({table}.exemplars) >= {_EXEMPLARS_CHARS} THEN {table}.exemplars "
+        f"ELSE substr({table}.exemplars || ',' || excluded.exemplars, 1, {_EXEMPLARS_CHARS}) END"
+    )
+
+
+def _service_conflict(table: str) -> str:
+    return (
+        f"ON CONFLICT (bucket, service, environment) DO UPDATE SET "
+        f"spans = {table}.spans + excluded.spans, error_spans = {table}.error_spans + excluded.error_spans, "
+        f"{_seen_clause(table)}"
+    )
 
 
 def edge_upsert_sql(placeholder: str) -> str:
-    """INSERT … ON CONFLICT that adds counters, keeps the earliest first_seen and the latest last_seen."""
-    cols = ", ".join(EDGE_COLUMNS)
+    """INSERT … ON CONFLICT into the 5-minute edge buckets (adding)."""
     values = ", ".join([placeholder] * len(EDGE_COLUMNS))
-    sums = ", ".join(f"{c} = edge_buckets.{c} + excluded.{c}" for c in EDGE_SUM_COLUMNS)
-    return (
-        f"INSERT INTO edge_buckets ({cols}) VALUES ({values}) "
-        f"ON CONFLICT ({', '.join(EDGE_KEY_COLUMNS)}) DO UPDATE SET {sums}, "
-        "first_seen = CASE WHEN excluded.first_seen < edge_buckets.first_seen "
-        "THEN excluded.first_seen ELSE edge_buckets.first_seen END, "
-        "last_seen = CASE WHEN excluded.last_seen > edge_buckets.last_seen "
-        "THEN excluded.last_seen ELSE edge_buckets.last_seen END, "
-        "exemplars = CASE WHEN edge_buckets.exemplars = '' THEN excluded.exemplars "
-        f"WHEN length(edge_buckets.exemplars) >= {_EXEMPLARS_CHARS} THEN edge_buckets.exemplars "
-        f"ELSE substr(edge_buckets.exemplars || ',' || excluded.exemplars, 1, {_EXEMPLARS_CHARS}) END"
-    )
+    return f"INSERT INTO edge_buckets ({', '.join(EDGE_COLUMNS)}) VALUES ({values}) {_edge_conflict('edge_buckets')}"
 
 
 def service_upsert_sql(placeholder: str) -> str:
-    """INSERT … ON CONFLICT for per-service sightings (adding)."""
-    cols = ", ".join(SERVICE_COLUMNS)
+    """INSERT … ON CONFLICT into the 5-minute service buckets (adding)."""
     values = ", ".join([placeholder] * len(SERVICE_COLUMNS))
     return (
-        f"INSERT INTO service_buckets ({cols}) VALUES ({values}) "
-        "ON CONFLICT (bucket, service, environment) DO UPDATE SET "
-        "spans = service_buckets.spans + excluded.spans, "
-        "error_spans = service_buckets.error_spans + excluded.error_spans, "
-        "first_seen = CASE WHEN excluded.first_seen < service_buckets.first_seen "
-        "THEN excluded.first_seen ELSE service_buckets.first_seen END, "
-        "last_seen = CASE WHEN excluded.last_seen > service_buckets.last_seen "
-        "THEN excluded.last_seen ELSE service_buckets.last_seen END"
+        f"INSERT INTO service_buckets ({', '.join(SERVICE_COLUMNS)}) VALUES ({values}) "
+        f"{_service_conflict('service_buckets')}"
     )
+
+
+def rollup_sql(placeholder: str) -> list[str]:
+    """Move 5-minute buckets older than a cutoff into hourly ones (run in one transaction)."""
+    p = placeholder
+    edge_keys = ", ".join(EDGE_KEY_COLUMNS[1:])
+    edge_select = (
+        f"SELECT (bucket / {HOUR}) * {HOUR}, {edge_keys}, MIN(client_kind), MIN(server_kind), "
+        + ", ".join(f"SUM({c})" for c in EDGE_SUM_COLUMNS)
+        + f", MIN(first_seen), MAX(last_seen), MAX(exemplars) FROM edge_buckets WHERE bucket < {p} "
+        + f"GROUP BY (bucket / {HOUR}) * {HOUR}, {edge_keys}"
+    )
+    service_select = (
+        f"SELECT (bucket / {HOUR}) * {HOUR}, service, environment, SUM(spans), SUM(error_spans), "
+        f"MIN(first_seen), MAX(last_seen) FROM service_buckets WHERE bucket < {p} "
+        f"GROUP BY (bucket / {HOUR}) * {HOUR}, service, environment"
+    )
+    return [
+        f"INSERT INTO edge_hours ({', '.join(EDGE_COLUMNS)}) {edge_select} {_edge_conflict('edge_hours')}",
+        f"DELETE FROM edge_buckets WHERE bucket < {p}",
+        f"INSERT INTO service_hours ({', '.join(SERVICE_COLUMNS)}) {service_select} "
+        f"{_service_conflict('service_hours')}",
+        f"DELETE FROM service_buckets WHERE bucket < {p}",
+    ]
 
 
 def hints_upsert_sql(placeholder: str) -> str:
@@ -135,30 +193,34 @@ def batch_rows(batch: AggregateBatch) -> tuple[Rows, Rows, Rows]:
     return edge_rows, service_rows, hint_rows
 
 
-_EDGE_SELECT = (
-    "SELECT client, server, connection_type, MIN(client_kind), MIN(server_kind), "
-    + ", ".join(f"SUM({c})" for c in EDGE_SUM_COLUMNS)
-    + ", MIN(first_seen), MAX(last_seen), MAX(exemplars) FROM edge_buckets "
-)
+def _both_resolutions(fine: str, hourly: str, columns: list[str], placeholder: str, env: str | None) -> str:
+    """Rows of a window from the 5-minute table and the hourly table (each fact lives in one)."""
+    p = placeholder
+    env_clause = f" AND environment = {p}" if env is not None else ""
+    cols = ", ".join(columns)
+    return (
+        f"SELECT {cols} FROM {fine} WHERE bucket >= {p} AND bucket < {p}{env_clause} "
+        f"UNION ALL SELECT {cols} FROM {hourly} WHERE bucket >= {p} AND bucket < {p}{env_clause}"
+    )
 
 
 def edge_query(placeholder: str, env: str | None) -> str:
-    """Edges summed over the buckets of a window."""
-    env_clause = f" AND environment = {placeholder}" if env is not None else ""
+    """Edges summed over the buckets of a window (parameters: window_params twice)."""
+    rows = _both_resolutions("edge_buckets", "edge_hours", EDGE_COLUMNS, placeholder, env)
     return (
-        _EDGE_SELECT
-        + f"WHERE bucket >= {placeholder} AND bucket < {placeholder}{env_clause} "
+        "SELECT client, server, connection_type, MIN(client_kind), MIN(server_kind), "
+        + ", ".join(f"SUM({c})" for c in EDGE_SUM_COLUMNS)
+        + f", MIN(first_seen), MAX(last_seen), MAX(exemplars) FROM ({rows}) AS w "
         + "GROUP BY client, server, connection_type"
     )
 
 
 def service_query(placeholder: str, env: str | None) -> str:
-    """Services summed over the buckets of a window."""
-    env_clause = f" AND environment = {placeholder}" if env is not None else ""
+    """Services summed over the buckets of a window (parameters: window_params twice)."""
+    rows = _both_resolutions("service_buckets", "service_hours", SERVICE_COLUMNS, placeholder, env)
     return (
         "SELECT service, SUM(spans), SUM(error_spans), MIN(first_seen), MAX(last_seen) "
-        f"FROM service_buckets WHERE bucket >= {placeholder} AND bucket < {placeholder}{env_clause} "
-        "GROUP BY service"
+        f"FROM ({rows}) AS w GROUP BY service"
     )
 
 
@@ -215,6 +277,15 @@ def bucket_range(window: Window, bucket_seconds: int) -> tuple[int, int]:
     return start, int(window.end)
 
 
+def window_params(window: Window, bucket_seconds: int, env: str | None) -> list[object]:
+    """Parameters of edge_query/service_query: the fine range, then the hourly range."""
+    fine = list(bucket_range(window, bucket_seconds))
+    hourly = list(bucket_range(window, HOUR))
+    if env is not None:
+        return [*fine, env, *hourly, env]
+    return [*fine, *hourly]
+
+
 class Store(ABC):
     """Where aggregates live. Implementations: SQLite (default) and PostgreSQL."""
 
@@ -243,6 +314,14 @@ class Store(ABC):
     @abstractmethod
     def report_history(self, before: int, limit: int = 60) -> list[tuple[int, set[tuple[str, str]]]]:
         """Recorded report runs ending at or before `before`, newest first, with their findings."""
+
+    @abstractmethod
+    def compact(self, now: float, retention_days: int) -> None:
+        """Roll fine buckets older than a day into hourly ones; delete data past the retention."""
+
+    @abstractmethod
+    def claim(self, name: str, run_key: int, now: float) -> bool:
+        """Claim one run of a job so that only one process runs it."""
 
     @abstractmethod
     def ping(self) -> None:
@@ -306,20 +385,14 @@ class SqlStore(Store):
             cur.executemany(self._service_upsert, service_rows)
             cur.executemany(self._hints_upsert, hint_rows)
 
-    def _window_params(self, window: Window, env: str | None) -> list[object]:
-        params: list[object] = list(bucket_range(window, self.bucket_seconds))
-        if env is not None:
-            params.append(env)
-        return params
-
     def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
         """Edges with activity in the window, summed over it."""
-        rows = self._select(edge_query(self.placeholder, env), self._window_params(window, env))
+        rows = self._select(edge_query(self.placeholder, env), window_params(window, self.bucket_seconds, env))
         return [EdgeRow.from_sql(row) for row in rows]
 
     def services(self, window: Window, env: str | None = None) -> list[ServiceRow]:
         """Services seen in the window."""
-        rows = self._select(service_query(self.placeholder, env), self._window_params(window, env))
+        rows = self._select(service_query(self.placeholder, env), window_params(window, self.bucket_seconds, env))
         return [ServiceRow(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows]
 
     def hints(self) -> dict[str, dict[str, str]]:
@@ -348,6 +421,33 @@ class SqlStore(Store):
             rows = self._select(f"SELECT service, code FROM report_findings WHERE window_end = {p}", [end])
             out.append((int(end), {(service, code) for service, code in rows}))
         return out
+
+    def _lock_for_maintenance(self, cursor: Any) -> None:
+        """Serialise maintenance between processes (PostgreSQL overrides; SQLite's writer lock suffices)."""
+
+    def compact(self, now: float, retention_days: int) -> None:
+        """Roll 5-minute buckets older than a day into hourly ones; delete what is past retention."""
+        p = self.placeholder
+        cutoff = (int(now - FINE_SECONDS) // HOUR) * HOUR
+        expired = int(now - retention_days * 86_400)
+        with self._transaction() as cur:
+            self._lock_for_maintenance(cur)
+            for statement in rollup_sql(p):
+                cur.execute(statement, (cutoff,))
+            for table in ("edge_hours", "service_hours", "edge_buckets", "service_buckets"):
+                cur.execute(f"DELETE FROM {table} WHERE bucket < {p}", (expired,))
+            cur.execute(f"DELETE FROM claims WHERE claimed_at < {p}", (expired,))
+
+    def claim(self, name: str, run_key: int, now: float) -> bool:
+        """Claim one run of a job (e.g. the weekly report ending at run_key); False if another process has."""
+        p = self.placeholder
+        with self._transaction() as cur:
+            cur.execute(
+                f"INSERT INTO claims (name, run_key, claimed_at) VALUES ({p}, {p}, {p}) "
+                "ON CONFLICT (name, run_key) DO NOTHING",
+                (name, run_key, int(now)),
+            )
+            return bool(cur.rowcount == 1)
 
     def ping(self) -> None:
         """Raise when the database cannot be read."""

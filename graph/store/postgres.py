@@ -53,6 +53,10 @@ class PostgresStore(SqlStore):
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             yield cur
 
+    def _lock_for_maintenance(self, cursor: Any) -> None:
+        """Several ingest processes may compact at once: one at a time moves the rows."""
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK + 1,))
+
     def _select(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         with self._pool.connection() as conn:
             return conn.execute(sql, list(params)).fetchall()
