@@ -69,9 +69,7 @@ def to_cytoscape(nodes: Iterable[dict[str, Any]], edges: Iterable[dict[str, Any]
     return {
         "elements": {
             "nodes": [{"data": {**node, "label": node["id"]}} for node in nodes],
-            "edges": [
-                {"data": {**edge, "id": f"{edge['source']}->{edge['target']}:{edge['connection_type']}"}}
-                for edge in edges
-            ],
+            # Generated ids: names are untrusted and may contain any separator.
+            "edges": [{"data": {**edge, "id": f"e{i}"}} for i, edge in enumerate(edges)],
         }
     }

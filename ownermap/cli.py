@@ -307,15 +307,13 @@ def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, 
     delivery = Delivery(fmt=fmt, output=output, webhook=settings.report_webhook,
                         webhook_format=settings.report_webhook_format)
     try:
-        _, text = run_weekly_report(store, source.index, end_ts, settings.owner_attributes, delivery,
-                                    record=not no_record)
+        run_weekly_report(store, source.index, end_ts, settings.owner_attributes, delivery,
+                          record=not no_record, show=lambda text: write_output(text, None))
     except DeliveryError as exc:
         click.echo(f"ownermap: {exc}", err=True)
         sys.exit(1)
     finally:
         store.close()
-    if output is None:
-        write_output(text, None)
 
 
 @main.group()

@@ -68,10 +68,19 @@ def post_webhook(
         retrying(attempt)
     except RetryError as exc:
         cause = exc.last_attempt.exception()
-        raise DeliveryError(f"webhook delivery to {_redact(url)} failed after {used} attempt(s): {cause}") from None
+        raise DeliveryError(
+            f"webhook delivery to {_redact(url)} failed after {used} attempt(s): {_describe(cause)}"
+        ) from None
     except httpx.HTTPError as exc:
-        raise DeliveryError(f"webhook delivery to {_redact(url)} was refused: {exc}") from None
+        raise DeliveryError(f"webhook delivery to {_redact(url)} was refused: {_describe(exc)}") from None
     return used
+
+
+def _describe(error: BaseException | None) -> str:
+    """What went wrong, without the URL (a Slack webhook's path is its secret)."""
+    if isinstance(error, httpx.HTTPStatusError):
+        return f"HTTP {error.response.status_code} {error.response.reason_phrase}"
+    return type(error).__name__ if error is not None else "unknown error"
 
 
 def _redact(url: str) -> str:

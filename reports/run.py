@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,13 +28,16 @@ class Delivery:
 
 def run_weekly_report(
     store: Store, index: CatalogIndex, end: float | None, owner_attributes: Sequence[str], delivery: Delivery,
-    record: bool = True,
+    record: bool = True, show: Callable[[str], None] | None = None,
 ) -> tuple[WeeklyReport, str]:
-    """Build and render the report; write it and post it as `delivery` says. Raises DeliveryError."""
+    """Build and render the report, write it (to `delivery.output`, else to `show`), then post it
+    as `delivery` says. Raises DeliveryError after the report was written."""
     weekly = build_weekly_report(store, index, end, owner_attributes, record=record)
     text = render(weekly, delivery.fmt)
     if delivery.output is not None:
         write_file(text, delivery.output)
+    elif show is not None:
+        show(text)
     if delivery.webhook:
         if delivery.webhook_format == "slack":
             payload = slack_payload(text if delivery.fmt == "md" else render(weekly, "md"))

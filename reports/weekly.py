@@ -50,22 +50,10 @@ def _iso(ts: float) -> str:
     return iso_ns(int(ts * 1e9)) or ""
 
 
-def _orphaned_since(service: str, now: WeekAnalysis, orphan_before: bool,
-                    history: list[tuple[int, set[tuple[str, str]]]], previous: Window) -> str:
-    """Start of the current unbroken orphan streak, from recorded runs; else from the aggregates."""
-    since: float | None = None
-    for window_end, findings in history:  # newest first
-        if any(s == service and code in ORPHAN_CODES for s, code in findings):
-            since = window_end - WEEK
-        else:
-            break
-    if since is None and orphan_before:
-        since = previous.start
-    node = now.graph.nodes[service]
-    first_seen = node.first_seen_ns / 1e9 if node.first_seen_ns else now.window.start
-    if since is None:
-        since = max(first_seen, now.window.start)
-    return _iso(since)
+def _first_seen(week: WeekAnalysis, service: str) -> float:
+    """When the service was first seen in that week (seconds)."""
+    node = week.graph.nodes.get(service)
+    return node.first_seen_ns / 1e9 if node is not None and node.first_seen_ns else week.window.start
 
 
 @dataclass
@@ -102,24 +90,34 @@ def build_weekly_report(
     end = time.time() if end is None else end
     window = Window(end - WEEK, end)
     previous_window = Window(end - 2 * WEEK, end - WEEK)
-    history = store.report_history(int(previous_window.end))
+    history = store.report_history(int(previous_window.end), limit=1)
     now = analyse_week(store, index, window, owner_attributes)
+    # Last week as it was recorded by last week's run; without one, as the aggregates tell it.
     previous_orphans: dict[str, list[str]] = {}
+    previous_since: dict[str, float] = {}
     if history and history[0][0] == int(previous_window.end):
         for service, code in sorted(history[0][1]):
             if code in ORPHAN_CODES:
                 previous_orphans.setdefault(service, []).append(code)
+        previous_since = {s: float(t) for s, t in store.report_orphans_since(history[0][0]).items()}
     else:
-        previous_orphans = analyse_week(store, index, previous_window, owner_attributes).orphan_codes()
+        previous = analyse_week(store, index, previous_window, owner_attributes)
+        previous_orphans = previous.orphan_codes()
+        previous_since = {service: _first_seen(previous, service) for service in previous_orphans}
 
     orphans = []
+    since_now: dict[str, int] = {}
     for risk in now.analysis.orphans():
         before = risk.service in previous_orphans
+        # An orphan's streak starts at its first sighting as an orphan, never earlier.
+        since = previous_since.get(risk.service, _first_seen(now, risk.service)) if before \
+            else _first_seen(now, risk.service)
+        since_now[risk.service] = int(since)
         orphans.append({
             "service": risk.service,
             "codes": risk.codes,
             "status": "persisting" if before else "new",
-            "orphaned_since": _orphaned_since(risk.service, now, before, history, previous_window),
+            "orphaned_since": _iso(since),
             "risk": {"dependents": risk.dependents, "calls": risk.calls, "error_rate": risk.error_rate},
             "owner": risk.owner,
             "suggested_owners": risk.suggested_owners,
@@ -154,7 +152,7 @@ def build_weekly_report(
         "teams": _teams(now.analysis),
     }
     if record:
-        store.record_report(int(end), [(f.service, f.code) for f in findings], int(time.time()))
+        store.record_report(int(end), [(f.service, f.code) for f in findings], int(time.time()), since_now)
     return WeeklyReport(report, [f.to_dict() for f in findings], now)
 
 

@@ -86,6 +86,12 @@ MIGRATIONS: list[list[str]] = [
             name TEXT NOT NULL, run_key BIGINT NOT NULL, claimed_at BIGINT NOT NULL,
             PRIMARY KEY (name, run_key))""",
     ],
+    [
+        # When each orphan of a recorded report run became orphaned (Unix seconds).
+        """CREATE TABLE report_orphans (
+            window_end BIGINT NOT NULL, service TEXT NOT NULL, since BIGINT NOT NULL,
+            PRIMARY KEY (window_end, service))""",
+    ],
 ]
 
 FINE_SECONDS = 86_400  # 5-minute buckets are kept for the last day, hourly ones beyond
@@ -308,8 +314,16 @@ class Store(ABC):
         """The latest resource hints of every service."""
 
     @abstractmethod
-    def record_report(self, window_end: int, findings: list[tuple[str, str]], created_at: int) -> None:
-        """Remember the (service, code) findings of a report run (replacing a run with the same end)."""
+    def record_report(
+        self, window_end: int, findings: list[tuple[str, str]], created_at: int,
+        orphans_since: dict[str, int] | None = None,
+    ) -> None:
+        """Remember the (service, code) findings of a report run and when each orphan became orphaned
+        (replacing a run with the same end)."""
+
+    @abstractmethod
+    def report_orphans_since(self, window_end: int) -> dict[str, int]:
+        """For the run ending at window_end: orphaned service → since (Unix seconds)."""
 
     @abstractmethod
     def report_history(self, before: int, limit: int = 60) -> list[tuple[int, set[tuple[str, str]]]]:
@@ -400,15 +414,26 @@ class SqlStore(Store):
         rows = self._select("SELECT service, hints FROM service_hints", [])
         return {service: json.loads(hints) for service, hints in rows}
 
-    def record_report(self, window_end: int, findings: list[tuple[str, str]], created_at: int) -> None:
+    def record_report(
+        self, window_end: int, findings: list[tuple[str, str]], created_at: int,
+        orphans_since: dict[str, int] | None = None,
+    ) -> None:
         """Remember the findings of a report run (replacing a run with the same end)."""
         p = self.placeholder
         with self._transaction() as cur:
-            cur.execute(f"DELETE FROM report_findings WHERE window_end = {p}", (window_end,))
-            cur.execute(f"DELETE FROM report_runs WHERE window_end = {p}", (window_end,))
+            for table in ("report_findings", "report_orphans", "report_runs"):
+                cur.execute(f"DELETE FROM {table} WHERE window_end = {p}", (window_end,))
             cur.execute(f"INSERT INTO report_runs VALUES ({p}, {p})", (window_end, created_at))
             cur.executemany(f"INSERT INTO report_findings VALUES ({p}, {p}, {p})",
                             [(window_end, service, code) for service, code in sorted(set(findings))])
+            since_rows = [(window_end, service, int(since)) for service, since in sorted((orphans_since or {}).items())]
+            cur.executemany(f"INSERT INTO report_orphans VALUES ({p}, {p}, {p})", since_rows)
+
+    def report_orphans_since(self, window_end: int) -> dict[str, int]:
+        """For the run ending at window_end: orphaned service → since (Unix seconds)."""
+        rows = self._select(f"SELECT service, since FROM report_orphans WHERE window_end = {self.placeholder}",
+                            [window_end])
+        return {service: int(since) for service, since in rows}
 
     def report_history(self, before: int, limit: int = 60) -> list[tuple[int, set[tuple[str, str]]]]:
         """Recorded report runs ending at or before `before`, newest first."""

@@ -1,0 +1,264 @@
+"""Owner suggestions for orphans: each kind of evidence alone, combined, and none at all.
+
+End to end (aggregates in SQLite → ServiceGraph → catalog files → OwnershipAnalysis) plus direct
+checks of ownership.suggest on a hand-made SuggestionContext.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from graph.aggregate import Aggregator
+from graph.model import NodeKind, Resource, Span, SpanKind, Window
+from graph.service_graph import ServiceGraph
+from graph.store.sqlite import SQLiteStore
+from ownership.analysis import OwnershipAnalysis
+from ownership.catalog import load_catalog
+from ownership.identity import CatalogIndex
+from ownership.suggest import SuggestionContext, name_prefix, suggest_owners
+
+T0 = 1_700_000_100
+NS = 1_000_000_000
+NOW = T0 + 3600
+WINDOW = Window(NOW - 7 * 86400, NOW)
+API = "backstage.io/v1alpha1"
+
+
+class Telemetry:
+    """Sightings and calls through the real Aggregator into an in-memory SQLite store."""
+
+    def __init__(self) -> None:
+        self.agg = Aggregator(bucket_seconds=300)
+        self._n = 0
+
+    def seen(self, service: str, hints: dict[str, str] | None = None, ts: float = T0 + 60) -> Telemetry:
+        self._n += 1
+        span = Span(self._n.to_bytes(16, "big"), self._n.to_bytes(8, "big"), b"",
+                    Resource(service, "prod", dict(hints or {})), SpanKind.SERVER, int(ts * NS), int(ts * NS) + 1)
+        self.agg.sighting(span)
+        return self
+
+    def call(self, client: str, server: str, count: int = 1, ts: float = T0 + 60) -> Telemetry:
+        for _ in range(count):
+            self.agg.call(int(ts * NS), client, NodeKind.SERVICE, server, NodeKind.SERVICE, "rpc", "prod", False,
+                          0.01, 0.01, b"\x02" * 16)
+        return self
+
+    def graph(self) -> ServiceGraph:
+        store = SQLiteStore(":memory:")
+        try:
+            store.write(self.agg.drain())
+            return ServiceGraph.from_store(store, WINDOW)
+        finally:
+            store.close()
+
+
+def component(name: str, owner: str) -> dict[str, Any]:
+    return {"apiVersion": API, "kind": "Component",
+            "metadata": {"name": name, "annotations": {"pagerduty.com/service-id": "P1"}},
+            "spec": {"type": "service", "lifecycle": "production", "owner": owner}}
+
+
+def group(name: str, members: list[str]) -> dict[str, Any]:
+    return {"apiVersion": API, "kind": "Group", "metadata": {"name": name},
+            "spec": {"type": "team", "children": [], "members": members}}
+
+
+TEAMS = [group("payments", ["alice"]), group("search", ["bob"]), group("platform", ["carol"])]
+
+
+def analyse(tmp_path: Path, telemetry: Telemetry, docs: list[dict[str, Any]]) -> OwnershipAnalysis:
+    (tmp_path / "catalog-info.yaml").write_text(yaml.safe_dump_all(docs), encoding="utf-8")
+    catalog = load_catalog([tmp_path])
+    assert catalog.errors == [], [str(e) for e in catalog.errors]
+    return OwnershipAnalysis(telemetry.graph(), CatalogIndex(catalog))
+
+
+def suggestions(analysis: OwnershipAnalysis, service: str) -> list[dict[str, Any]]:
+    out = analysis.of(service).suggested_owners
+    for s in out:
+        assert set(s) == {"team", "confidence", "evidence"}
+        assert 0 < s["confidence"] <= 1
+        assert s["evidence"] and all(isinstance(e, str) for e in s["evidence"])
+    return out
+
+
+# ------------------------------------------------------------------------------- each evidence alone
+
+
+@pytest.mark.parametrize("attribute", ["service.owner", "team", "owner"])
+def test_owner_attribute_alone(tmp_path: Path, attribute: str) -> None:
+    analysis = analyse(tmp_path, Telemetry().seen("mystery", {attribute: "Payments"}), TEAMS)
+    found = suggestions(analysis, "mystery")
+    assert [s["team"] for s in found] == ["payments"]
+    assert attribute in found[0]["evidence"][0]
+
+
+def test_owner_attribute_naming_an_undeclared_team_is_no_evidence(tmp_path: Path) -> None:
+    analysis = analyse(tmp_path, Telemetry().seen("mystery", {"team": "ghosts"}), TEAMS)
+    assert suggestions(analysis, "mystery") == []
+
+
+@pytest.mark.parametrize("key", ["service.namespace", "k8s.namespace.name"])
+def test_shared_namespace_alone(tmp_path: Path, key: str) -> None:
+    telemetry = Telemetry().seen("checkout", {key: "shop"}).seen("ledger", {key: "shop"}).seen("mystery", {key: "shop"})
+    telemetry.seen("indexer", {key: "search-ns"})
+    docs = [component("checkout", "payments"), component("ledger", "payments"), component("indexer", "search"), *TEAMS]
+    found = suggestions(analyse(tmp_path, telemetry, docs), "mystery")
+    assert [s["team"] for s in found] == ["payments"]
+    assert "shop" in found[0]["evidence"][0] and "2 service(s)" in found[0]["evidence"][0]
+
+
+def test_shared_name_prefix_alone(tmp_path: Path) -> None:
+    telemetry = Telemetry().seen("payments-api").seen("search-api").seen("payments-ledger")
+    docs = [component("payments-api", "payments"), component("search-api", "search"), *TEAMS]
+    found = suggestions(analyse(tmp_path, telemetry, docs), "payments-ledger")
+    assert [s["team"] for s in found] == ["payments"]
+    assert "'payments'" in found[0]["evidence"][0]
+
+
+@pytest.mark.parametrize("direction", ["caller", "callee"])
+def test_neighbour_owners_alone(tmp_path: Path, direction: str) -> None:
+    telemetry = Telemetry().seen("checkout").seen("mystery")
+    if direction == "caller":
+        telemetry.call("checkout", "mystery", count=5)
+    else:
+        telemetry.call("mystery", "checkout", count=5)
+    found = suggestions(analyse(tmp_path, telemetry, [component("checkout", "payments"), *TEAMS]), "mystery")
+    assert [s["team"] for s in found] == ["payments"]
+    assert f"{direction} checkout (5 calls)" in found[0]["evidence"][0]
+
+
+def test_neighbours_are_weighted_by_calls(tmp_path: Path) -> None:
+    telemetry = (Telemetry().seen("checkout").seen("indexer").seen("mystery")
+                 .call("checkout", "mystery", count=9).call("indexer", "mystery", count=1))
+    docs = [component("checkout", "payments"), component("indexer", "search"), *TEAMS]
+    found = suggestions(analyse(tmp_path, telemetry, docs), "mystery")
+    assert [s["team"] for s in found] == ["payments", "search"]
+    assert found[0]["confidence"] > found[1]["confidence"]
+
+
+def test_orphan_neighbours_give_no_evidence(tmp_path: Path) -> None:
+    telemetry = Telemetry().seen("other-orphan").seen("mystery").call("other-orphan", "mystery", count=3)
+    analysis = analyse(tmp_path, telemetry, TEAMS)
+    assert suggestions(analysis, "mystery") == []
+
+
+def test_no_evidence_no_suggestion(tmp_path: Path) -> None:
+    telemetry = Telemetry().seen("checkout").seen("mystery", {"deployment.environment.name": "prod"})
+    analysis = analyse(tmp_path, telemetry, [component("checkout", "payments"), *TEAMS])
+    assert suggestions(analysis, "mystery") == []
+    f = next(f for f in analysis.findings(["undocumented"]) if f.service == "mystery")
+    assert f.suggested_owners == []
+
+
+# ------------------------------------------------------------------------------- combined evidence
+
+
+def test_combined_evidence_raises_confidence(tmp_path: Path) -> None:
+    docs = [component("payments-api", "payments"), *TEAMS]
+
+    def confidence(telemetry: Telemetry, sub: str) -> float:
+        found = suggestions(analyse(tmp_path / sub, telemetry, docs), "payments-ledger")
+        assert found[0]["team"] == "payments"
+        return found[0]["confidence"]
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "c").mkdir()
+    ns = {"service.namespace": "pay"}
+    prefix_only = confidence(Telemetry().seen("payments-api").seen("payments-ledger"), "a")
+    prefix_ns = confidence(Telemetry().seen("payments-api", ns).seen("payments-ledger", ns), "b")
+    everything = confidence(Telemetry().seen("payments-api", ns).seen("payments-ledger", {**ns, "team": "payments"})
+                            .call("payments-api", "payments-ledger", count=3), "c")
+    assert 0 < prefix_only < prefix_ns < everything <= 1
+
+
+def test_competing_teams_are_ranked_and_evidence_is_kept_per_team(tmp_path: Path) -> None:
+    telemetry = (Telemetry().seen("checkout").seen("indexer").seen("search-mystery", {"team": "platform"})
+                 .call("checkout", "search-mystery", count=4).seen("search-api"))
+    docs = [component("checkout", "payments"), component("search-api", "search"), *TEAMS]
+    found = suggestions(analyse(tmp_path, telemetry, docs), "search-mystery")
+    assert [s["team"] for s in found] == ["platform", "payments", "search"]
+    assert all(len(s["evidence"]) == 1 for s in found)
+
+
+def test_suggestions_reach_findings_and_orphans(tmp_path: Path) -> None:
+    analysis = analyse(tmp_path, Telemetry().seen("mystery", {"team": "search"}), TEAMS)
+    (orphan,) = analysis.orphans()
+    assert orphan.suggested_owners[0]["team"] == "search"
+    (f,) = analysis.findings(["undocumented"])
+    assert f.suggested_owners == orphan.suggested_owners
+
+
+def test_owned_services_get_no_suggestions(tmp_path: Path) -> None:
+    telemetry = Telemetry().seen("checkout", {"team": "search"})
+    analysis = analyse(tmp_path, telemetry, [component("checkout", "payments"), *TEAMS])
+    assert analysis.of("checkout").suggested_owners == []
+
+
+def test_users_are_not_suggested_as_teams(tmp_path: Path) -> None:
+    """Regression: services owned by a User give no evidence for "team" alice."""
+    alice = {"apiVersion": API, "kind": "User", "metadata": {"name": "alice"}, "spec": {"memberOf": ["payments"]}}
+    telemetry = Telemetry().seen("alone").seen("mystery").call("alone", "mystery", count=3)
+    analysis = analyse(tmp_path, telemetry, [component("alone", "user:alice"), alice, *TEAMS])
+    assert all(s["team"] != "alice" for s in suggestions(analysis, "mystery"))
+
+
+# ------------------------------------------------------------------------------- unit: suggest_owners
+
+
+def context(owned: Mapping[str, str], hints: Mapping[str, Mapping[str, str]] | None = None,
+            edges: Iterable[tuple[str, str, int]] = (), teams: Iterable[str] = ("payments", "search")
+            ) -> SuggestionContext:
+    hints = hints or {}
+    edges = list(edges)
+
+    def neighbours(service: str) -> Iterable[tuple[str, int, str]]:
+        for source, target, calls in edges:
+            if target == service:
+                yield source, calls, "caller"
+            if source == service:
+                yield target, calls, "callee"
+
+    return SuggestionContext(
+        team_names={t.lower(): t for t in teams}, owner_of_service=owned,
+        hints_of=lambda s: hints.get(s, {}), owner_attributes=("service.owner", "team", "owner"),
+        neighbours=neighbours,
+    )
+
+
+def test_unit_each_signal_and_their_combination() -> None:
+    owned = {"payments-api": "payments"}
+    hints = {"payments-api": {"service.namespace": "pay"},
+             "payments-x": {"service.namespace": "pay", "team": "payments"}}
+    only_prefix = suggest_owners("payments-x", context(owned))
+    combined = suggest_owners("payments-x", context(owned, hints, [("payments-api", "payments-x", 2)]))
+    assert only_prefix[0]["team"] == combined[0]["team"] == "payments"
+    assert 0 < only_prefix[0]["confidence"] < combined[0]["confidence"] <= 1
+    assert len(combined[0]["evidence"]) == 4
+
+
+def test_unit_no_evidence() -> None:
+    assert suggest_owners("lonely", context({"payments-api": "payments"})) == []
+    assert suggest_owners("lonely", context({})) == []
+
+
+def test_unit_at_most_three_suggestions_best_first() -> None:
+    owned = {f"svc{i}": f"team{i}" for i in range(5)}
+    edges = [(f"svc{i}", "x", i + 1) for i in range(5)]
+    found = suggest_owners("x", context(owned, edges=edges, teams=[f"team{i}" for i in range(5)]))
+    assert [s["team"] for s in found] == ["team4", "team3", "team2"]
+    confidences = [s["confidence"] for s in found]
+    assert confidences == sorted(confidences, reverse=True)
+
+
+@pytest.mark.parametrize(("name", "prefix"), [("payments-ledger", "payments"), ("Shop.Cart", "shop"),
+                                              ("a/b", "a"), ("solo", "solo"), ("x_y:z", "x")])
+def test_name_prefix(name: str, prefix: str) -> None:
+    assert name_prefix(name) == prefix
