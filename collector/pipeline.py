@@ -58,6 +58,7 @@ class IngestPipeline:
         max_pending: int = 200_000,
         clock: Callable[[], float] = time.monotonic,
         queue_batches: int = 64,
+        max_queued_spans: int = 100_000,
         max_services: int = 100_000,
         max_edges: int = 1_000_000,
         database_at_once: bool = False,
@@ -72,6 +73,10 @@ class IngestPipeline:
         self.totals = EdgeTotals()
         self.tick_seconds = tick_seconds
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_batches)
+        # Memory bound: decoded spans waiting for the worker, whatever the batch sizes.
+        self.max_queued_spans = max_queued_spans
+        self._queued_spans = 0
+        self._queued_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._accepting = False
 
@@ -91,11 +96,16 @@ class IngestPipeline:
         if not self._accepting:
             raise NotRunningError("ownermap is shutting down")
         future: Future[None] = Future()
-        try:
-            self._queue.put_nowait((spans, future))
-        except queue.Full:
-            self.stats.overloaded += 1
-            raise OverloadedError("ingest queue is full") from None
+        with self._queued_lock:
+            if self._queued_spans and self._queued_spans + len(spans) > self.max_queued_spans:
+                self.stats.overloaded += 1
+                raise OverloadedError("ingest queue is full")
+            try:
+                self._queue.put_nowait((spans, future))
+            except queue.Full:
+                self.stats.overloaded += 1
+                raise OverloadedError("ingest queue is full") from None
+            self._queued_spans += len(spans)
         return future
 
     def tick(self) -> Future[None]:
@@ -138,6 +148,8 @@ class IngestPipeline:
                 except queue.Empty:
                     item = None
             futures = []
+            with self._queued_lock:
+                self._queued_spans -= sum(len(spans) for spans, _ in work)
             for spans, future in work:
                 if future.set_running_or_notify_cancel():
                     futures.append(future)

@@ -166,7 +166,8 @@ class Aggregator:
         agg = services.get(key)
         if agg is None:
             agg = services[key] = ServiceAggregate(ts)
-            self._batch.hints[service] = resource.hints
+        if resource.hints:
+            self._batch.hints[service] = resource.hints  # the latest non-empty hints win
         agg.spans += 1
         if span.error:
             agg.errors += 1

@@ -305,7 +305,8 @@ def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, 
         click.echo(f"ownermap: catalog: {error}", err=True)
     store = open_store(settings.db)
     delivery = Delivery(fmt=fmt, output=output, webhook=settings.report_webhook,
-                        webhook_format=settings.report_webhook_format)
+                        webhook_format=settings.report_webhook_format,
+                        webhook_attempts=settings.report_webhook_attempts)
     try:
         run_weekly_report(store, source.index, end_ts, settings.owner_attributes, delivery,
                           record=not no_record, show=lambda text: write_output(text, None))

@@ -115,6 +115,7 @@ class OwnermapServer:
         s = self.settings
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="off",
+            limit_concurrency=s.max_concurrent_requests,  # beyond it: 503, which OTLP clients retry
             ssl_certfile=str(s.tls_cert) if s.tls_cert else None,
             ssl_keyfile=str(s.tls_key) if s.tls_key else None,
             timeout_graceful_shutdown=10,
@@ -135,7 +136,7 @@ class OwnermapServer:
                 return
             output = s.report_dir / f"weekly-{time.strftime('%Y-%m-%d', time.gmtime(due))}.md" if s.report_dir else None
             delivery = Delivery(fmt="md", output=output, webhook=s.report_webhook,
-                                webhook_format=s.report_webhook_format)
+                                webhook_format=s.report_webhook_format, webhook_attempts=s.report_webhook_attempts)
             run_weekly_report(store, catalog.index, due, s.owner_attributes, delivery)
             log.info("weekly report for the week ending %s delivered", time.strftime("%Y-%m-%d", time.gmtime(due)))
 
@@ -174,8 +175,8 @@ class OwnermapServer:
         if s.role in ("all", "ingest"):
             self.pipeline = IngestPipeline(
                 self.store, ttl=s.pairing_ttl, max_pending=s.max_pending, clock=self.clock,
-                queue_batches=s.ingest_queue_batches, max_services=s.max_services, max_edges=s.max_edges,
-                database_at_once=s.database_at_once,
+                queue_batches=s.ingest_queue_batches, max_queued_spans=s.ingest_queue_spans,
+                max_services=s.max_services, max_edges=s.max_edges, database_at_once=s.database_at_once,
             )
             self.pipeline.start()
             maintenance = self._start_maintenance()

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     max_services: int = Field(50_000, ge=1)
     max_edges: int = Field(500_000, ge=1)
     ingest_queue_batches: int = Field(64, ge=1)
+    ingest_queue_spans: int = Field(100_000, ge=1)
+    max_concurrent_requests: int = Field(64, ge=1)
     retention_days: int = Field(90, ge=1)
     api_token: SecretStr | None = None
     otlp_token: SecretStr | None = None
@@ -60,6 +62,7 @@ class Settings(BaseSettings):
     report_schedule: str | None = None
     report_webhook: str | None = None
     report_webhook_format: Literal["slack", "json"] = "slack"
+    report_webhook_attempts: int = Field(5, ge=1, le=20)
     report_dir: Path | None = None
 
     @field_validator("report_schedule")

@@ -99,7 +99,7 @@ def build_weekly_report(
         for service, code in sorted(history[0][1]):
             if code in ORPHAN_CODES:
                 previous_orphans.setdefault(service, []).append(code)
-        previous_since = {s: float(t) for s, t in store.report_orphans_since(history[0][0]).items()}
+        previous_since = {s: t / 1000 for s, t in store.report_orphans_since(history[0][0]).items()}
     else:
         previous = analyse_week(store, index, previous_window, owner_attributes)
         previous_orphans = previous.orphan_codes()
@@ -112,7 +112,7 @@ def build_weekly_report(
         # An orphan's streak starts at its first sighting as an orphan, never earlier.
         since = previous_since.get(risk.service, _first_seen(now, risk.service)) if before \
             else _first_seen(now, risk.service)
-        since_now[risk.service] = int(since)
+        since_now[risk.service] = round(since * 1000)  # milliseconds, as reported
         orphans.append({
             "service": risk.service,
             "codes": risk.codes,

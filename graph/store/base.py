@@ -87,7 +87,7 @@ MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (name, run_key))""",
     ],
     [
-        # When each orphan of a recorded report run became orphaned (Unix seconds).
+        # When each orphan of a recorded report run became orphaned (Unix milliseconds).
         """CREATE TABLE report_orphans (
             window_end BIGINT NOT NULL, service TEXT NOT NULL, since BIGINT NOT NULL,
             PRIMARY KEY (window_end, service))""",
@@ -323,7 +323,7 @@ class Store(ABC):
 
     @abstractmethod
     def report_orphans_since(self, window_end: int) -> dict[str, int]:
-        """For the run ending at window_end: orphaned service → since (Unix seconds)."""
+        """For the run ending at window_end: orphaned service → since (Unix milliseconds)."""
 
     @abstractmethod
     def report_history(self, before: int, limit: int = 60) -> list[tuple[int, set[tuple[str, str]]]]:
@@ -430,7 +430,7 @@ class SqlStore(Store):
             cur.executemany(f"INSERT INTO report_orphans VALUES ({p}, {p}, {p})", since_rows)
 
     def report_orphans_since(self, window_end: int) -> dict[str, int]:
-        """For the run ending at window_end: orphaned service → since (Unix seconds)."""
+        """For the run ending at window_end: orphaned service → since (Unix milliseconds)."""
         rows = self._select(f"SELECT service, since FROM report_orphans WHERE window_end = {self.placeholder}",
                             [window_end])
         return {service: int(since) for service, since in rows}
