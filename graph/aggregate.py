@@ -166,8 +166,9 @@ class Aggregator:
         agg = services.get(key)
         if agg is None:
             agg = services[key] = ServiceAggregate(ts)
-        if resource.hints:
-            self._batch.hints[service] = resource.hints  # the latest non-empty hints win
+        hints = self._batch.hints
+        if resource.hints or service not in hints:
+            hints[service] = resource.hints  # the latest non-empty hints win
         agg.spans += 1
         if span.error:
             agg.errors += 1
