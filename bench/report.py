@@ -43,7 +43,7 @@ from graph.model import NodeKind, Resource, Span, SpanKind
 from graph.store.sqlite import SQLiteStore
 from ownership.catalog import load_catalog
 from ownership.identity import CatalogIndex
-from reports import FORMATS, render
+from reports import FORMATS, render_report
 from reports.weekly import build_weekly_report
 
 NS = 1_000_000_000
@@ -248,7 +248,7 @@ def main() -> None:
             renders = {}
             sizes = {}
             for fmt in FORMATS:
-                renders[fmt], text = best(lambda fmt=fmt: render(weekly, fmt), args.repeat)
+                renders[fmt], text = best(lambda fmt=fmt: render_report(weekly, fmt), args.repeat)
                 sizes[fmt] = len(text.encode("utf-8"))
             build_weekly_report(store, index, END - WEEK, record=True)  # last week's run, recorded
             with_history, _ = best(lambda: build_weekly_report(store, index, END, record=False), args.repeat)

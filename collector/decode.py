@@ -35,6 +35,8 @@ from graph.model import (
 _STATUS_ERROR = 2
 _ZERO_PARENT = bytes(8)
 _HINT_KEYS = frozenset(HINT_KEYS)
+_NAMING_KINDS = frozenset({3, 4})  # CLIENT, PRODUCER
+_ENTRY_KINDS = frozenset({2, 5})  # SERVER, CONSUMER
 
 
 class DecodeError(ValueError):
@@ -114,15 +116,19 @@ def decode_request(request: Any, owner_keys: Iterable[str] = ()) -> DecodeResult
                     continue
                 if parent_id == _ZERO_PARENT:
                     parent_id = b""
+                kind = s.kind
                 attrs = {}
-                for kv in s.attributes:
-                    key = kv.key
-                    if key in keys:
-                        value = kv.value
-                        attrs[key] = value.string_value or _proto_value(value)
+                # Only CLIENT/PRODUCER spans (peers, databases) and root SERVER/CONSUMER spans (entry
+                # names) are ever named by attributes: skip the attribute scan for every other span.
+                if kind in _NAMING_KINDS or (not parent_id and kind in _ENTRY_KINDS):
+                    for kv in s.attributes:
+                        key = kv.key
+                        if key in keys:
+                            value = kv.value
+                            attrs[key] = value.string_value or _proto_value(value)
                 links = s.links
                 append(new_span(
-                    trace_id, span_id, parent_id, resource, s.kind, start, end,
+                    trace_id, span_id, parent_id, resource, kind, start, end,
                     s.status.code == _STATUS_ERROR, attrs,
                     tuple((ln.trace_id, ln.span_id) for ln in links) if links else (),
                 ))

@@ -14,7 +14,7 @@ MEDIA_TYPES = {
 }
 
 
-def render(weekly: object, fmt: str) -> str:
+def render_report(weekly: object, fmt: str) -> str:
     """Render a WeeklyReport in one of FORMATS."""
     from reports.render.html import render_html
     from reports.render.markdown import render_markdown

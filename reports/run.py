@@ -9,7 +9,7 @@ from pathlib import Path
 
 from graph.store.base import Store
 from ownership.identity import CatalogIndex
-from reports import render
+from reports import render_report
 from reports.deliver import post_webhook, slack_payload, write_file
 from reports.weekly import WeeklyReport, build_weekly_report
 
@@ -33,16 +33,16 @@ def run_weekly_report(
     """Build and render the report, write it (to `delivery.output`, else to `show`), then post it
     as `delivery` says. Raises DeliveryError after the report was written."""
     weekly = build_weekly_report(store, index, end, owner_attributes, record=record)
-    text = render(weekly, delivery.fmt)
+    text = render_report(weekly, delivery.fmt)
     if delivery.output is not None:
         write_file(text, delivery.output)
     elif show is not None:
         show(text)
     if delivery.webhook:
         if delivery.webhook_format == "slack":
-            payload = slack_payload(text if delivery.fmt == "md" else render(weekly, "md"))
+            payload = slack_payload(text if delivery.fmt == "md" else render_report(weekly, "md"))
         else:
-            payload = json.loads(render(weekly, "json"))
+            payload = json.loads(render_report(weekly, "json"))
         post_webhook(delivery.webhook, payload, attempts=delivery.webhook_attempts,
                      initial_wait=delivery.webhook_initial_wait)
     return weekly, text

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from api.deps import State
 from graph.window import parse_time
-from reports import MEDIA_TYPES, render
+from reports import MEDIA_TYPES, render_report
 from reports.weekly import build_weekly_report
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -28,4 +28,4 @@ def weekly_report(
     weekly = build_weekly_report(state.store, state.catalog.index, end_ts, state.config.owner_attributes,
                                  record=False)
     headers = {"Content-Security-Policy": REPORT_CSP} if format == "html" else None
-    return Response(render(weekly, format), media_type=MEDIA_TYPES[format], headers=headers)
+    return Response(render_report(weekly, format), media_type=MEDIA_TYPES[format], headers=headers)

@@ -25,13 +25,17 @@ KUBERNETES = [d for d in yaml.safe_load_all((REPO_ROOT / "deploy/kubernetes/owne
 def _parses(args: list[str]) -> None:
     """The CLI accepts these arguments: known (sub)commands, known options, valid values."""
     command: click.Command = main
+    # Contexts chained as in a real run, so the commands see main's context settings.
+    ctx = click.Context(main, info_name="ownermap", **main.context_settings)
     rest = list(args)
     while isinstance(command, click.Group):
         assert rest, f"no command after {args}"
-        sub = command.get_command(click.Context(command), rest[0])
+        sub = command.get_command(ctx, rest[0])
         assert sub is not None, f"unknown command {rest[0]!r} in {args}"
         command, rest = sub, rest[1:]
-    command.make_context(command.name or "ownermap", rest)  # raises click.UsageError on bad input
+        if isinstance(command, click.Group):
+            ctx = click.Context(command, info_name=command.name, parent=ctx)
+    command.make_context(command.name, rest, parent=ctx)  # raises click.UsageError on bad input
 
 
 def _setting_names() -> set[str]:

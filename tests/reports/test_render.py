@@ -21,7 +21,7 @@ import pytest
 
 from graph.model import NodeKind
 from graph.store.sqlite import SQLiteStore
-from reports import render
+from reports import render_report
 from reports.deliver import slack_payload
 from reports.render.tabular import CSV_COLUMNS
 from reports.weekly import WeeklyReport, build_weekly_report
@@ -104,7 +104,7 @@ def weekly(tmp_path_factory: pytest.TempPathFactory) -> WeeklyReport:
 
 
 def test_json_round_trips_every_name_exactly(weekly: WeeklyReport) -> None:
-    loaded = json.loads(render(weekly, "json"))
+    loaded = json.loads(render_report(weekly, "json"))
     assert loaded == weekly.data
     assert sorted(o["service"] for o in loaded["orphans"]) == sorted(HOSTILE)
     assert sorted(x["service"] for x in loaded["resolved"]) == sorted(RESOLVED)
@@ -116,7 +116,7 @@ def test_json_round_trips_every_name_exactly(weekly: WeeklyReport) -> None:
 
 
 def test_csv_cells_are_neutralised_one_row_per_finding(weekly: WeeklyReport) -> None:
-    rows = list(csv.reader(io.StringIO(render(weekly, "csv"), newline="")))
+    rows = list(csv.reader(io.StringIO(render_report(weekly, "csv"), newline="")))
     assert rows[0] == CSV_COLUMNS
     body = rows[1:]
     assert len(body) == len(weekly.findings)
@@ -150,7 +150,7 @@ REPORT_HEADINGS = {
 
 
 def test_markdown_has_no_tags_links_headings_or_broken_rows(weekly: WeeklyReport) -> None:
-    text = render(weekly, "md")
+    text = render_report(weekly, "md")
     lowered = text.lower()
     for tag in ("<script", "<img", "<svg", "<b>"):
         assert tag not in lowered
@@ -216,7 +216,8 @@ def test_markdown_renders_names_as_plain_text(weekly: WeeklyReport) -> None:
         from markdown_it import MarkdownIt
     except ImportError:
         skip_or_fail("markdown-it-py is not installed")
-    html = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(render(weekly, "md"))
+    markdown = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    html = markdown.render(render_report(weekly, "md"))
     parsed = Elements()
     parsed.feed(html)
     tags = {tag for tag, _ in parsed.tags}
@@ -233,7 +234,7 @@ def test_markdown_renders_names_as_plain_text(weekly: WeeklyReport) -> None:
 
 def test_slack_message_is_inert(weekly: WeeklyReport) -> None:
     """Slack reads <…> as links and mentions: none may come from a name."""
-    text = slack_payload(render(weekly, "md"))["text"]
+    text = slack_payload(render_report(weekly, "md"))["text"]
     assert "<" not in text and ">" not in text
 
 
@@ -241,7 +242,7 @@ def test_slack_message_is_inert(weekly: WeeklyReport) -> None:
 
 
 def test_html_has_no_script_and_shows_names_as_text(weekly: WeeklyReport) -> None:
-    html = render(weekly, "html")
+    html = render_report(weekly, "html")
     parsed = Elements()
     parsed.feed(html)
     tags = [tag for tag, _ in parsed.tags]
@@ -302,7 +303,7 @@ def test_html_in_headless_chromium_runs_no_script(weekly: WeeklyReport, tmp_path
         from playwright.sync_api import sync_playwright
     except ImportError:
         skip_or_fail("playwright is not installed")
-    html = render(weekly, "html")
+    html = render_report(weekly, "html")
     page_file = tmp_path / "weekly.html"
     page_file.write_text(html, encoding="utf-8")
     with sync_playwright() as p:

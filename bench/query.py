@@ -1,0 +1,91 @@
+"""Query latency at 2 000 services / 20 000 edges / 7 days: /api/v1/graph, /dependents, /findings.
+
+    python bench/query.py [--services 2000] [--edges 20000] [--requests 30] [--json]
+
+Builds the same data set as bench/report.py (a week of aggregates, compacted as `serve` keeps
+them, and a catalog), then sends requests to the real FastAPI app (in-process ASGI client, the
+clock fixed at the data's end) and reports p50/p95/p99 per endpoint. The first request of each
+endpoint is reported apart ("cold"), since nothing is cached between different windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.config import ApiConfig
+from api.state import ApiState
+from bench.report import END, generate, make_catalog, make_edges, service_name
+from graph.store.sqlite import SQLiteStore
+from ownership.source import CatalogSource
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+def measure(client: TestClient, url: str, requests: int) -> dict[str, float]:
+    """Cold (first) and warm latency percentiles in milliseconds."""
+    times = []
+    for _ in range(requests + 1):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code, response.text[:200])
+    cold, warm = times[0], times[1:]
+    return {"cold_ms": round(cold, 1), "p50_ms": round(percentile(warm, 0.50), 1),
+            "p95_ms": round(percentile(warm, 0.95), 1), "p99_ms": round(percentile(warm, 0.99), 1),
+            "mean_ms": round(statistics.fmean(warm), 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--services", type=int, default=2000)
+    parser.add_argument("--edges", type=int, default=20000)
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory(prefix="ownermap-bench-query-") as tmp:
+        work = Path(tmp)
+        edges = make_edges(rng, args.services, args.edges)
+        make_catalog(rng, args.services, work / "catalog")
+        store = SQLiteStore(work / "ownermap.db")
+        generate(store, rng, args.services, edges)
+        store.compact(END, retention_days=90)
+        catalog = CatalogSource([work / "catalog"])
+        catalog.reload()
+        state = ApiState(config=ApiConfig(), store=store, catalog=catalog, clock=lambda: float(END))
+        # A service in the middle of the graph: callers and callees on both sides.
+        target = service_name(args.services // 2)
+        results: dict[str, Any] = {}
+        with TestClient(create_app(state)) as client:
+            results["graph_7d"] = measure(client, "/api/v1/graph?window=7d", args.requests)
+            results["dependents_7d"] = measure(client, f"/api/v1/services/{target}/dependents?window=7d", args.requests)
+            results["findings_7d"] = measure(client, "/api/v1/findings?window=7d", args.requests)
+        store.close()
+    results["data"] = {"services": args.services, "edges": args.edges}
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for name, figures in results.items():
+            print(f"{name:16} {figures}")
+
+
+if __name__ == "__main__":
+    main()
