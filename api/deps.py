@@ -65,7 +65,7 @@ Params = Annotated[GraphQuery, Depends(graph_query)]
 
 def get_graph(state: State, params: Params) -> ServiceGraph:
     """The service graph of the requested window."""
-    return ServiceGraph.from_store(state.store, params.window, params.env, params.include_self)
+    return state.graph(params.window, params.env, params.include_self)
 
 
 Graph = Annotated[ServiceGraph, Depends(get_graph)]

@@ -2,28 +2,67 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from api.config import ApiConfig
+from graph.model import Window
 from graph.service_graph import ServiceGraph
 from graph.store.base import Store
 from ownership.analysis import OwnershipAnalysis
 from ownership.source import CatalogSource
 
+CACHE_ENTRIES = 16
+
 
 @dataclass
 class ApiState:
-    """Held on `app.state.ownermap`; built by the composition root (or a test)."""
+    """Held on `app.state.ownermap`; built by the composition root (or a test).
+
+    With `cache_seconds` > 0, the graph of a window (and its join with the catalog) is reused
+    for that long by requests asking for the same 5-minute-aligned window: dashboards and the
+    page ask for the same windows over and over, and a week of 20 000 edges takes seconds to sum.
+    """
 
     config: ApiConfig
     store: Store
     catalog: CatalogSource = field(default_factory=lambda: CatalogSource([]))
     metric_sources: dict[str, Any] = field(default_factory=dict)
     clock: Callable[[], float] = time.time
+    cache_seconds: float = 0.0
+    _cache: dict[tuple[Any, ...], tuple[float, Any]] = field(default_factory=dict, repr=False)
+    _cache_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        if self.cache_seconds <= 0:
+            return build()
+        now = time.monotonic()
+        with self._cache_lock:
+            hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < self.cache_seconds:
+            return hit[1]
+        value = build()
+        with self._cache_lock:
+            if len(self._cache) >= CACHE_ENTRIES:
+                for stale in sorted(self._cache, key=lambda k: self._cache[k][0])[: len(self._cache) // 2]:
+                    del self._cache[stale]
+            self._cache[key] = (now, value)
+        return value
+
+    def graph(self, window: Window, env: str | None, include_self: bool) -> ServiceGraph:
+        """The service graph of a window (cached when cache_seconds > 0)."""
+        step = self.store.bucket_seconds
+        key = ("graph", int(window.start // step), int(window.end // step), env, include_self)
+        return self._cached(key, lambda: ServiceGraph.from_store(self.store, window, env, include_self))
 
     def analysis(self, graph: ServiceGraph) -> OwnershipAnalysis:
-        """Join a graph with the current catalog."""
-        return OwnershipAnalysis(graph, self.catalog.index, self.config.owner_attributes)
+        """Join a graph with the current catalog (cached with the graph)."""
+        index = self.catalog.index
+        memo = graph.memo
+        found = memo.get(("analysis", index))  # keyed by the index object: a reload makes a new one
+        if found is None:
+            found = memo[("analysis", index)] = OwnershipAnalysis(graph, index, self.config.owner_attributes)
+        return found

@@ -152,6 +152,7 @@ class ServiceGraph:
         self.window = window
         self.nodes = nodes
         self.include_self = include_self
+        self.memo: dict[Any, Any] = {}  # derived results computed once per graph (e.g. its ownership)
         self.self_edges = [e for e in edges if e.source == e.target]
         self.edges = edges if include_self else [e for e in edges if e.source != e.target]
         self._graph = nx.DiGraph()

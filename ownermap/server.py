@@ -206,7 +206,7 @@ class OwnermapServer:
                 asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, catalog.reload)
         scheduler = self._schedule_reports(catalog) if s.role != "ingest" else None
         state = ApiState(
-            config=api_config(s), store=self.store, catalog=catalog,
+            config=api_config(s), store=self.store, catalog=catalog, cache_seconds=s.query_cache_seconds,
             metric_sources={"registry": build_registry(receiver, self.pipeline, owner_lookup(catalog))},
         )
         api_app = create_app(state, include_api=s.role != "ingest")

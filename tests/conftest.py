@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,3 +38,36 @@ def traces_dir() -> Path:
     if not path.is_dir():
         skip_or_fail(f"trace fixtures not found at {path} (set OWNERMAP_FIXTURES)")
     return path
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+
+
+def chromium_path() -> str:
+    """Debian's Chromium (PATH first, then /usr/bin/chromium)."""
+    return shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """A headless Chromium for the whole session; skips (or fails under OWNERMAP_REQUIRE_ALL=1) when missing."""
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright for Python is not installed (pip install -e '.[test]')")
+    executable = chromium_path()
+    if shutil.which(executable) is None:
+        skip_or_fail(f"Chromium not found at {executable} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        try:
+            launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        except PlaywrightError as exc:
+            skip_or_fail(f"Chromium at {executable} would not start: {exc}")
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from api.deps import Graph, Lens, State
 from api.problems import NotFoundError
@@ -21,10 +22,10 @@ def _known(graph: ServiceGraph, name: str) -> None:
         raise NotFoundError(f"no service or node named {name!r} in the window")
 
 
-@router.get("/services")
-def list_services(graph: Graph, lens: Lens) -> dict[str, Any]:
+@router.get("/services", response_class=JSONResponse)
+def list_services(graph: Graph, lens: Lens) -> JSONResponse:
     """Every service and virtual node seen in the window."""
-    return {"window": graph.window.as_dict(), "services": node_summaries(graph, lens)}
+    return JSONResponse({"window": graph.window.as_dict(), "services": node_summaries(graph, lens)})
 
 
 @router.get("/services/{name:path}/dependents")

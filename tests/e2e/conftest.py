@@ -2,46 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-
-from tests.conftest import skip_or_fail
-
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
-
-
-def chromium_path() -> str:
-    """Debian's Chromium (PATH first, then /usr/bin/chromium)."""
-    return shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """A headless Chromium for the whole session; skips (or fails under OWNERMAP_REQUIRE_ALL=1) when missing."""
-    try:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("playwright for Python is not installed (pip install -e '.[test]')")
-    executable = chromium_path()
-    if shutil.which(executable) is None:
-        skip_or_fail(f"Chromium not found at {executable} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        try:
-            launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        except PlaywrightError as exc:
-            skip_or_fail(f"Chromium at {executable} would not start: {exc}")
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @dataclass

@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -266,16 +265,6 @@ def test_html_has_no_script_and_shows_names_as_text(weekly: WeeklyReport) -> Non
         assert any(t.startswith(orphan["service"]) for t in parsed.texts["title"]), orphan["service"]
 
 
-def chromium_path() -> str:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        skip_or_fail("Chromium is not installed (apt-get install chromium)")
-    return path
-
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
 PAGE_FACTS = """() => {
   const onAttrs = [];
   for (const el of document.querySelectorAll('*')) {
@@ -295,41 +284,31 @@ PAGE_FACTS = """() => {
 
 
 @pytest.mark.browser
-def test_html_in_headless_chromium_runs_no_script(weekly: WeeklyReport, tmp_path: Path) -> None:
+def test_html_in_headless_chromium_runs_no_script(weekly: WeeklyReport, tmp_path: Path, browser: Any) -> None:
     """Loaded as a file (its CSP in force) and again with CSP bypassed (so only escaping protects it):
     no dialog, no script element, no event handler, no flag set; the names show as text."""
-    executable = chromium_path()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("playwright is not installed")
     html = render_report(weekly, "html")
     page_file = tmp_path / "weekly.html"
     page_file.write_text(html, encoding="utf-8")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        try:
-            for bypass_csp in (False, True):
-                context = browser.new_context(bypass_csp=bypass_csp, java_script_enabled=True)
-                page = context.new_page()
-                dialogs: list[str] = []
-                page.on("dialog", lambda d, seen=dialogs: (seen.append(d.message), d.dismiss()))
-                errors: list[str] = []
-                page.on("pageerror", lambda e, seen=errors: seen.append(str(e)))
-                if bypass_csp:
-                    page.set_content(html, wait_until="load")
-                else:
-                    page.goto(page_file.as_uri(), wait_until="load")
-                page.wait_for_timeout(300)
-                facts: dict[str, Any] = page.evaluate(PAGE_FACTS)
-                assert dialogs == [], (bypass_csp, dialogs)
-                assert errors == [], (bypass_csp, errors)
-                assert (facts["scripts"], facts["images"], facts["onAttrs"], facts["flag"]) == (0, 0, [], "undefined")
-                text = flat(facts["text"])
-                for name in [*HOSTILE, *RESOLVED, VIRTUAL]:
-                    assert flat(name) in text, (bypass_csp, name)
-                for name in HOSTILE:
-                    assert name.replace("\r\n", "\n") in facts["cells"], (bypass_csp, name)
-                context.close()
-        finally:
-            browser.close()
+    for bypass_csp in (False, True):
+        context = browser.new_context(bypass_csp=bypass_csp, java_script_enabled=True)
+        page = context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d, seen=dialogs: (seen.append(d.message), d.dismiss()))
+        errors: list[str] = []
+        page.on("pageerror", lambda e, seen=errors: seen.append(str(e)))
+        if bypass_csp:
+            page.set_content(html, wait_until="load")
+        else:
+            page.goto(page_file.as_uri(), wait_until="load")
+        page.wait_for_timeout(300)
+        facts: dict[str, Any] = page.evaluate(PAGE_FACTS)
+        assert dialogs == [], (bypass_csp, dialogs)
+        assert errors == [], (bypass_csp, errors)
+        assert (facts["scripts"], facts["images"], facts["onAttrs"], facts["flag"]) == (0, 0, [], "undefined")
+        text = flat(facts["text"])
+        for name in [*HOSTILE, *RESOLVED, VIRTUAL]:
+            assert flat(name) in text, (bypass_csp, name)
+        for name in HOSTILE:
+            assert name.replace("\r\n", "\n") in facts["cells"], (bypass_csp, name)
+        context.close()
