@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -120,10 +120,31 @@ def create_otlp_http_app(
     max_decompressed_bytes: int,
     token: str | None = None,
     extra_routes: list[Route] | None = None,
+    max_concurrent: int = 64,
 ) -> Starlette:
-    """The ASGI app of the OTLP/HTTP listener."""
+    """The ASGI app of the OTLP/HTTP listener.
+
+    At most `max_concurrent` requests are read and decoded at once; more get 503 with
+    Retry-After (bodies in memory stay bounded, and OTLP clients retry).
+    """
     expected = f"Bearer {token}".encode() if token else None
     owner_keys = receiver.owner_keys
+    in_flight = 0
+
+    def limited(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        async def guarded(request: Request) -> Response:
+            nonlocal in_flight
+            if in_flight >= max_concurrent:
+                receiver.pipeline.stats.overloaded += 1
+                return _error(503, _UNAVAILABLE, "too many concurrent requests; retry later",
+                              _media_type(request) != PROTOBUF, retry=True)
+            in_flight += 1
+            try:
+                return await handler(request)
+            finally:
+                in_flight -= 1
+
+        return guarded
 
     async def traces(request: Request) -> Response:
         media = _media_type(request)
@@ -172,8 +193,8 @@ def create_otlp_http_app(
         return Response(status_code=202)
 
     routes = [
-        Route("/v1/traces", traces, methods=["POST"]),
-        Route("/api/v2/spans", zipkin_spans, methods=["POST"]),
+        Route("/v1/traces", limited(traces), methods=["POST"]),
+        Route("/api/v2/spans", limited(zipkin_spans), methods=["POST"]),
         *(extra_routes or []),
     ]
     return Starlette(routes=routes)

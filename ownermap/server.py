@@ -124,11 +124,11 @@ class OwnermapServer:
             return s.tls_cert.read_bytes(), s.tls_key.read_bytes()
         return None
 
-    def _uvicorn(self, app: Any, sock: socket.socket) -> _QuietServer:
+    def _uvicorn(self, app: Any, sock: socket.socket, limit_concurrency: int | None = None) -> _QuietServer:
         s = self.settings
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="off",
-            limit_concurrency=s.max_concurrent_requests,  # beyond it: 503, which OTLP clients retry
+            limit_concurrency=limit_concurrency,
             ssl_certfile=str(s.tls_cert) if s.tls_cert else None,
             ssl_keyfile=str(s.tls_key) if s.tls_key else None,
             timeout_graceful_shutdown=10,
@@ -206,6 +206,7 @@ class OwnermapServer:
             http_app = create_otlp_http_app(
                 receiver, max_request_bytes=s.max_request_bytes,
                 max_decompressed_bytes=s.max_decompressed_bytes, token=token,
+                max_concurrent=s.max_concurrent_requests,
             )
             sock = bind_socket(s.otlp_http)
             self.listening.http = _address(sock)
@@ -226,7 +227,7 @@ class OwnermapServer:
         api_app = create_app(state, include_api=s.role != "ingest")
         api_sock = bind_socket(s.api)
         self.listening.api = _address(api_sock)
-        servers.append((self._uvicorn(api_app, api_sock), api_sock))
+        servers.append((self._uvicorn(api_app, api_sock, limit_concurrency=s.max_concurrent_requests), api_sock))
 
         tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in servers]
         if self.listening.grpc:

@@ -22,6 +22,7 @@ from ownership.findings import DOCUMENTATION_CODES, ORPHAN_CODES, STALE
 from ownership.identity import CatalogIndex
 
 WEEK = 7 * 86400
+HISTORY_SLACK = 12 * 3600
 
 
 @dataclass
@@ -90,12 +91,15 @@ def build_weekly_report(
     end = time.time() if end is None else end
     window = Window(end - WEEK, end)
     previous_window = Window(end - 2 * WEEK, end - WEEK)
-    history = store.report_history(int(previous_window.end), limit=1)
+    # Last week's run: the newest recorded run ending within half a day of the previous window's
+    # end (a cron job's runs are a few seconds apart from one week to the next, not exactly 7 days).
+    history = [run for run in store.report_history(int(previous_window.end + HISTORY_SLACK), limit=5)
+               if abs(run[0] - previous_window.end) <= HISTORY_SLACK and run[0] < end - HISTORY_SLACK][:1]
     now = analyse_week(store, index, window, owner_attributes)
     # Last week as it was recorded by last week's run; without one, as the aggregates tell it.
     previous_orphans: dict[str, list[str]] = {}
     previous_since: dict[str, float] = {}
-    if history and history[0][0] == int(previous_window.end):
+    if history:
         for service, code in sorted(history[0][1]):
             if code in ORPHAN_CODES:
                 previous_orphans.setdefault(service, []).append(code)
