@@ -58,6 +58,8 @@ def main() -> None:
     parser.add_argument("--edges", type=int, default=20000)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cache-seconds", type=float, default=0.0,
+                        help="the API's window cache (serve's query_cache_seconds; 0 = every request sums the window)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -70,7 +72,8 @@ def main() -> None:
         store.compact(END, retention_days=90)
         catalog = CatalogSource([work / "catalog"])
         catalog.reload()
-        state = ApiState(config=ApiConfig(), store=store, catalog=catalog, clock=lambda: float(END))
+        state = ApiState(config=ApiConfig(), store=store, catalog=catalog, clock=lambda: float(END),
+                         cache_seconds=args.cache_seconds)
         # A service in the middle of the graph: callers and callees on both sides.
         target = service_name(args.services // 2)
         results: dict[str, Any] = {}
@@ -79,7 +82,7 @@ def main() -> None:
             results["dependents_7d"] = measure(client, f"/api/v1/services/{target}/dependents?window=7d", args.requests)
             results["findings_7d"] = measure(client, "/api/v1/findings?window=7d", args.requests)
         store.close()
-    results["data"] = {"services": args.services, "edges": args.edges}
+    results["data"] = {"services": args.services, "edges": args.edges, "cache_seconds": args.cache_seconds}
     if args.json:
         print(json.dumps(results))
     else:

@@ -19,6 +19,13 @@ GraphFormat = Literal["json", "dot", "graphml", "mermaid", "cytoscape"]
 @router.get("/graph", response_model=None)
 def get_graph(graph: Graph, lens: Lens, format: Annotated[GraphFormat, Query()] = "json") -> dict[str, Any] | Response:
     """Nodes and edges of the window."""
+    if format == "json":
+        # The JSON body is kept with the (cached) graph: repeated requests for a window reuse it.
+        body = graph.memo.get(("json", id(lens)))
+        if body is None:
+            content = {"window": graph.window.as_dict(), "nodes": graph_nodes(graph, lens), "edges": graph_edges(graph)}
+            body = graph.memo[("json", id(lens))] = JSONResponse(content).body
+        return Response(body, media_type="application/json")
     nodes = graph_nodes(graph, lens)
     edges = graph_edges(graph)
     if format == "dot":
@@ -28,8 +35,4 @@ def get_graph(graph: Graph, lens: Lens, format: Annotated[GraphFormat, Query()] 
     if format == "graphml":
         attrs = {n["id"]: {"kind": n["kind"], "owner": n["owner"], "owner_status": n["owner_status"]} for n in nodes}
         return Response(graph.to_graphml(attrs), media_type="application/graphml+xml")
-    if format == "cytoscape":
-        return JSONResponse(to_cytoscape(nodes, edges))
-    # A plain JSONResponse: the body is already JSON-ready, and FastAPI's generic encoder would
-    # walk 20 000 edges a second time.
-    return JSONResponse({"window": graph.window.as_dict(), "nodes": nodes, "edges": edges})
+    return JSONResponse(to_cytoscape(nodes, edges))
