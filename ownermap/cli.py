@@ -196,7 +196,7 @@ def _analyse(settings: Settings, window: str | None, start: str | None, end: str
     finally:
         store.close()
     catalog = CatalogSource(settings.catalog)
-    report = catalog.reload()
+    report = catalog.reload(log_errors=False)
     for error in report.errors:
         click.echo(f"ownermap: catalog: {error}", err=True)
     return service_graph, OwnershipAnalysis(service_graph, catalog.index, settings.owner_attributes)
@@ -301,7 +301,7 @@ def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, 
     except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="--end") from None
     source = CatalogSource(settings.catalog)
-    for error in source.reload().errors:
+    for error in source.reload(log_errors=False).errors:
         click.echo(f"ownermap: catalog: {error}", err=True)
     store = open_store(settings.db)
     delivery = Delivery(fmt=fmt, output=output, webhook=settings.report_webhook,
@@ -323,12 +323,18 @@ def catalog() -> None:
 
 
 @catalog.command("validate")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def catalog_validate(paths: tuple[Path, ...]) -> None:
-    """Check catalog files; exits non-zero when any has errors (each names file and field)."""
+@common_options
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def catalog_validate(config_file: Path | None, db: str | None, catalog: tuple[str, ...],
+                     paths: tuple[Path, ...]) -> None:
+    """Check catalog files (PATHs, else the configured catalog); exits non-zero on errors naming file and field."""
     from ownership.catalog import load_catalog
 
-    loaded = load_catalog(list(paths))
+    settings = make_settings(config_file, db=db, catalog=list(catalog) or None)
+    targets = [*paths, *(Path(p) for p in settings.catalog)] if paths else [Path(p) for p in settings.catalog]
+    if not targets:
+        raise click.UsageError("give catalog PATHs (or --catalog / OWNERMAP_CATALOG)")
+    loaded = load_catalog(targets)
     for warning in loaded.warnings:
         click.echo(f"warning: {warning}", err=True)
     for error in loaded.errors:

@@ -56,8 +56,8 @@ class CatalogSource:
         """The catalog as of the last successful load."""
         return self._index
 
-    def reload(self) -> LoadReport:
-        """Load every path again; errors are reported, good entities are kept."""
+    def reload(self, log_errors: bool = True) -> LoadReport:
+        """Load every path again; errors are reported (and logged), good entities are kept."""
         with self._lock:
             fingerprint = self._current_fingerprint()
             catalog = load_catalog(self.paths)
@@ -66,8 +66,9 @@ class CatalogSource:
             self._fingerprint = self._current_fingerprint() if catalog.files else fingerprint
             self.report = LoadReport(self.clock(), catalog.counts(), list(catalog.errors),
                                      list(catalog.warnings), len(catalog.files))
-        for error in self.report.errors[:20]:
-            log.warning("catalog: %s", error)
+        if log_errors:
+            for error in self.report.errors[:20]:
+                log.warning("catalog: %s", error)
         return self.report
 
     def _current_fingerprint(self) -> tuple[tuple[str, float, int], ...]:
