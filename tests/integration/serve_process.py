@@ -19,8 +19,10 @@ _LINE = re.compile(r"(OTLP/gRPC listening on|OTLP/HTTP listening on|API and UI o
 class ServeProcess:
     """A running `ownermap serve`; `grpc`, `http` (…/v1/traces) and `api` (base URL) are filled in."""
 
-    def __init__(self, db_url: str, *extra: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, db_url: str, *extra: str, env: dict[str, str] | None = None,
+                 verify: str | bool = True) -> None:
         self.db_url = db_url
+        self.verify = verify  # a CA file when the server runs with TLS
         self.extra = extra
         self.env = {**os.environ, **(env or {})}
         self.grpc = self.http = self.api = ""
@@ -54,7 +56,7 @@ class ServeProcess:
         threading.Thread(target=self._drain, daemon=True).start()
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{self.api}/readyz", timeout=2).status_code == 200:
+                if httpx.get(f"{self.api}/readyz", timeout=2, verify=self.verify).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
