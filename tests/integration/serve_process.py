@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ class ServeProcess:
     """A running `ownermap serve`; `grpc`, `http` (…/v1/traces) and `api` (base URL) are filled in."""
 
     def __init__(self, db_url: str, *extra: str, env: dict[str, str] | None = None,
-                 verify: str | bool = True) -> None:
+                 verify: ssl.SSLContext | bool = True) -> None:
         self.db_url = db_url
         self.verify = verify  # a CA file when the server runs with TLS
         self.extra = extra

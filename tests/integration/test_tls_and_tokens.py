@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import ssl
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,21 +40,23 @@ def server(tmp_path: Path, certificate: tuple[Path, Path]) -> Iterator[ServeProc
     cert, key = certificate
     env = {"OWNERMAP_TLS_CERT": str(cert), "OWNERMAP_TLS_KEY": str(key), "OWNERMAP_API_TOKEN": API_TOKEN,
            "OWNERMAP_OTLP_TOKEN": OTLP_TOKEN, "OWNERMAP_QUERY_CACHE_SECONDS": "0"}
-    proc = ServeProcess(sqlite_url(tmp_path / "tls.db"), env=env, verify=str(cert)).start()
+    proc = ServeProcess(sqlite_url(tmp_path / "tls.db"), env=env,
+                        verify=ssl.create_default_context(cafile=str(cert))).start()
     yield proc
     proc.stop()
 
 
 def test_all_listeners_use_tls_and_tokens(server: ServeProcess, certificate: tuple[Path, Path]) -> None:
     cert, _ = certificate
+    tls = ssl.create_default_context(cafile=str(cert))
     assert server.api.startswith("https://") and server.http.startswith("https://")
     # API: health is open, everything else needs the token.
-    assert httpx.get(f"{server.api}/healthz", verify=str(cert)).status_code == 200
-    assert httpx.get(f"{server.api}/api/v1/graph", verify=str(cert)).status_code == 401
+    assert httpx.get(f"{server.api}/healthz", verify=tls).status_code == 200
+    assert httpx.get(f"{server.api}/api/v1/graph", verify=tls).status_code == 401
     wrong = {"Authorization": "Bearer nope"}
-    assert httpx.get(f"{server.api}/api/v1/graph", headers=wrong, verify=str(cert)).status_code == 401
+    assert httpx.get(f"{server.api}/api/v1/graph", headers=wrong, verify=tls).status_code == 401
     right = {"Authorization": f"Bearer {API_TOKEN}"}
-    assert httpx.get(f"{server.api}/api/v1/graph", headers=right, verify=str(cert)).status_code == 200
+    assert httpx.get(f"{server.api}/api/v1/graph", headers=right, verify=tls).status_code == 200
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{server.api}/healthz")  # the self-signed certificate is not trusted by default
     with pytest.raises(httpx.HTTPError):
@@ -65,10 +68,10 @@ def test_all_listeners_use_tls_and_tokens(server: ServeProcess, certificate: tup
     request.resource_spans.append(_request("tls-server", [srv]).resource_spans[0])
     body = request.SerializeToString()
     headers = {"Content-Type": "application/x-protobuf"}
-    assert httpx.post(server.http, content=body, headers=headers, verify=str(cert)).status_code == 401
-    assert httpx.post(server.http, content=body, headers={**headers, **right}, verify=str(cert)).status_code == 401
+    assert httpx.post(server.http, content=body, headers=headers, verify=tls).status_code == 401
+    assert httpx.post(server.http, content=body, headers={**headers, **right}, verify=tls).status_code == 401
     ok = httpx.post(server.http, content=body, headers={**headers, "Authorization": f"Bearer {OTLP_TOKEN}"},
-                    verify=str(cert))
+                    verify=tls)
     assert ok.status_code == 200
 
     # OTLP/gRPC over TLS with the OTLP token.
@@ -86,7 +89,7 @@ def test_all_listeners_use_tls_and_tokens(server: ServeProcess, certificate: tup
         TraceServiceStub(plain).Export(request2, timeout=5, metadata=(("authorization", f"Bearer {OTLP_TOKEN}"),))
 
     def calls() -> int:
-        body = httpx.get(f"{server.api}/api/v1/graph?window=1h", headers=right, verify=str(cert)).json()
+        body = httpx.get(f"{server.api}/api/v1/graph?window=1h", headers=right, verify=tls).json()
         return sum(e["calls"] for e in body["edges"] if (e["source"], e["target"]) == ("tls-client", "tls-server"))
 
     assert wait_for(lambda: calls() == 2, timeout=10)
