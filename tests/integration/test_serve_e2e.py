@@ -179,3 +179,49 @@ def test_sigterm_flushes_pending_half_edges(tmp_path: Path) -> None:
     graph = _graph_cli(db)
     calls = {(e["source"], e["target"], e["connection_type"]): e["calls"] for e in graph["edges"]}
     assert calls == {("shop", "billing-api", "virtual"): 50}
+
+
+def test_sigkill_during_sustained_concurrent_ingest_loses_no_acknowledged_export(tmp_path: Path) -> None:
+    """Several exporters keep sending; the process is killed mid-stream. Every export answered OK
+    is in the database; only exports that were not answered may be missing."""
+    import threading
+
+    db = sqlite_url(tmp_path / "sustained.db")
+    server = ServeProcess(db).start()
+    acknowledged: list[int] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def exporter(worker: int) -> None:
+        with grpc.insecure_channel(server.grpc) as channel:
+            stub = TraceServiceStub(channel)
+            for n in range(1, 10_000):
+                if stop.is_set():
+                    return
+                client, srv = _call(worker * 100_000 + n)
+                assert srv is not None
+                request = _request("sustained-caller", [client])
+                request.resource_spans.append(_request("sustained-callee", [srv]).resource_spans[0])
+                try:
+                    stub.Export(request, timeout=5)
+                except grpc.RpcError:
+                    return  # the server is gone: this export was not acknowledged
+                with lock:
+                    acknowledged.append(1)
+
+    threads = [threading.Thread(target=exporter, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_for(lambda: len(acknowledged) >= 300, timeout=30)
+        server.kill()  # mid-stream: some exports are in flight
+        stop.set()
+        for thread in threads:
+            thread.join(10)
+    finally:
+        server.stop()
+    graph = _graph_cli(db)
+    calls = {(e["source"], e["target"]): e["calls"] for e in graph["edges"]}
+    stored = calls.get(("sustained-caller", "sustained-callee"), 0)
+    assert len(acknowledged) >= 300
+    assert len(acknowledged) <= stored <= len(acknowledged) + len(threads)  # at most the in-flight ones extra
