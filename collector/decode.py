@@ -36,6 +36,7 @@ _STATUS_ERROR = 2
 _ZERO_PARENT = bytes(8)
 _HINT_KEYS = frozenset(HINT_KEYS)
 _NAMING_KINDS = frozenset({3, 4})  # CLIENT, PRODUCER
+_NO_ATTRIBUTES: dict[str, str] = {}
 _ENTRY_KINDS = frozenset({2, 5})  # SERVER, CONSUMER
 
 
@@ -117,10 +118,11 @@ def decode_request(request: Any, owner_keys: Iterable[str] = ()) -> DecodeResult
                 if parent_id == _ZERO_PARENT:
                     parent_id = b""
                 kind = s.kind
-                attrs = {}
+                attrs = _NO_ATTRIBUTES  # shared and never mutated: most spans need no attributes
                 # Only CLIENT/PRODUCER spans (peers, databases) and root SERVER/CONSUMER spans (entry
                 # names) are ever named by attributes: skip the attribute scan for every other span.
                 if kind in _NAMING_KINDS or (not parent_id and kind in _ENTRY_KINDS):
+                    attrs = {}
                     for kv in s.attributes:
                         key = kv.key
                         if key in keys:

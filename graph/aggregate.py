@@ -12,7 +12,7 @@ import time
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
-from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_EXEMPLARS, Span
+from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_EXEMPLARS, Resource, Span
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,7 @@ class Aggregator:
         self._known_edges: set[tuple[str, str, str]] = set()
         self._batch = AggregateBatch()
         self._last_warning: dict[str, float] = {}
+        self._last_resource: Resource | None = None
 
     def _bucket(self, ts_ns: int) -> int:
         return (ts_ns // self.bucket_ns) * self.bucket_seconds
@@ -154,21 +155,24 @@ class Aggregator:
         """Count one span of its service."""
         resource = span.resource
         service = resource.service
-        if service not in self._known_services:
-            if len(self._known_services) >= self.max_services:
-                self.stats.dropped_services += 1
-                self._warn_cap("max_services", self.max_services, service)
-                return
-            self._known_services.add(service)
+        if resource is not self._last_resource:
+            # Spans arrive grouped by resource: the cap and the hints are checked once per group.
+            if service not in self._known_services:
+                if len(self._known_services) >= self.max_services:
+                    self.stats.dropped_services += 1
+                    self._warn_cap("max_services", self.max_services, service)
+                    return
+                self._known_services.add(service)
+            hints = self._batch.hints
+            if resource.hints or service not in hints:
+                hints[service] = resource.hints  # the latest non-empty hints win
+            self._last_resource = resource
         ts = span.start_ns
         key = ((ts // self.bucket_ns) * self.bucket_seconds, service, resource.environment)
         services = self._batch.services
         agg = services.get(key)
         if agg is None:
             agg = services[key] = ServiceAggregate(ts)
-        hints = self._batch.hints
-        if resource.hints or service not in hints:
-            hints[service] = resource.hints  # the latest non-empty hints win
         agg.spans += 1
         if span.error:
             agg.errors += 1
@@ -237,6 +241,7 @@ class Aggregator:
     def drain(self) -> AggregateBatch:
         """Hand over everything counted since the last drain."""
         batch, self._batch = self._batch, AggregateBatch()
+        self._last_resource = None  # the next batch's hints start afresh
         return batch
 
     def restore(self, batch: AggregateBatch) -> None:
