@@ -72,6 +72,14 @@ def _client(target: str, batches: list[bytes], in_flight: int, result_queue: mul
     channel.close()
 
 
+def current_rss_mb(pid: int) -> float:
+    """VmRSS of a process in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM of a process in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -83,13 +91,25 @@ def peak_rss_mb(pid: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=60, help="batches to send (8 192 spans each)")
+    parser.add_argument("--total-spans", type=int, default=0,
+                        help="sustained run: send this many spans, cycling through --distinct batches, "
+                             "and report the server's RSS over time (e.g. 10000000)")
+    parser.add_argument("--distinct", type=int, default=60, help="distinct batches to cycle through")
     parser.add_argument("--in-flight", type=int, default=4, help="concurrent requests from the client")
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args()
 
-    distinct = [make_batch(seed) for seed in range(min(args.batches, 20))]
-    batches = [distinct[i % len(distinct)] if i < len(distinct) else make_batch(i) for i in range(args.batches)]
+    if args.total_spans:
+        # Cycling through more batches than fit in one pairing TTL: a batch sent again finds its
+        # spans expired and counts them anew, which keeps the span index full, as in production.
+        distinct = [make_batch(seed) for seed in range(args.distinct)]
+        count = -(-args.total_spans // 8192)
+        batches = [distinct[i % len(distinct)] for i in range(count)]
+        args.batches = count
+    else:
+        distinct = [make_batch(seed) for seed in range(min(args.batches, 20))]
+        batches = [distinct[i % len(distinct)] if i < len(distinct) else make_batch(i) for i in range(args.batches)]
     spans_per_batch = 8192
     floor = decode_floor(distinct[:10])
 
@@ -102,9 +122,13 @@ def main() -> None:
             client = context.Process(
                 target=_client, args=(server.grpc, batches, args.in_flight, results))
             client.start()
-            elapsed = results.get(timeout=600)
-            client.join(30)
             assert server.proc is not None
+            samples: list[tuple[float, float]] = []
+            started = time.perf_counter()
+            while client.is_alive():
+                samples.append((time.perf_counter() - started, current_rss_mb(server.proc.pid)))
+                client.join(1.0)
+            elapsed = results.get(timeout=600)
             rss = peak_rss_mb(server.proc.pid)
         finally:
             if server.proc is not None and server.proc.poll() is None:
@@ -117,6 +141,11 @@ def main() -> None:
         "decode_floor_spans_per_second": round(floor), "ratio_to_floor": round(rate / floor, 3),
         "server_peak_rss_mb": round(rss, 1), "cpus": os.cpu_count(),
     }
+    if args.total_spans:
+        step = max(1, len(samples) // 12)
+        result["rss_mb_over_time"] = [(round(t), round(mb)) for t, mb in samples[::step]]
+        result["rss_mb_last_minute_max"] = round(max((mb for t, mb in samples if t >= samples[-1][0] - 60),
+                                                     default=0.0))
     if args.json:
         print(json.dumps(result))
     else:
