@@ -35,24 +35,34 @@ def _hist_columns_ddl() -> str:
     return ", ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in (*CLIENT_HIST, *SERVER_HIST))
 
 
+def _edge_table_ddl(name: str) -> str:
+    """An edge aggregate table (the 5-minute and the hourly tables have the same columns)."""
+    return f"""CREATE TABLE {name} (
+        bucket BIGINT NOT NULL, client TEXT NOT NULL, server TEXT NOT NULL,
+        connection_type TEXT NOT NULL, environment TEXT NOT NULL,
+        client_kind TEXT NOT NULL, server_kind TEXT NOT NULL,
+        calls BIGINT NOT NULL, failed BIGINT NOT NULL,
+        client_sum DOUBLE PRECISION NOT NULL, server_sum DOUBLE PRECISION NOT NULL,
+        queue_sum DOUBLE PRECISION NOT NULL, queue_count BIGINT NOT NULL,
+        {_hist_columns_ddl()},
+        first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, exemplars TEXT NOT NULL,
+        PRIMARY KEY (bucket, client, server, connection_type, environment))"""
+
+
+def _service_table_ddl(name: str) -> str:
+    """A service sightings table (5-minute or hourly)."""
+    return f"""CREATE TABLE {name} (
+        bucket BIGINT NOT NULL, service TEXT NOT NULL, environment TEXT NOT NULL,
+        spans BIGINT NOT NULL, error_spans BIGINT NOT NULL,
+        first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,
+        PRIMARY KEY (bucket, service, environment))"""
+
+
 # Versioned schema migrations; each entry is a list of statements valid in SQLite and PostgreSQL.
 MIGRATIONS: list[list[str]] = [
     [
-        f"""CREATE TABLE edge_buckets (
-            bucket BIGINT NOT NULL, client TEXT NOT NULL, server TEXT NOT NULL,
-            connection_type TEXT NOT NULL, environment TEXT NOT NULL,
-            client_kind TEXT NOT NULL, server_kind TEXT NOT NULL,
-            calls BIGINT NOT NULL, failed BIGINT NOT NULL,
-            client_sum DOUBLE PRECISION NOT NULL, server_sum DOUBLE PRECISION NOT NULL,
-            queue_sum DOUBLE PRECISION NOT NULL, queue_count BIGINT NOT NULL,
-            {_hist_columns_ddl()},
-            first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, exemplars TEXT NOT NULL,
-            PRIMARY KEY (bucket, client, server, connection_type, environment))""",
-        """CREATE TABLE service_buckets (
-            bucket BIGINT NOT NULL, service TEXT NOT NULL, environment TEXT NOT NULL,
-            spans BIGINT NOT NULL, error_spans BIGINT NOT NULL,
-            first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,
-            PRIMARY KEY (bucket, service, environment))""",
+        _edge_table_ddl("edge_buckets"),
+        _service_table_ddl("service_buckets"),
         """CREATE TABLE service_hints (
             service TEXT PRIMARY KEY, hints TEXT NOT NULL, updated BIGINT NOT NULL)""",
         "CREATE INDEX edge_buckets_server ON edge_buckets (server, bucket)",
@@ -66,21 +76,8 @@ MIGRATIONS: list[list[str]] = [
     ],
     [
         # Hourly rollups of the 5-minute buckets older than FINE_SECONDS (same columns).
-        f"""CREATE TABLE edge_hours (
-            bucket BIGINT NOT NULL, client TEXT NOT NULL, server TEXT NOT NULL,
-            connection_type TEXT NOT NULL, environment TEXT NOT NULL,
-            client_kind TEXT NOT NULL, server_kind TEXT NOT NULL,
-            calls BIGINT NOT NULL, failed BIGINT NOT NULL,
-            client_sum DOUBLE PRECISION NOT NULL, server_sum DOUBLE PRECISION NOT NULL,
-            queue_sum DOUBLE PRECISION NOT NULL, queue_count BIGINT NOT NULL,
-            {_hist_columns_ddl()},
-            first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, exemplars TEXT NOT NULL,
-            PRIMARY KEY (bucket, client, server, connection_type, environment))""",
-        """CREATE TABLE service_hours (
-            bucket BIGINT NOT NULL, service TEXT NOT NULL, environment TEXT NOT NULL,
-            spans BIGINT NOT NULL, error_spans BIGINT NOT NULL,
-            first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,
-            PRIMARY KEY (bucket, service, environment))""",
+        _edge_table_ddl("edge_hours"),
+        _service_table_ddl("service_hours"),
         # One row per claimed job run, so that only one process runs it (scheduled reports).
         """CREATE TABLE claims (
             name TEXT NOT NULL, run_key BIGINT NOT NULL, claimed_at BIGINT NOT NULL,

@@ -20,9 +20,10 @@ _LINE = re.compile(r"(OTLP/gRPC listening on|OTLP/HTTP listening on|API and UI o
 class ServeProcess:
     """A running `ownermap serve`; `grpc`, `http` (…/v1/traces) and `api` (base URL) are filled in."""
 
-    def __init__(self, db_url: str, *extra: str, env: dict[str, str] | None = None,
-                 verify: ssl.SSLContext | bool = True) -> None:
+    def __init__(self, db_url: str | None, *extra: str, env: dict[str, str] | None = None,
+                 verify: ssl.SSLContext | bool = True, command: str = "serve") -> None:
         self.db_url = db_url
+        self.command = command
         self.verify = verify  # a CA file when the server runs with TLS
         self.extra = extra
         self.env = {**os.environ, **(env or {})}
@@ -33,7 +34,7 @@ class ServeProcess:
     def start(self, timeout: float = 30.0) -> ServeProcess:
         """Start and wait until every listener is announced and /readyz answers."""
         cmd = [
-            sys.executable, "-m", "ownermap", "serve", "--db", self.db_url,
+            sys.executable, "-m", "ownermap", self.command, *(["--db", self.db_url] if self.db_url else []),
             "--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0", "--api", "127.0.0.1:0", *self.extra,
         ]
         self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=self.env)
@@ -42,7 +43,7 @@ class ServeProcess:
         while not self.api:
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 self.stop()
-                raise RuntimeError("ownermap serve did not start:\n" + "".join(self.log))
+                raise RuntimeError(f"ownermap {self.command} did not start:\n" + "".join(self.log))
             line = self.proc.stderr.readline()
             self.log.append(line)
             match = _LINE.search(line)
@@ -62,7 +63,8 @@ class ServeProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError("ownermap serve never became ready")
+        self.stop()
+        raise RuntimeError(f"ownermap {self.command} never became ready:\n" + "".join(self.log))
 
     def _drain(self) -> None:
         assert self.proc is not None and self.proc.stderr is not None
