@@ -61,6 +61,7 @@ def graph_query(
 
 
 Params = Annotated[GraphQuery, Depends(graph_query)]
+OwnerFilter = Annotated[str | None, Query(max_length=256, description="only this team's services (and their edges)")]
 
 
 def get_graph(state: State, params: Params) -> ServiceGraph:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import Graph, Lens
+from api.deps import Graph, Lens, OwnerFilter
 from api.views import graph_edges, graph_nodes
 from graph.export import to_cytoscape, to_dot, to_mermaid
 
@@ -16,18 +16,33 @@ router = APIRouter(prefix="/api/v1", tags=["graph"])
 GraphFormat = Literal["json", "dot", "graphml", "mermaid", "cytoscape"]
 
 
+def _owned(
+    nodes: list[dict[str, Any]], edges: list[dict[str, Any]], owner: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Keep the owner's nodes, the edges touching them, and the nodes at their other ends."""
+    if not owner:
+        return nodes, edges
+    mine = {n["id"] for n in nodes if (n["owner"] or "").lower() == owner.lower()}
+    kept_edges = [e for e in edges if e["source"] in mine or e["target"] in mine]
+    shown = mine | {e["source"] for e in kept_edges} | {e["target"] for e in kept_edges}
+    return [n for n in nodes if n["id"] in shown], kept_edges
+
+
 @router.get("/graph", response_model=None)
-def get_graph(graph: Graph, lens: Lens, format: Annotated[GraphFormat, Query()] = "json") -> dict[str, Any] | Response:
-    """Nodes and edges of the window."""
+def get_graph(
+    graph: Graph, lens: Lens, format: Annotated[GraphFormat, Query()] = "json", owner: OwnerFilter = None,
+) -> dict[str, Any] | Response:
+    """Nodes and edges of the window; with `owner`, that team's nodes, their edges and neighbours."""
     if format == "json":
         # The JSON body is kept with the (cached) graph: repeated requests for a window reuse it.
-        body = graph.memo.get(("json", id(lens)))
+        key = ("json", id(lens), (owner or "").lower())
+        body = graph.memo.get(key)
         if body is None:
-            content = {"window": graph.window.as_dict(), "nodes": graph_nodes(graph, lens), "edges": graph_edges(graph)}
-            body = graph.memo[("json", id(lens))] = JSONResponse(content).body
+            nodes, edges = _owned(graph_nodes(graph, lens), graph_edges(graph), owner)
+            body = graph.memo[key] = JSONResponse(
+                {"window": graph.window.as_dict(), "nodes": nodes, "edges": edges}).body
         return Response(body, media_type="application/json")
-    nodes = graph_nodes(graph, lens)
-    edges = graph_edges(graph)
+    nodes, edges = _owned(graph_nodes(graph, lens), graph_edges(graph), owner)
     if format == "dot":
         return Response(to_dot(nodes, edges), media_type="text/vnd.graphviz")
     if format == "mermaid":

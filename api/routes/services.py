@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from api.deps import Graph, Lens, State
+from api.deps import Graph, Lens, OwnerFilter, State
 from api.problems import NotFoundError
 from api.views import node_detail, node_summaries, reach_view
 from graph.service_graph import ServiceGraph
@@ -23,9 +23,12 @@ def _known(graph: ServiceGraph, name: str) -> None:
 
 
 @router.get("/services", response_class=JSONResponse)
-def list_services(graph: Graph, lens: Lens) -> JSONResponse:
-    """Every service and virtual node seen in the window."""
-    return JSONResponse({"window": graph.window.as_dict(), "services": node_summaries(graph, lens)})
+def list_services(graph: Graph, lens: Lens, owner: OwnerFilter = None) -> JSONResponse:
+    """Every service and virtual node seen in the window (with `owner`: that team's only)."""
+    services = node_summaries(graph, lens)
+    if owner:
+        services = [s for s in services if (s["owner"] or "").lower() == owner.lower()]
+    return JSONResponse({"window": graph.window.as_dict(), "services": services})
 
 
 @router.get("/services/{name:path}/dependents")

@@ -73,3 +73,23 @@ def test_no_cache_by_default(tmp_path: Path) -> None:
         client.get("/api/v1/graph?window=1h")
     assert CountingStore.edge_queries == 2
     store.close()
+
+
+def test_owner_filters_services_and_graph(tmp_path: Path) -> None:
+    store = _store(tmp_path / "o.db")
+    catalog_dir = tmp_path / "catalog"
+    catalog_dir.mkdir()
+    (catalog_dir / "owners.yaml").write_text(
+        "teams: [{name: web-team, members: [a]}]\nservices: [{name: web, owner: web-team}]\n")
+    catalog = CatalogSource([catalog_dir])
+    catalog.reload()
+    state = ApiState(config=ApiConfig(), store=store, catalog=catalog, clock=lambda: NOW)
+    with TestClient(create_app(state)) as client:
+        services = client.get("/api/v1/services?window=1h&owner=WEB-team").json()["services"]
+        assert [s["name"] for s in services] == ["web"]
+        graph = client.get("/api/v1/graph?window=1h&owner=web-team").json()
+        assert sorted(n["id"] for n in graph["nodes"]) == ["api", "web"]
+        assert [(e["source"], e["target"]) for e in graph["edges"]] == [("web", "api")]
+        assert client.get("/api/v1/graph?window=1h&owner=nobody").json()["nodes"] == []
+        assert client.get("/api/v1/graph?window=1h&owner=web-team&format=dot").status_code == 200
+    store.close()
