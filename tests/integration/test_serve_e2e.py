@@ -34,14 +34,17 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServeProcess]:
-    proc = ServeProcess(sqlite_url(tmp_path / "e2e.db"), "--pairing-ttl", "0.5").start()
+    # The TTL must outlast the batching exporter's delay, or a client half expires (as a virtual
+    # edge) before its server half is exported: 2 s against the 200 ms batch delay below.
+    proc = ServeProcess(sqlite_url(tmp_path / "e2e.db"), "--pairing-ttl", "2").start()
     yield proc
     proc.stop()
 
 
 def _tracer(name: str, exporter: Any, providers: list[TracerProvider], batch: bool = False) -> Tracer:
     provider = TracerProvider(resource=Resource.create({"service.name": name, "deployment.environment.name": "e2e"}))
-    provider.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
+    processor = BatchSpanProcessor(exporter, schedule_delay_millis=200) if batch else SimpleSpanProcessor(exporter)
+    provider.add_span_processor(processor)
     providers.append(provider)
     return provider.get_tracer("ownermap-e2e")
 
