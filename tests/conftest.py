@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# `pytest --hypothesis-profile=long` fuzzes for much longer than CI does (see bench/README.md).
+settings.register_profile("long", max_examples=20_000, deadline=None)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

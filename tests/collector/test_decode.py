@@ -602,7 +602,9 @@ def test_protobuf_and_json_decode_scalar_attributes_identically() -> None:
 # =========================================================================== properties
 
 _PROPERTY_SETTINGS = settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    # at least 300 examples; more under `--hypothesis-profile=long`
+    max_examples=max(300, settings.default.max_examples), deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
 _json_scalars = st.one_of(
