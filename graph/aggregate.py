@@ -43,6 +43,12 @@ class EdgeAggregate:
         self.last_ns = ts_ns
         self.exemplars: list[str] = []
 
+    def copy(self) -> EdgeAggregate:
+        """An independent copy."""
+        out = EdgeAggregate(self.client_kind, self.server_kind, self.first_ns)
+        out.merge(self)
+        return out
+
     def merge(self, other: EdgeAggregate) -> None:
         """Add another aggregate of the same key into this one."""
         self.calls += other.calls
@@ -73,6 +79,13 @@ class ServiceAggregate:
         self.first_ns = ts_ns
         self.last_ns = ts_ns
 
+    def merge(self, other: ServiceAggregate) -> None:
+        """Add another aggregate of the same key into this one."""
+        self.spans += other.spans
+        self.errors += other.errors
+        self.first_ns = min(self.first_ns, other.first_ns)
+        self.last_ns = max(self.last_ns, other.last_ns)
+
 
 @dataclass
 class AggregateBatch:
@@ -102,25 +115,12 @@ class EdgeTotals:
                 total = self._totals.get(key)
                 if total is None:
                     total = self._totals[key] = EdgeAggregate(edge.client_kind, edge.server_kind, edge.first_ns)
-                total.calls += edge.calls
-                total.failed += edge.failed
-                total.client_hist = [a + b for a, b in zip(total.client_hist, edge.client_hist, strict=True)]
-                total.server_hist = [a + b for a, b in zip(total.server_hist, edge.server_hist, strict=True)]
-                total.client_sum += edge.client_sum
-                total.server_sum += edge.server_sum
+                total.merge(edge)
 
     def snapshot(self) -> list[tuple[tuple[str, str, str], EdgeAggregate]]:
         """A consistent copy of the totals."""
         with self._lock:
-            return [(key, _copy(total)) for key, total in self._totals.items()]
-
-
-def _copy(edge: EdgeAggregate) -> EdgeAggregate:
-    out = EdgeAggregate(edge.client_kind, edge.server_kind, edge.first_ns)
-    out.calls, out.failed = edge.calls, edge.failed
-    out.client_hist, out.server_hist = list(edge.client_hist), list(edge.server_hist)
-    out.client_sum, out.server_sum = edge.client_sum, edge.server_sum
-    return out
+            return [(key, total.copy()) for key, total in self._totals.items()]
 
 
 @dataclass
@@ -248,20 +248,14 @@ class Aggregator:
         """Put back a batch the store failed to write, so nothing is lost."""
         current = self._batch
         for key, edge in batch.edges.items():
-            mine = current.edges.get(key)
-            if mine is None:
-                current.edges[key] = edge
-            else:
-                edge.merge(mine)
-                current.edges[key] = edge
+            newer = current.edges.get(key)
+            if newer is not None:
+                edge.merge(newer)
+            current.edges[key] = edge
         for key, svc in batch.services.items():
-            mine_s = current.services.get(key)
-            if mine_s is None:
-                current.services[key] = svc
-            else:
-                mine_s.spans += svc.spans
-                mine_s.errors += svc.errors
-                mine_s.first_ns = min(mine_s.first_ns, svc.first_ns)
-                mine_s.last_ns = max(mine_s.last_ns, svc.last_ns)
+            newer_svc = current.services.get(key)
+            if newer_svc is not None:
+                svc.merge(newer_svc)
+            current.services[key] = svc
         for service, hints in batch.hints.items():
             current.hints.setdefault(service, hints)
