@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol
 
+from graph.export import to_cytoscape, to_dot, to_mermaid
 from graph.service_graph import Node, ServiceGraph, iso_ns
 from ownership.analysis import NodeOwnership
 
@@ -111,3 +113,27 @@ def graph_nodes(graph: ServiceGraph, lens: OwnershipLens) -> list[dict[str, Any]
 def graph_edges(graph: ServiceGraph) -> list[dict[str, Any]]:
     """Edge objects of GET /api/v1/graph."""
     return [e.to_dict() for e in sorted(graph.edges, key=lambda e: (e.source, e.target, e.connection_type))]
+
+
+EXPORT_MEDIA_TYPES = {
+    "dot": "text/vnd.graphviz",
+    "mermaid": "text/plain; charset=utf-8",
+    "graphml": "application/graphml+xml",
+    "cytoscape": "application/json",
+}
+
+
+def export_graph(
+    graph: ServiceGraph, nodes: list[dict[str, Any]], edges: list[dict[str, Any]], fmt: str, indent: int | None = None
+) -> str:
+    """The graph as DOT, Mermaid, GraphML or Cytoscape.js JSON (the API and `ownermap graph` share it)."""
+    if fmt == "dot":
+        return to_dot(nodes, edges)
+    if fmt == "mermaid":
+        return to_mermaid(nodes, edges)
+    if fmt == "graphml":
+        attrs = {n["id"]: {"kind": n["kind"], "owner": n["owner"], "owner_status": n["owner_status"]} for n in nodes}
+        return graph.to_graphml(attrs)
+    if fmt == "cytoscape":
+        return json.dumps(to_cytoscape(nodes, edges), indent=indent, ensure_ascii=False)
+    raise ValueError(f"unknown graph format {fmt!r}")

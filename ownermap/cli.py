@@ -212,23 +212,15 @@ def graph(config_file: Path | None, db: str | None, catalog: tuple[str, ...], wi
           start: str | None, end: str | None, env: str | None, include_self: bool, fmt: str,
           output: Path | None) -> None:
     """Print the service dependency graph of a window."""
-    from api.views import graph_edges, graph_nodes
-    from graph.export import to_cytoscape, to_dot, to_mermaid
+    from api.views import export_graph, graph_edges, graph_nodes
 
     settings = make_settings(config_file, db=db, catalog=list(catalog) or None)
     service_graph, analysis = _analyse(settings, window, start, end, env, include_self)
     nodes, edges = graph_nodes(service_graph, analysis), graph_edges(service_graph)
-    if fmt == "dot":
-        text = to_dot(nodes, edges)
-    elif fmt == "mermaid":
-        text = to_mermaid(nodes, edges)
-    elif fmt == "graphml":
-        attrs = {n["id"]: {"kind": n["kind"], "owner": n["owner"], "owner_status": n["owner_status"]} for n in nodes}
-        text = service_graph.to_graphml(attrs)
-    elif fmt == "cytoscape":
-        text = json.dumps(to_cytoscape(nodes, edges), indent=2)
-    else:
+    if fmt == "json":
         text = json.dumps({"window": service_graph.window.as_dict(), "nodes": nodes, "edges": edges}, indent=2)
+    else:
+        text = export_graph(service_graph, nodes, edges, fmt, indent=2)
     write_output(text, output)
 
 

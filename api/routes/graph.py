@@ -8,8 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import Graph, Lens, OwnerFilter
-from api.views import graph_edges, graph_nodes
-from graph.export import to_cytoscape, to_dot, to_mermaid
+from api.views import EXPORT_MEDIA_TYPES, export_graph, graph_edges, graph_nodes
 
 router = APIRouter(prefix="/api/v1", tags=["graph"])
 
@@ -43,11 +42,4 @@ def get_graph(
                 {"window": graph.window.as_dict(), "nodes": nodes, "edges": edges}).body
         return Response(body, media_type="application/json")
     nodes, edges = _owned(graph_nodes(graph, lens), graph_edges(graph), owner)
-    if format == "dot":
-        return Response(to_dot(nodes, edges), media_type="text/vnd.graphviz")
-    if format == "mermaid":
-        return Response(to_mermaid(nodes, edges), media_type="text/plain; charset=utf-8")
-    if format == "graphml":
-        attrs = {n["id"]: {"kind": n["kind"], "owner": n["owner"], "owner_status": n["owner_status"]} for n in nodes}
-        return Response(graph.to_graphml(attrs), media_type="application/graphml+xml")
-    return JSONResponse(to_cytoscape(nodes, edges))
+    return Response(export_graph(graph, nodes, edges, format), media_type=EXPORT_MEDIA_TYPES[format])
