@@ -29,6 +29,9 @@ EDGE_COLUMNS = [
     *EDGE_KEY_COLUMNS, "client_kind", "server_kind", *EDGE_SUM_COLUMNS, "first_seen", "last_seen", "exemplars",
 ]
 SERVICE_COLUMNS = ["bucket", "service", "environment", "spans", "error_spans", "first_seen", "last_seen"]
+# Every row also carries `seq`: the write (SQLite: a counter; PostgreSQL: the transaction id) that
+# last changed it, so that a reader can fetch only what changed since it last looked (graph.store.mirror).
+SEQ = "seq"
 
 
 def _hist_columns_ddl() -> str:
@@ -89,6 +92,17 @@ MIGRATIONS: list[list[str]] = [
             window_end BIGINT NOT NULL, service TEXT NOT NULL, since BIGINT NOT NULL,
             PRIMARY KEY (window_end, service))""",
     ],
+    [
+        # Change tracking for readers that keep the recent aggregates in memory (graph.store.mirror).
+        *(f"ALTER TABLE {t} ADD COLUMN seq BIGINT NOT NULL DEFAULT 0"
+          for t in ("edge_buckets", "edge_hours", "service_buckets", "service_hours")),
+        *(f"CREATE INDEX {t}_seq ON {t} (seq)"
+          for t in ("edge_buckets", "edge_hours", "service_buckets", "service_hours")),
+        # seq: SQLite's write counter; compactions/fine_cutoff/expired: what the last compaction deleted.
+        "CREATE TABLE store_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+        "INSERT INTO store_meta (name, value) VALUES ('seq', 0), ('compactions', 0), "
+        "('fine_cutoff', 0), ('expired', 0)",
+    ],
 ]
 
 FINE_SECONDS = 86_400  # 5-minute buckets are kept for the last day, hourly ones beyond
@@ -108,7 +122,7 @@ def _edge_conflict(table: str) -> str:
     """ON CONFLICT that adds counters, keeps the earliest first_seen, the latest last_seen."""
     sums = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in EDGE_SUM_COLUMNS)
     return (
-        f"ON CONFLICT ({', '.join(EDGE_KEY_COLUMNS)}) DO UPDATE SET {sums}, {_seen_clause(table)}, "
+        f"ON CONFLICT ({', '.join(EDGE_KEY_COLUMNS)}) DO UPDATE SET {sums}, {_seen_clause(table)}, seq = excluded.seq, "
         f"exemplars = CASE WHEN {table}.exemplars = '' THEN excluded.exemplars "
         f"WHEN length({table}.exemplars) >= {_EXEMPLARS_CHARS} THEN {table}.exemplars "
         f"ELSE substr({table}.exemplars || ',' || excluded.exemplars, 1, {_EXEMPLARS_CHARS}) END"
@@ -119,44 +133,49 @@ def _service_conflict(table: str) -> str:
     return (
         f"ON CONFLICT (bucket, service, environment) DO UPDATE SET "
         f"spans = {table}.spans + excluded.spans, error_spans = {table}.error_spans + excluded.error_spans, "
-        f"{_seen_clause(table)}"
+        f"{_seen_clause(table)}, seq = excluded.seq"
     )
 
 
 def edge_upsert_sql(placeholder: str) -> str:
     """INSERT … ON CONFLICT into the 5-minute edge buckets (adding)."""
-    values = ", ".join([placeholder] * len(EDGE_COLUMNS))
-    return f"INSERT INTO edge_buckets ({', '.join(EDGE_COLUMNS)}) VALUES ({values}) {_edge_conflict('edge_buckets')}"
+    columns = [*EDGE_COLUMNS, SEQ]
+    values = ", ".join([placeholder] * len(columns))
+    return f"INSERT INTO edge_buckets ({', '.join(columns)}) VALUES ({values}) {_edge_conflict('edge_buckets')}"
 
 
 def service_upsert_sql(placeholder: str) -> str:
     """INSERT … ON CONFLICT into the 5-minute service buckets (adding)."""
-    values = ", ".join([placeholder] * len(SERVICE_COLUMNS))
+    columns = [*SERVICE_COLUMNS, SEQ]
+    values = ", ".join([placeholder] * len(columns))
     return (
-        f"INSERT INTO service_buckets ({', '.join(SERVICE_COLUMNS)}) VALUES ({values}) "
+        f"INSERT INTO service_buckets ({', '.join(columns)}) VALUES ({values}) "
         f"{_service_conflict('service_buckets')}"
     )
 
 
 def rollup_sql(placeholder: str) -> list[str]:
-    """Move 5-minute buckets older than a cutoff into hourly ones (run in one transaction)."""
+    """Move 5-minute buckets older than a cutoff into hourly ones (run in one transaction).
+
+    Parameters of each statement: (seq, cutoff) for the inserts, (cutoff,) for the deletes.
+    """
     p = placeholder
     edge_keys = ", ".join(EDGE_KEY_COLUMNS[1:])
     edge_select = (
         f"SELECT (bucket / {HOUR}) * {HOUR}, {edge_keys}, MIN(client_kind), MIN(server_kind), "
         + ", ".join(f"SUM({c})" for c in EDGE_SUM_COLUMNS)
-        + f", MIN(first_seen), MAX(last_seen), MAX(exemplars) FROM edge_buckets WHERE bucket < {p} "
+        + f", MIN(first_seen), MAX(last_seen), MAX(exemplars), {p} FROM edge_buckets WHERE bucket < {p} "
         + f"GROUP BY (bucket / {HOUR}) * {HOUR}, {edge_keys}"
     )
     service_select = (
         f"SELECT (bucket / {HOUR}) * {HOUR}, service, environment, SUM(spans), SUM(error_spans), "
-        f"MIN(first_seen), MAX(last_seen) FROM service_buckets WHERE bucket < {p} "
+        f"MIN(first_seen), MAX(last_seen), {p} FROM service_buckets WHERE bucket < {p} "
         f"GROUP BY (bucket / {HOUR}) * {HOUR}, service, environment"
     )
     return [
-        f"INSERT INTO edge_hours ({', '.join(EDGE_COLUMNS)}) {edge_select} {_edge_conflict('edge_hours')}",
+        f"INSERT INTO edge_hours ({', '.join([*EDGE_COLUMNS, SEQ])}) {edge_select} {_edge_conflict('edge_hours')}",
         f"DELETE FROM edge_buckets WHERE bucket < {p}",
-        f"INSERT INTO service_hours ({', '.join(SERVICE_COLUMNS)}) {service_select} "
+        f"INSERT INTO service_hours ({', '.join([*SERVICE_COLUMNS, SEQ])}) {service_select} "
         f"{_service_conflict('service_hours')}",
         f"DELETE FROM service_buckets WHERE bucket < {p}",
     ]
@@ -274,6 +293,18 @@ class ServiceRow:
     last_seen_ns: int
 
 
+@dataclass
+class ChangeSet:
+    """What `SqlStore.read_changes` found: rows as (resolution 0 = 5-minute / 1 = hourly, row)."""
+
+    watermark: int
+    compactions: int
+    fine_cutoff: int
+    expired: int
+    edges: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
+    services: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
+
+
 def bucket_range(window: Window, bucket_seconds: int) -> tuple[int, int]:
     """Bucket starts covering [window.start, window.end)."""
     start = int(window.start // bucket_seconds) * bucket_seconds
@@ -362,6 +393,18 @@ class SqlStore(Store):
     def _select(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         """Run a read query and fetch all rows."""
 
+    @abstractmethod
+    def _read_snapshot(self) -> AbstractContextManager[Any]:
+        """A read-only transaction seeing one consistent snapshot, yielding a DB-API cursor."""
+
+    @abstractmethod
+    def _next_seq(self, cursor: Any) -> int:
+        """The change number of the current write transaction (stored in the rows it touches)."""
+
+    @abstractmethod
+    def _watermark(self, cursor: Any) -> int:
+        """In a snapshot: every write not visible in it will store a seq at least this large."""
+
     def _apply_migrations(self, cursor: Any, now: float) -> None:
         p = self.placeholder
         cursor.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
@@ -392,8 +435,9 @@ class SqlStore(Store):
         service_rows.sort(key=lambda r: r[:3])
         hint_rows.sort(key=lambda r: r[0])
         with self._transaction() as cur:
-            cur.executemany(self._edge_upsert, edge_rows)
-            cur.executemany(self._service_upsert, service_rows)
+            seq = self._next_seq(cur)
+            cur.executemany(self._edge_upsert, [(*row, seq) for row in edge_rows])
+            cur.executemany(self._service_upsert, [(*row, seq) for row in service_rows])
             cur.executemany(self._hints_upsert, hint_rows)
 
     def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
@@ -449,16 +493,25 @@ class SqlStore(Store):
 
     def compact(self, now: float, retention_days: int) -> None:
         """Roll 5-minute buckets older than a day into hourly ones; delete what is past retention."""
+        with self._transaction() as cur:
+            self._compact(cur, now, retention_days)
+
+    def _compact(self, cur: Any, now: float, retention_days: int) -> None:
+        """The statements of `compact`, inside the caller's transaction."""
         p = self.placeholder
         cutoff = (int(now - FINE_SECONDS) // HOUR) * HOUR
         expired = int(now - retention_days * 86_400)
-        with self._transaction() as cur:
-            self._lock_for_maintenance(cur)
-            for statement in rollup_sql(p):
-                cur.execute(statement, (cutoff,))
-            for table in ("edge_hours", "service_hours", "edge_buckets", "service_buckets"):
-                cur.execute(f"DELETE FROM {table} WHERE bucket < {p}", (expired,))
-            cur.execute(f"DELETE FROM claims WHERE claimed_at < {p}", (expired,))
+        self._lock_for_maintenance(cur)
+        seq = self._next_seq(cur)
+        for statement in rollup_sql(p):
+            cur.execute(statement, (seq, cutoff) if statement.startswith("INSERT") else (cutoff,))
+        for table in ("edge_hours", "service_hours", "edge_buckets", "service_buckets"):
+            cur.execute(f"DELETE FROM {table} WHERE bucket < {p}", (expired,))
+        cur.execute(f"DELETE FROM claims WHERE claimed_at < {p}", (expired,))
+        # Readers that mirror the tables (graph.store.mirror) learn from these what was deleted.
+        cur.execute("UPDATE store_meta SET value = value + 1 WHERE name = 'compactions'")
+        for name, value in (("fine_cutoff", cutoff), ("expired", expired)):
+            cur.execute(f"UPDATE store_meta SET value = {p} WHERE name = {p} AND value < {p}", (value, name, value))
 
     def claim(self, name: str, run_key: int, now: float) -> bool:
         """Claim one run of a job (e.g. the weekly report ending at run_key); False if another process has."""
@@ -470,6 +523,37 @@ class SqlStore(Store):
                 (name, run_key, int(now)),
             )
             return bool(cur.rowcount == 1)
+
+    def read_changes(self, since: int | None, horizon: int, compactions: int) -> ChangeSet:
+        """Rows changed since a watermark (all rows when `since` is None), from one snapshot.
+
+        Only buckets at or after `horizon` are read. When a compaction has run since the caller
+        last looked (`compactions` differs), the rows a reader must re-read are included too:
+        whatever is left below the deleted ranges (written after the compaction).
+        """
+        p = self.placeholder
+        with self._read_snapshot() as cur:
+            watermark = self._watermark(cur)
+            cur.execute("SELECT name, value FROM store_meta")
+            meta = {name: int(value) for name, value in cur.fetchall()}
+            out = ChangeSet(watermark, meta["compactions"], meta["fine_cutoff"], meta["expired"])
+            tables = (("edge_buckets", EDGE_COLUMNS, out.edges, 0), ("edge_hours", EDGE_COLUMNS, out.edges, 1),
+                      ("service_buckets", SERVICE_COLUMNS, out.services, 0),
+                      ("service_hours", SERVICE_COLUMNS, out.services, 1))
+            for table, columns, sink, resolution in tables:
+                select = f"SELECT {', '.join(columns)} FROM {table} WHERE bucket >= {p}"
+                queries: list[tuple[str, tuple[object, ...]]] = []
+                if since is None:
+                    queries.append((select, (horizon,)))
+                else:
+                    queries.append((f"{select} AND seq >= {p}", (horizon, since)))
+                    if out.compactions != compactions:
+                        below = max(out.expired, out.fine_cutoff if resolution == 0 else out.expired)
+                        queries.append((f"{select} AND bucket < {p}", (horizon, below)))
+                for sql, params in queries:
+                    cur.execute(sql, params)
+                    sink.extend((resolution, row) for row in cur.fetchall())
+            return out
 
     def ping(self) -> None:
         """Raise when the database cannot be read."""

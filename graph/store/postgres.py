@@ -57,6 +57,24 @@ class PostgresStore(SqlStore):
         """Several ingest processes may compact at once: one at a time moves the rows."""
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK + 1,))
 
+    @contextmanager
+    def _read_snapshot(self) -> Iterator[Any]:
+        """A REPEATABLE READ transaction: every statement sees the same snapshot."""
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield cur
+
+    def _next_seq(self, cursor: Any) -> int:
+        # Concurrent writers commit out of order, so the transaction id is stored and readers
+        # resume from their snapshot's xmin (see _watermark), not from the largest seq they saw.
+        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+        return int(cursor.fetchone()[0])
+
+    def _watermark(self, cursor: Any) -> int:
+        # Every transaction not visible in this snapshot has an id at least its xmin.
+        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        return int(cursor.fetchone()[0])
+
     def _select(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         with self._pool.connection() as conn:
             return conn.execute(sql, list(params)).fetchall()

@@ -70,6 +70,26 @@ class SQLiteStore(SqlStore):
     def _select(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         return self._conn().execute(sql, tuple(params)).fetchall()
 
+    @contextmanager
+    def _read_snapshot(self) -> Iterator[sqlite3.Cursor]:
+        """A deferred transaction: in WAL mode its reads share one snapshot."""
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield conn.cursor()
+        finally:
+            conn.execute("COMMIT")
+
+    def _next_seq(self, cursor: Any) -> int:
+        # Writers are serialised by SQLite's lock: a counter orders the writes as they commit.
+        cursor.execute("UPDATE store_meta SET value = value + 1 WHERE name = 'seq'")
+        cursor.execute("SELECT value FROM store_meta WHERE name = 'seq'")
+        return int(cursor.fetchone()[0])
+
+    def _watermark(self, cursor: Any) -> int:
+        cursor.execute("SELECT value + 1 FROM store_meta WHERE name = 'seq'")
+        return int(cursor.fetchone()[0])
+
     def close(self) -> None:
         """Close every connection this store opened."""
         with self._connections_lock:

@@ -1,0 +1,171 @@
+"""The in-memory mirror answers exactly what the SQL answers, through writes, compaction and time."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graph.aggregate import Aggregator
+from graph.model import NodeKind, Window
+from graph.store.base import SqlStore, batch_rows
+from graph.store.mirror import MirroredStore
+from graph.store.sqlite import SQLiteStore
+from tests.graph.test_store_contract import DAY, NOW, _calls, _postgres, _sighting, _write
+
+HOUR = 3600
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
+    made: SqlStore = (
+        SQLiteStore(tmp_path / "mirror.db") if request.param == "sqlite" else _postgres(f"m_{uuid.uuid4().hex[:12]}")
+    )
+    yield made
+    made.close()
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _comparable(rows: list[Any]) -> list[tuple[Any, ...]]:
+    """Edge rows without their exemplars (a sample, not a sum) and with rounded float sums, sorted."""
+    out = []
+    for row in rows:
+        fields = dict(vars(row))
+        exemplars = fields.pop("exemplars", None)
+        if exemplars is not None:
+            assert len(exemplars) == len(set(exemplars)) <= 5
+            fields["has_exemplars"] = bool(exemplars)
+        # Float sums depend on the order of addition: equal to a nanosecond.
+        out.append(tuple(sorted((k, round(v, 9) if isinstance(v, float) else v) for k, v in fields.items())))
+    return sorted(out)
+
+
+WINDOWS = [(0, HOUR), (0, DAY), (DAY, 3 * DAY), (0, 7 * DAY), (7 * HOUR + 300, 2 * DAY + 1234), (0, 9 * DAY)]
+
+
+def _assert_same(mirror: MirroredStore, store: SqlStore, now: float) -> None:
+    for back_end, back_start in WINDOWS:
+        window = Window(now - back_start, now - back_end)
+        for env in (None, "", "prod", "nowhere"):
+            assert _comparable(mirror.edges(window, env)) == _comparable(store.edges(window, env)), (window, env)
+            assert sorted(mirror.services(window, env), key=repr) == sorted(store.services(window, env), key=repr)
+
+
+def _random_batch(rng: random.Random, agg: Aggregator, now: float) -> None:
+    services = ["web", "api", "db", "queue", "auth", "<script>"]
+    for _ in range(rng.randint(1, 20)):
+        ts = now - rng.choice([rng.uniform(0, 600), rng.uniform(0, DAY), rng.uniform(0, 10 * DAY)])
+        client, server = rng.sample(services, 2)
+        env = rng.choice(["", "prod"])
+        if rng.random() < 0.2:  # a virtual server node: its kind differs from the same name as a service
+            agg.call(int(ts * 1e9), client, NodeKind.SERVICE, server, NodeKind.DATABASE, "database", env,
+                     rng.random() < 0.3, rng.random() / 10, None, rng.randbytes(16))
+        else:
+            _calls(agg, ts, client, server, rng.randint(1, 4), failed=rng.randint(0, 1), env=env)
+        _sighting(agg, ts, client, env=env)
+
+
+def test_mirror_equals_sql_through_writes_compaction_backfill_and_time(sql_store: SqlStore) -> None:
+    rng = random.Random(7)
+    clock = Clock(NOW)
+    mirror = MirroredStore(sql_store, days=8, refresh_seconds=0, clock=clock)
+    _write(sql_store, lambda a: _random_batch(rng, a, clock.now))
+    _assert_same(mirror, sql_store, clock.now)  # the first load
+    for step in range(12):
+        _write(sql_store, lambda a: _random_batch(rng, a, clock.now))
+        if step % 3 == 2:
+            sql_store.compact(clock.now, retention_days=rng.choice([2, 90]))
+        if step % 4 == 3:  # a backfill of old data, below the compaction cutoff, after a compaction
+            _write(sql_store, lambda a: _calls(a, clock.now - 3 * DAY - 77, "batch", "api", 3))
+        _assert_same(mirror, sql_store, clock.now)
+        clock.now += rng.choice([300, 3 * HOUR, DAY + 1800])  # the horizon moves on
+
+
+def test_windows_beyond_the_mirrored_days_are_answered_by_sql(sql_store: SqlStore) -> None:
+    _write(sql_store, lambda a: (_calls(a, NOW - 20 * DAY, "old", "api", 2), _calls(a, NOW - 60, "new", "api", 1)))
+    mirror = MirroredStore(sql_store, days=2, refresh_seconds=0, clock=lambda: NOW)
+    month = Window(NOW - 30 * DAY, NOW)
+    assert {e.client for e in mirror.edges(month)} == {"old", "new"}
+    assert {e.client for e in mirror.edges(Window(NOW - DAY, NOW))} == {"new"}
+
+
+def test_a_refresh_is_reused_for_refresh_seconds(sql_store: SqlStore) -> None:
+    mirror = MirroredStore(sql_store, days=8, refresh_seconds=3600, clock=lambda: NOW)
+    window = Window(NOW - DAY, NOW)
+    assert mirror.edges(window) == []
+    _write(sql_store, lambda a: _calls(a, NOW - 60, "web", "api", 1))
+    assert mirror.edges(window) == []  # not yet looked again
+    mirror.refresh(force=True)
+    assert [(e.client, e.calls) for e in mirror.edges(window)] == [("web", 1)]
+
+
+def test_concurrent_writers_and_a_reading_mirror_agree(sql_store: SqlStore) -> None:
+    writers = [sql_store if isinstance(sql_store, SQLiteStore) else _postgres(sql_store.schema)  # type: ignore[attr-defined]
+               for _ in range(3)]
+    mirror = MirroredStore(sql_store, days=8, refresh_seconds=0, clock=lambda: NOW)
+    window = Window(NOW - DAY, NOW)
+    stop = threading.Event()
+
+    def write(target: SqlStore, seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(15):
+            _write(target, lambda a: _random_batch(rng, a, NOW))
+
+    def read() -> None:
+        while not stop.is_set():
+            mirror.edges(window)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    threads = [threading.Thread(target=write, args=(target, i)) for i, target in enumerate(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    reader.join()
+    _assert_same(mirror, sql_store, NOW)
+    for other in writers:
+        if other is not sql_store:
+            other.close()
+
+
+def test_a_row_committed_during_a_compaction_survives_in_the_mirror(tmp_path: Path) -> None:
+    """PostgreSQL: a write that began before a compaction and commits while it is open (after its
+    deletes ran) is not deleted by it, yet its seq is below the compaction's. A mirror that saw the
+    write before the compaction committed must keep it when it learns of the compaction."""
+    store = _postgres(f"m_{uuid.uuid4().hex[:12]}")
+    writer = _postgres(store.schema)  # type: ignore[attr-defined]
+    mirror = MirroredStore(store, days=8, refresh_seconds=0, clock=lambda: NOW)
+    window = Window(NOW - 5 * DAY, NOW)
+    _write(store, lambda a: _calls(a, NOW - 3 * DAY, "web", "api", 2))
+    mirror.refresh(force=True)
+    late = Aggregator(store.bucket_seconds)
+    _calls(late, NOW - 3 * DAY + 600, "late", "api", 1)
+    edge_rows, _, _ = batch_rows(late.drain())
+    with ExitStack() as write_txn:
+        cur = write_txn.enter_context(writer._transaction())
+        seq = writer._next_seq(cur)  # the write's id, older than the compaction's
+        cur.executemany(writer._edge_upsert, [(*row, seq) for row in edge_rows])
+        with ExitStack() as compaction_txn:
+            compaction = compaction_txn.enter_context(store._transaction())
+            store._compact(compaction, NOW, 90)  # its deletes ran: the late row is not visible to them
+            write_txn.close()  # the late write commits
+            mirror.refresh(force=True)  # sees the late write, not yet the compaction
+    assert _comparable(mirror.edges(window)) == _comparable(store.edges(window))
+    assert {e.client for e in mirror.edges(window)} == {"web", "late"}
+    writer.close()
+    store.close()
