@@ -36,6 +36,9 @@ _PRODUCER = SpanKind.PRODUCER.value
 _CONSUMER = SpanKind.CONSUMER.value
 _CALLER_KINDS = frozenset({_CLIENT, _PRODUCER})
 _CALLEE_KINDS = frozenset({_SERVER, _CONSUMER})
+# Module constants: a global lookup is cheaper than a class attribute in the per-call paths.
+_RPC, _MESSAGING, _INFERRED = ConnectionType.RPC, ConnectionType.MESSAGING, ConnectionType.INFERRED
+_SERVICE_NODE = NodeKind.SERVICE
 
 # What waits in the expiry queue.
 _INDEXED, _ORPHAN, _LINK = 0, 1, 2
@@ -46,6 +49,9 @@ class CallSink(Protocol):
 
     def sighting(self, span: Span) -> None:
         """One span of a service was seen."""
+
+    def sightings(self, spans: list[Span]) -> None:
+        """Each of these spans was seen (what `add` calls: one call per batch)."""
 
     def call(
         self,
@@ -115,7 +121,8 @@ class CallDetector:
         self._index: dict[bytes, Span] = {}
         self._orphans: dict[bytes, list[Span]] = {}
         self._link_waits: dict[bytes, list[Span]] = {}
-        self._queue: deque[tuple[float, int, bytes, Span]] = deque()
+        # Entries [expires, what, items, position]: one per batch (and purpose), expired in order.
+        self._queue: deque[list] = deque()  # type: ignore[type-arg]
         self._waiting = 0  # children waiting for a parent plus consumers waiting for a producer
 
     @property
@@ -126,13 +133,17 @@ class CallDetector:
     # ------------------------------------------------------------------ arrival
 
     def add(self, spans: Iterable[Span]) -> None:
-        """Index a batch of spans, emitting every call they complete."""
+        """Index a batch of spans, emitting every call they complete.
+
+        Two passes over the batch (this is the ingest hot path): the first indexes every new
+        span, so the second finds a parent sent later in the same batch directly instead of
+        parking the child as an orphan; the spans of one trace usually travel together.
+        """
         expires = self.clock() + self.ttl
         index = self._index
-        orphans = self._orphans
-        queue = self._queue
-        sink = self.sink
         stats = self.stats
+        fresh: list[Span] = []
+        append = fresh.append
         for span in spans:
             if not 0 < span.start_ns <= MAX_TIME_NS or span.end_ns > MAX_TIME_NS:
                 stats.invalid += 1  # decoders reject these; never let one reach the store
@@ -141,62 +152,86 @@ class CallDetector:
             if key in index:
                 stats.duplicates += 1  # a resent span (exporter retry) is counted once
                 continue
-            stats.spans += 1
-            sink.sighting(span)
+            span.key = key
+            index[key] = span
+            append(span)
+        if not fresh:
+            return
+        stats.spans += len(fresh)
+        self.sink.sightings(fresh)
+        orphans = self._orphans
+        link_waits = self._link_waits
+        parked: list[tuple[bytes, Span]] = []  # children whose parent has not arrived
+        pair = self._pair
+        database_at_once = self.database_at_once
+        for span in fresh:
+            kind = span.kind
             if span.parent_id:
                 parent_key = span.trace_id + span.parent_id
                 parent = index.get(parent_key)
                 if parent is not None:
-                    self._pair(parent, span)
+                    pair(parent, span)
                 else:
                     orphans.setdefault(parent_key, []).append(span)
-                    queue.append((expires, _ORPHAN, parent_key, span))
-                    self._waiting += 1
-            elif span.kind in _CALLEE_KINDS:
+                    parked.append((parent_key, span))
+            elif kind in _CALLEE_KINDS:
                 self._entry(span)
-            waiting = orphans.pop(key, None)
-            if waiting:
-                self._waiting -= len(waiting)
-                for child in waiting:
-                    self._pair(span, child)
-            if span.links and span.kind == _CONSUMER:
+            if orphans:  # children of earlier batches waiting for this span
+                waiting = orphans.pop(span.key, None)
+                if waiting:
+                    self._waiting -= len(waiting)
+                    for child in waiting:
+                        pair(span, child)
+            if span.links and kind == _CONSUMER:
                 self._link_consumer(span, expires)
-            if span.kind == _PRODUCER and key in self._link_waits:
-                consumers = self._link_waits.pop(key)
-                self._waiting -= len(consumers)
-                for consumer in consumers:
-                    self._link_call(span, consumer)
-            if self.database_at_once and span.kind == _CLIENT and _is_database(span):
+            if kind == _PRODUCER and link_waits:
+                consumers = link_waits.pop(span.key, None)
+                if consumers:
+                    self._waiting -= len(consumers)
+                    for consumer in consumers:
+                        self._link_call(span, consumer)
+            if database_at_once and kind == _CLIENT and _is_database(span):
                 self._expired(span)
-            index[key] = span
-            queue.append((expires, _INDEXED, key, span))
+        # One expiry-queue entry per batch and purpose rather than one per span: the TTL is the same
+        # for the whole batch, and expiring a list is far cheaper than a deque of small tuples.
+        if parked:
+            self._waiting += len(parked)
+            self._queue.append([expires, _ORPHAN, parked, 0])
+        self._queue.append([expires, _INDEXED, fresh, 0])
         if self.pending > self.max_pending:
             self._expire_oldest()
 
     def _pair(self, parent: Span, child: Span) -> None:
         """Rule 1: a parent/child pair across services is one call; rule 6 for self-calls."""
         pk, ck = parent.kind, child.kind
-        same_service = parent.resource.service == child.resource.service
-        if same_service and not (pk in _CALLER_KINDS and ck in _CALLEE_KINDS):
+        presource, cresource = parent.resource, child.resource
+        if presource.service == cresource.service and not (pk in _CALLER_KINDS and ck in _CALLEE_KINDS):
             return
-        if pk == _PRODUCER or ck == _CONSUMER:
-            ctype = ConnectionType.MESSAGING
-        elif pk == _CLIENT and ck == _SERVER:
-            ctype = ConnectionType.RPC
-        else:
-            ctype = ConnectionType.INFERRED
-        failed = child.error or (parent.error and ctype != ConnectionType.INFERRED)
         queue_seconds = None
-        if ctype == ConnectionType.MESSAGING:
+        if pk == _PRODUCER or ck == _CONSUMER:
+            ctype = _MESSAGING
+            failed = child.error or parent.error
             delay = child.start_ns - parent.end_ns
-            queue_seconds = delay / 1e9 if delay > 0 else None
+            if delay > 0:
+                queue_seconds = delay / 1e9
+        elif pk == _CLIENT and ck == _SERVER:
+            ctype = _RPC
+            failed = child.error or parent.error
+        else:
+            ctype = _INFERRED
+            failed = child.error
         parent.paired = True
         self.stats.calls += 1
+        # Durations computed inline rather than through Span.duration_s: one call per pair saved.
+        client_seconds = None
+        if pk in _CALLER_KINDS:
+            d = parent.end_ns - parent.start_ns
+            client_seconds = d / 1e9 if d > 0 else 0.0
+        d = child.end_ns - child.start_ns
         self.sink.call(
-            parent.start_ns, parent.resource.service, NodeKind.SERVICE, child.resource.service,
-            NodeKind.SERVICE, ctype, parent.resource.environment or child.resource.environment, failed,
-            parent.duration_s if pk in _CALLER_KINDS else None, child.duration_s, child.trace_id,
-            queue_seconds,
+            parent.start_ns, presource.service, _SERVICE_NODE, cresource.service, _SERVICE_NODE, ctype,
+            presource.environment or cresource.environment, failed, client_seconds,
+            d / 1e9 if d > 0 else 0.0, child.trace_id, queue_seconds,
         )
 
     def _entry(self, span: Span) -> None:
@@ -229,7 +264,7 @@ class CallDetector:
                 self._link_call(producer, consumer)
             else:
                 self._link_waits.setdefault(link_key, []).append(consumer)
-                self._queue.append((expires, _LINK, link_key, consumer))
+                self._queue.append([expires, _LINK, [(link_key, consumer)], 0])
                 self._waiting += 1
 
     def _link_call(self, producer: Span, consumer: Span) -> None:
@@ -253,38 +288,61 @@ class CallDetector:
         now = self.clock() if now is None else now
         queue = self._queue
         while queue and queue[0][0] <= now:
-            self._expire_entry(queue.popleft())
+            self._expire_entry(queue.popleft(), -1)
 
     def expire_all(self) -> None:
         """Expire everything pending (shutdown, end of a file import)."""
         queue = self._queue
         while queue:
-            self._expire_entry(queue.popleft())
+            self._expire_entry(queue.popleft(), -1)
 
     def _expire_oldest(self) -> None:
         """Expire the oldest live entries until the index is back within max_pending."""
         queue = self._queue
-        while self.pending > self.max_pending and queue:
-            if self._expire_entry(queue.popleft()):
-                self.stats.expired_early += 1
+        excess = self.pending - self.max_pending
+        while excess > 0 and queue:
+            entry = queue[0]
+            live = self._expire_entry(entry, excess)
+            self.stats.expired_early += live
+            excess -= live
+            if entry[3] >= len(entry[2]):
+                queue.popleft()
 
-    def _expire_entry(self, entry: tuple[float, int, bytes, Span]) -> bool:
-        """Expire one queue entry; False when it was already resolved (nothing was pending)."""
-        _, what, key, span = entry
+    def _expire_entry(self, entry: list, budget: int) -> int:  # type: ignore[type-arg]
+        """Expire the items of one queue entry `[expires, what, items, position]` from its position
+        on, stopping once `budget` live items expired (-1: no limit). Returns how many were live;
+        items already resolved (paired, or expired before) are skipped and not counted."""
+        _, what, items, pos = entry
+        end = len(items)
+        live = 0
         if what == _INDEXED:
-            if self._index.get(key) is not span:
-                return False
-            del self._index[key]
-            if not span.paired:
-                self._expired(span)
-            return True
-        table = self._orphans if what == _ORPHAN else self._link_waits
-        if not self._remove_waiting(table, key, span):
-            return False
-        self._waiting -= 1
-        if what == _ORPHAN and span.kind in _CALLEE_KINDS:
-            self.stats.unmatched += 1
-        return True
+            index = self._index
+            expired = self._expired
+            while pos < end and live != budget:
+                span = items[pos]
+                pos += 1
+                key = span.key
+                if index.get(key) is not span:
+                    continue
+                del index[key]
+                live += 1
+                if not span.paired and span.kind in _CALLER_KINDS:
+                    expired(span)
+        else:
+            table = self._orphans if what == _ORPHAN else self._link_waits
+            unmatched = 0
+            while pos < end and live != budget:
+                key, span = items[pos]
+                pos += 1
+                if not self._remove_waiting(table, key, span):
+                    continue
+                live += 1
+                if what == _ORPHAN and span.kind in _CALLEE_KINDS:
+                    unmatched += 1
+            self._waiting -= live
+            self.stats.unmatched += unmatched
+        entry[3] = pos
+        return live
 
     @staticmethod
     def _remove_waiting(table: dict[bytes, list[Span]], key: bytes, span: Span) -> bool:

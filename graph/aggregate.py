@@ -10,7 +10,9 @@ import logging
 import threading
 import time
 from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import add
 
 from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_EXEMPLARS, Resource, Span
 
@@ -53,8 +55,9 @@ class EdgeAggregate:
         """Add another aggregate of the same key into this one."""
         self.calls += other.calls
         self.failed += other.failed
-        self.client_hist = [a + b for a, b in zip(self.client_hist, other.client_hist, strict=True)]
-        self.server_hist = [a + b for a, b in zip(self.server_hist, other.server_hist, strict=True)]
+        # map(add) runs in C: merging is per edge and per flush (EdgeTotals), so it is on the ingest path.
+        self.client_hist = list(map(add, self.client_hist, other.client_hist))
+        self.server_hist = list(map(add, self.server_hist, other.server_hist))
         self.client_sum += other.client_sum
         self.server_sum += other.server_sum
         self.queue_sum += other.queue_sum
@@ -153,33 +156,52 @@ class Aggregator:
 
     def sighting(self, span: Span) -> None:
         """Count one span of its service."""
-        resource = span.resource
-        service = resource.service
-        if resource is not self._last_resource:
-            # Spans arrive grouped by resource: the cap and the hints are checked once per group.
-            if service not in self._known_services:
-                if len(self._known_services) >= self.max_services:
-                    self.stats.dropped_services += 1
-                    self._warn_cap("max_services", self.max_services, service)
-                    return
-                self._known_services.add(service)
-            hints = self._batch.hints
-            if resource.hints or service not in hints:
-                hints[service] = resource.hints  # the latest non-empty hints win
-            self._last_resource = resource
-        ts = span.start_ns
-        key = ((ts // self.bucket_ns) * self.bucket_seconds, service, resource.environment)
+        self.sightings((span,))
+
+    def sightings(self, spans: Iterable[Span]) -> None:
+        """Count each span of its service.
+
+        One loop per batch (the ingest hot path): spans arrive grouped by resource, so the
+        cap and the hints are checked once per group, and the aggregate of the previous span
+        is reused while the resource and the time bucket stay the same.
+        """
+        bucket_ns, bucket_seconds = self.bucket_ns, self.bucket_seconds
         services = self._batch.services
-        agg = services.get(key)
-        if agg is None:
-            agg = services[key] = ServiceAggregate(ts)
-        agg.spans += 1
-        if span.error:
-            agg.errors += 1
-        if ts < agg.first_ns:
-            agg.first_ns = ts
-        elif ts > agg.last_ns:
-            agg.last_ns = ts
+        known = self._known_services
+        last_resource = self._last_resource
+        last_bucket = -1
+        agg: ServiceAggregate | None = None
+        for span in spans:
+            resource = span.resource
+            ts = span.start_ns
+            bucket = ts // bucket_ns
+            if resource is not last_resource:
+                service = resource.service
+                if service not in known:
+                    if len(known) >= self.max_services:
+                        self.stats.dropped_services += 1
+                        self._warn_cap("max_services", self.max_services, service)
+                        continue
+                    known.add(service)
+                hints = self._batch.hints
+                if resource.hints or service not in hints:
+                    hints[service] = resource.hints  # the latest non-empty hints win
+                last_resource = resource
+                agg = None
+            if agg is None or bucket != last_bucket:
+                key = (bucket * bucket_seconds, resource.service, resource.environment)
+                agg = services.get(key)
+                if agg is None:
+                    agg = services[key] = ServiceAggregate(ts)
+                last_bucket = bucket
+            agg.spans += 1
+            if span.error:
+                agg.errors += 1
+            if ts < agg.first_ns:
+                agg.first_ns = ts
+            elif ts > agg.last_ns:
+                agg.last_ns = ts
+        self._last_resource = last_resource
 
     def call(
         self,
@@ -197,7 +219,7 @@ class Aggregator:
         queue_seconds: float | None = None,
     ) -> None:
         """Count one call client → server."""
-        key = (self._bucket(ts_ns), client, server, connection_type, environment)
+        key = ((ts_ns // self.bucket_ns) * self.bucket_seconds, client, server, connection_type, environment)
         edges = self._batch.edges
         agg = edges.get(key)
         if agg is None:

@@ -103,12 +103,13 @@ class Span:
 
     Ids are raw bytes: trace_id 16, span_id 8, parent_id 8 or empty for a root.
     `attrs` holds only the keys in SPAN_ATTRIBUTE_KEYS. `links` are (trace_id, span_id)
-    pairs. `paired` is set by the call detector once the span took part in a call.
+    pairs. `paired` is set by the call detector once the span took part in a call; `key`
+    (trace_id + span_id) is filled in by the call detector when it indexes the span.
     """
 
     __slots__ = (
         "trace_id", "span_id", "parent_id", "resource", "kind", "start_ns", "end_ns",
-        "error", "attrs", "links", "paired",
+        "error", "attrs", "links", "paired", "key",
     )
 
     def __init__(
@@ -135,6 +136,7 @@ class Span:
         self.attrs = attrs if attrs is not None else {}
         self.links = links
         self.paired = False
+        self.key = b""
 
     @property
     def service(self) -> str:
