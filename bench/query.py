@@ -5,7 +5,11 @@
 Builds the same data set as bench/report.py (a week of aggregates, compacted as `serve` keeps
 them, and a catalog), then sends requests to the real FastAPI app (in-process ASGI client, the
 clock fixed at the data's end) and reports p50/p95/p99 per endpoint. The first request of each
-endpoint is reported apart ("cold"), since nothing is cached between different windows.
+endpoint is reported apart ("cold"). As `serve` does, the API reads through the in-memory mirror
+of the last `--mirror-days` (loaded before the first request; its load time is reported), and a
+writer thread keeps adding batches meanwhile so that every request has fresh rows to pick up.
+With `--cache-seconds 0` (the default here) no answer is reused: each request refreshes the
+mirror and sums its window.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +33,10 @@ from api.app import create_app
 from api.config import ApiConfig
 from api.state import ApiState
 from bench.report import END, generate, make_catalog, make_edges, service_name
+from graph.aggregate import Aggregator
+from graph.model import NodeKind
+from graph.store.base import Store
+from graph.store.mirror import MirroredStore
 from graph.store.sqlite import SQLiteStore
 from ownership.source import CatalogSource
 
@@ -52,6 +61,18 @@ def measure(client: TestClient, url: str, requests: int) -> dict[str, float]:
             "mean_ms": round(statistics.fmean(warm), 1)}
 
 
+def keep_writing(store: SQLiteStore, edges: list[tuple[str, str, str, str]], per_second: float,
+                 stop: threading.Event) -> None:
+    """Write small batches of recent calls (as ingest does) until stopped."""
+    rng = random.Random(2)
+    while not stop.wait(1 / per_second):
+        agg = Aggregator(store.bucket_seconds)
+        for client, server, kind, ctype in rng.sample(edges, 200):
+            agg.call(int((END - rng.uniform(1, 600)) * 1e9), client, NodeKind.SERVICE, server, kind, ctype, "",
+                     rng.random() < 0.01, rng.random() / 20, None, rng.randbytes(16))
+        store.write(agg.drain())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--services", type=int, default=2000)
@@ -60,6 +81,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cache-seconds", type=float, default=0.0,
                         help="the API's window cache (serve's query_cache_seconds; 0 = every request sums the window)")
+    parser.add_argument("--mirror-days", type=float, default=8.0,
+                        help="serve's query_mirror_days: recent aggregates in memory (0 = windows summed in SQL)")
+    parser.add_argument("--writes-per-second", type=float, default=10.0,
+                        help="batches written meanwhile, as ingest would (each request then has changes to pick up)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -72,8 +97,20 @@ def main() -> None:
         store.compact(END, retention_days=90)
         catalog = CatalogSource([work / "catalog"])
         catalog.reload()
-        state = ApiState(config=ApiConfig(), store=store, catalog=catalog, clock=lambda: float(END),
+        query_store: Store = store
+        load_seconds = 0.0
+        if args.mirror_days > 0:
+            query_store = MirroredStore(store, days=args.mirror_days, refresh_seconds=args.cache_seconds,
+                                        clock=lambda: float(END))
+            started = time.perf_counter()
+            query_store.refresh()  # serve does this in the background at start
+            load_seconds = time.perf_counter() - started
+        state = ApiState(config=ApiConfig(), store=query_store, catalog=catalog, clock=lambda: float(END),
                          cache_seconds=args.cache_seconds)
+        stop = threading.Event()
+        writer = threading.Thread(target=keep_writing, args=(store, edges, args.writes_per_second, stop), daemon=True)
+        if args.writes_per_second > 0:
+            writer.start()
         # A service in the middle of the graph: callers and callees on both sides.
         target = service_name(args.services // 2)
         results: dict[str, Any] = {}
@@ -81,8 +118,13 @@ def main() -> None:
             results["graph_7d"] = measure(client, "/api/v1/graph?window=7d", args.requests)
             results["dependents_7d"] = measure(client, f"/api/v1/services/{target}/dependents?window=7d", args.requests)
             results["findings_7d"] = measure(client, "/api/v1/findings?window=7d", args.requests)
+        stop.set()
+        if writer.is_alive():
+            writer.join()
         store.close()
-    results["data"] = {"services": args.services, "edges": args.edges, "cache_seconds": args.cache_seconds}
+    results["data"] = {"services": args.services, "edges": args.edges, "cache_seconds": args.cache_seconds,
+                       "mirror_days": args.mirror_days, "mirror_load_s": round(load_seconds, 2),
+                       "writes_per_second": args.writes_per_second}
     if args.json:
         print(json.dumps(results))
     else:

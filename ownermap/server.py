@@ -26,6 +26,8 @@ from collector.otlp_grpc import build_grpc_server
 from collector.otlp_http import create_otlp_http_app
 from collector.pipeline import IngestPipeline
 from graph.store import Store, open_store
+from graph.store.base import SqlStore
+from graph.store.mirror import MirroredStore
 from ownermap.metrics import build_registry
 from ownermap.settings import Settings, split_hostport
 from ownership.analysis import owner_name
@@ -135,6 +137,16 @@ class OwnermapServer:
         )
         return _QuietServer(config)
 
+    def _query_store(self) -> Store:
+        """The store the API reads: with query_mirror_days, the recent aggregates mirrored in memory
+        (loaded in the background now, refreshed at most every query_cache_seconds)."""
+        s = self.settings
+        if s.role == "ingest" or s.query_mirror_days <= 0 or not isinstance(self.store, SqlStore):
+            return self.store
+        mirror = MirroredStore(self.store, days=s.query_mirror_days, refresh_seconds=s.query_cache_seconds)
+        threading.Thread(target=mirror.refresh, name="ownermap-mirror-load", daemon=True).start()
+        return mirror
+
     def _schedule_reports(self, catalog: CatalogSource) -> ReportScheduler | None:
         """With `report_schedule` set, this process builds and delivers the weekly report itself."""
         s = self.settings
@@ -221,7 +233,7 @@ class OwnermapServer:
                 asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, catalog.reload)
         scheduler = self._schedule_reports(catalog) if s.role != "ingest" else None
         state = ApiState(
-            config=api_config(s), store=self.store, catalog=catalog, cache_seconds=s.query_cache_seconds,
+            config=api_config(s), store=self._query_store(), catalog=catalog, cache_seconds=s.query_cache_seconds,
             metric_sources={"registry": build_registry(receiver, self.pipeline, owner_lookup(catalog))},
         )
         api_app = create_app(state, include_api=s.role != "ingest")

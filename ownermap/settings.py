@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     ingest_queue_spans: int = Field(100_000, ge=1)
     max_concurrent_requests: int = Field(64, ge=1)
     query_cache_seconds: float = Field(5.0, ge=0, le=3600)
+    query_mirror_days: float = Field(8.0, ge=0, le=400)
     retention_days: int = Field(90, ge=1)
     api_token: SecretStr | None = None
     otlp_token: SecretStr | None = None
