@@ -192,6 +192,11 @@ class CallDetector:
                         self._link_call(span, consumer)
             if database_at_once and kind == _CLIENT and _is_database(span):
                 self._expired(span)
+        # Attributes a decoder left unread (collector/decode.py): a span still unpaired may need them
+        # when it expires; a paired one never will. Either way the span lets go of the request.
+        for span in fresh:
+            if span.attrs_source is not None:
+                span.settle_attrs(not span.paired)
         # One expiry-queue entry per batch and purpose rather than one per span: the TTL is the same
         # for the whole batch, and expiring a list is far cheaper than a deque of small tuples.
         if parked:

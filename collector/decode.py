@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any
 
 from google.protobuf.message import DecodeError as _ProtoDecodeError
@@ -99,7 +100,6 @@ def decode_request(request: Any, owner_keys: Iterable[str] = ()) -> DecodeResult
     """
     result = DecodeResult(spans=[])
     append = result.spans.append
-    keys = SPAN_ATTRIBUTE_KEYS
     hint_keys = _HINT_KEYS | frozenset(owner_keys)
     new_span = Span
     for resource_spans in request.resource_spans:
@@ -118,23 +118,36 @@ def decode_request(request: Any, owner_keys: Iterable[str] = ()) -> DecodeResult
                 if parent_id == _ZERO_PARENT:
                     parent_id = b""
                 kind = s.kind
-                attrs = _NO_ATTRIBUTES  # shared and never mutated: most spans need no attributes
                 # Only CLIENT/PRODUCER spans (peers, databases) and root SERVER/CONSUMER spans (entry
                 # names) are ever named by attributes: skip the attribute scan for every other span.
-                if kind in _NAMING_KINDS or (not parent_id and kind in _ENTRY_KINDS):
-                    attrs = {}
-                    for kv in s.attributes:
-                        key = kv.key
-                        if key in keys:
-                            value = kv.value
-                            attrs[key] = value.string_value or _proto_value(value)
+                attrs = _NO_ATTRIBUTES  # shared and never mutated: most spans need no attributes
+                if not parent_id and kind in _ENTRY_KINDS:
+                    attrs = _proto_attributes(s.attributes)
                 links = s.links
-                append(new_span(
+                span = new_span(
                     trace_id, span_id, parent_id, resource, kind, start, end,
                     s.status.code == _STATUS_ERROR, attrs,
                     tuple((ln.trace_id, ln.span_id) for ln in links) if links else (),
-                ))
+                )
+                if kind in _NAMING_KINDS:
+                    # Read on first use: a CLIENT/PRODUCER span's attributes only matter when it gets
+                    # no child (rules 3 and 4), and scanning them is about half of decoding. The
+                    # call detector settles them before the span outlives this request.
+                    span.attrs_source = partial(_proto_attributes, s.attributes)
+                append(span)
     return result
+
+
+def _proto_attributes(attributes: Any) -> dict[str, str]:
+    """The edge-rule attributes (SPAN_ATTRIBUTE_KEYS) of a protobuf span, as strings."""
+    keys = SPAN_ATTRIBUTE_KEYS
+    attrs: dict[str, str] = {}
+    for kv in attributes:
+        key = kv.key
+        if key in keys:
+            value = kv.value
+            attrs[key] = value.string_value or _proto_value(value)
+    return attrs
 
 
 def _reject_proto_span(

@@ -6,6 +6,7 @@ rest of ownermap consumes them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -105,11 +106,16 @@ class Span:
     `attrs` holds only the keys in SPAN_ATTRIBUTE_KEYS. `links` are (trace_id, span_id)
     pairs. `paired` is set by the call detector once the span took part in a call; `key`
     (trace_id + span_id) is filled in by the call detector when it indexes the span.
+
+    A decoder may leave the attributes to be read on first use (`attrs_source`, a callable
+    returning the dict): reading a CLIENT span's attributes is a large part of decoding, and
+    the edge rules only need them when the span gets no child. `settle_attrs` reads or drops
+    them, so the span stops referring to the decoded payload.
     """
 
     __slots__ = (
         "trace_id", "span_id", "parent_id", "resource", "kind", "start_ns", "end_ns",
-        "error", "attrs", "links", "paired", "key",
+        "error", "_attrs", "attrs_source", "links", "paired", "key",
     )
 
     def __init__(
@@ -133,10 +139,32 @@ class Span:
         self.start_ns = start_ns
         self.end_ns = end_ns
         self.error = error
-        self.attrs = attrs if attrs is not None else {}
+        self._attrs = attrs if attrs is not None else {}
+        self.attrs_source: Callable[[], dict[str, str]] | None = None
         self.links = links
         self.paired = False
         self.key = b""
+
+    @property
+    def attrs(self) -> dict[str, str]:
+        """The span attributes the edge rules read (read from `attrs_source` on first use)."""
+        source = self.attrs_source
+        if source is not None:
+            self._attrs = source()
+            self.attrs_source = None
+        return self._attrs
+
+    @attrs.setter
+    def attrs(self, value: dict[str, str]) -> None:
+        self._attrs = value
+        self.attrs_source = None
+
+    def settle_attrs(self, needed: bool) -> None:
+        """Read lazily decoded attributes now, or drop them unread when nothing needs them any more."""
+        if self.attrs_source is not None:
+            if needed:
+                self._attrs = self.attrs_source()
+            self.attrs_source = None
 
     @property
     def service(self) -> str:
