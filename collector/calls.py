@@ -144,6 +144,9 @@ class CallDetector:
         stats = self.stats
         fresh: list[Span] = []
         append = fresh.append
+        # The index holds up to max_pending spans and each probe of it is a cache miss; this batch's
+        # own spans also go into a small dict, where the second pass finds most parents.
+        batch_index: dict[bytes, Span] = {}
         for span in spans:
             if not 0 < span.start_ns <= MAX_TIME_NS or span.end_ns > MAX_TIME_NS:
                 stats.invalid += 1  # decoders reject these; never let one reach the store
@@ -152,8 +155,9 @@ class CallDetector:
             if key in index:
                 stats.duplicates += 1  # a resent span (exporter retry) is counted once
                 continue
+            index[key] = span  # the same slot as the probe just before: cheap
             span.key = key
-            index[key] = span
+            batch_index[key] = span
             append(span)
         if not fresh:
             return
@@ -168,7 +172,7 @@ class CallDetector:
             kind = span.kind
             if span.parent_id:
                 parent_key = span.trace_id + span.parent_id
-                parent = index.get(parent_key)
+                parent = batch_index.get(parent_key) or index.get(parent_key)
                 if parent is not None:
                     pair(parent, span)
                 else:
@@ -327,9 +331,11 @@ class CallDetector:
                 span = items[pos]
                 pos += 1
                 key = span.key
-                if index.get(key) is not span:
+                found = index.pop(key, None)  # one probe of the large index rather than get + del
+                if found is not span:
+                    if found is not None:
+                        index[key] = found  # not this entry's span (each key is indexed by one entry)
                     continue
-                del index[key]
                 live += 1
                 if not span.paired and span.kind in _CALLER_KINDS:
                     expired(span)
