@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.deps import require_token
 from api.problems import install_problem_handlers
+from api.responses import FastJSONResponse
 from api.routes import graph, health, ownership, reports, services, ui
 from api.state import ApiState
 
@@ -38,6 +39,7 @@ def create_app(state: ApiState, include_api: bool = True) -> FastAPI:
         title="ownermap",
         summary="Who owns this service, and what in production has no owner at all?",
         version="0.1.0",
+        default_response_class=FastJSONResponse,
     )
     app.state.ownermap = state
     app.middleware("http")(security_headers)

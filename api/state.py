@@ -10,9 +10,9 @@ from typing import Any
 
 from api.config import ApiConfig
 from graph.model import Window
-from graph.service_graph import ServiceGraph
+from graph.service_graph import ServiceGraph, Topology
 from graph.store.base import Store
-from ownership.analysis import OwnershipAnalysis
+from ownership.analysis import OwnershipAnalysis, node_owner
 from ownership.source import CatalogSource
 
 CACHE_ENTRIES = 16
@@ -35,6 +35,8 @@ class ApiState:
     cache_seconds: float = 0.0
     _cache: dict[tuple[Any, ...], tuple[float, Any]] = field(default_factory=dict, repr=False)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _topologies: dict[bytes, Topology] = field(default_factory=dict, repr=False)
+    _owners: tuple[Any, dict[tuple[str, str], str | None]] = field(default=(None, {}), repr=False)
 
     def _cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
         if self.cache_seconds <= 0:
@@ -57,6 +59,33 @@ class ApiState:
         step = self.store.bucket_seconds
         key = ("graph", int(window.start // step), int(window.end // step), env, include_self)
         return self._cached(key, lambda: ServiceGraph.from_store(self.store, window, env, include_self))
+
+    def topology(self, window: Window, env: str | None) -> Topology:
+        """Who calls whom in a window; reused while the store reports the same content digest."""
+        rows = self.store.topology(window, env)
+        if rows.key is None:
+            return Topology.from_rows(rows)
+        with self._cache_lock:
+            found = self._topologies.get(rows.key)
+        if found is None:
+            found = Topology.from_rows(rows)
+            with self._cache_lock:
+                if len(self._topologies) >= CACHE_ENTRIES:
+                    self._topologies.pop(next(iter(self._topologies)))
+                self._topologies[rows.key] = found
+        return found
+
+    def node_owner(self, name: str, kind: str) -> str | None:
+        """Who owns a node by the current catalog (what OwnershipAnalysis reports), remembered per catalog."""
+        index = self.catalog.index
+        with self._cache_lock:
+            if self._owners[0] is not index:
+                self._owners = (index, {})
+            memo = self._owners[1]
+        key = (name, kind)
+        if key not in memo:
+            memo[key] = node_owner(index, name, kind)
+        return memo[key]
 
     def analysis(self, graph: ServiceGraph) -> OwnershipAnalysis:
         """Join a graph with the current catalog (cached with the graph)."""

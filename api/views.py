@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from graph.export import to_cytoscape, to_dot, to_mermaid
-from graph.service_graph import Node, ServiceGraph, iso_ns
+from graph.model import Window
+from graph.service_graph import Node, ServiceGraph, Topology, edge_dicts, iso_ns
 from ownership.analysis import NodeOwnership
 
 
@@ -15,6 +17,9 @@ class OwnershipLens(Protocol):
 
     def ownership(self, node: Node) -> NodeOwnership:
         """Ownership of one node of the graph."""
+
+    def suggested_owners(self, node: Node) -> list[dict[str, Any]]:
+        """Likely owners of an orphaned node."""
 
 
 def _summary(
@@ -79,25 +84,27 @@ def node_detail(graph: ServiceGraph, lens: OwnershipLens, name: str) -> dict[str
         "error_spans": node.error_spans,
         "catalog": own.catalog,
         "hints": node.hints,
-        "upstream": [e.to_dict() for e in graph.upstream(name)],
-        "downstream": [e.to_dict() for e in graph.downstream(name)],
-        "suggested_owners": own.suggested_owners,
+        "upstream": edge_dicts(graph.upstream(name)),
+        "downstream": edge_dicts(graph.downstream(name)),
+        "suggested_owners": lens.suggested_owners(node),
     }
 
 
 def reach_view(
-    graph: ServiceGraph, lens: OwnershipLens, name: str, direction: str, depth: int | None
+    topology: Topology, owner_of: Callable[[str, str], str | None], name: str, direction: str, depth: int | None,
+    window: Window,
 ) -> dict[str, Any]:
     """Dependents or dependencies of a node, with the owners to notify."""
-    found = graph.dependents(name, depth) if direction == "dependents" else graph.dependencies(name, depth)
+    found = topology.dependents(name, depth) if direction == "dependents" else topology.dependencies(name, depth)
     items = []
     owners: list[str] = []
     for other, distance in sorted(found.items(), key=lambda kv: (kv[1], kv[0])):
-        owner = lens.ownership(graph.nodes[other]).owner
-        items.append({"name": other, "kind": graph.nodes[other].kind, "owner": owner, "depth": distance})
+        kind = topology.kinds[other]
+        owner = owner_of(other, kind)
+        items.append({"name": other, "kind": kind, "owner": owner, "depth": distance})
         if owner and owner not in owners:
             owners.append(owner)
-    return {"service": name, "window": graph.window.as_dict(), direction: items, "owners_to_notify": owners}
+    return {"service": name, "window": window.as_dict(), direction: items, "owners_to_notify": owners}
 
 
 def graph_nodes(graph: ServiceGraph, lens: OwnershipLens) -> list[dict[str, Any]]:
@@ -112,7 +119,7 @@ def graph_nodes(graph: ServiceGraph, lens: OwnershipLens) -> list[dict[str, Any]
 
 def graph_edges(graph: ServiceGraph) -> list[dict[str, Any]]:
     """Edge objects of GET /api/v1/graph."""
-    return [e.to_dict() for e in sorted(graph.edges, key=lambda e: (e.source, e.target, e.connection_type))]
+    return edge_dicts(sorted(graph.edges, key=lambda e: (e.source, e.target, e.connection_type)))
 
 
 EXPORT_MEDIA_TYPES = {

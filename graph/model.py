@@ -6,7 +6,6 @@ rest of ownermap consumes them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -107,15 +106,15 @@ class Span:
     pairs. `paired` is set by the call detector once the span took part in a call; `key`
     (trace_id + span_id) is filled in by the call detector when it indexes the span.
 
-    A decoder may leave the attributes to be read on first use (`attrs_source`, a callable
-    returning the dict): reading a CLIENT span's attributes is a large part of decoding, and
+    A decoder may subclass Span to read the attributes on first use (`_read_attrs`, with
+    `_attrs` left None): reading a CLIENT span's attributes is a large part of decoding, and
     the edge rules only need them when the span gets no child. `settle_attrs` reads or drops
     them, so the span stops referring to the decoded payload.
     """
 
     __slots__ = (
         "trace_id", "span_id", "parent_id", "resource", "kind", "start_ns", "end_ns",
-        "error", "_attrs", "attrs_source", "links", "paired", "key",
+        "error", "_attrs", "links", "paired", "key",
     )
 
     def __init__(
@@ -139,32 +138,29 @@ class Span:
         self.start_ns = start_ns
         self.end_ns = end_ns
         self.error = error
-        self._attrs = attrs if attrs is not None else {}
-        self.attrs_source: Callable[[], dict[str, str]] | None = None
+        self._attrs: dict[str, str] | None = attrs if attrs is not None else {}
         self.links = links
         self.paired = False
         self.key = b""
 
     @property
     def attrs(self) -> dict[str, str]:
-        """The span attributes the edge rules read (read from `attrs_source` on first use)."""
-        source = self.attrs_source
-        if source is not None:
-            self._attrs = source()
-            self.attrs_source = None
-        return self._attrs
+        """The span attributes the edge rules read."""
+        attrs = self._attrs
+        if attrs is None:
+            attrs = self._attrs = self._read_attrs()
+        return attrs
 
     @attrs.setter
     def attrs(self, value: dict[str, str]) -> None:
         self._attrs = value
-        self.attrs_source = None
+
+    def _read_attrs(self) -> dict[str, str]:
+        """Attributes left to be read on first use (decoders' subclasses)."""
+        return {}
 
     def settle_attrs(self, needed: bool) -> None:
-        """Read lazily decoded attributes now, or drop them unread when nothing needs them any more."""
-        if self.attrs_source is not None:
-            if needed:
-                self._attrs = self.attrs_source()
-            self.attrs_source = None
+        """Read attributes left for later now, or drop them unread when nothing needs them any more."""
 
     @property
     def service(self) -> str:

@@ -4,21 +4,34 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
-from graph.model import LATENCY_BUCKETS, NodeKind, Window
-from graph.store.base import EdgeRow, Store
+from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, NodeKind, Window
+from graph.store.base import EdgeRow, Store, TopologyRows
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def iso_ns(ns: int) -> str | None:
-    """Nanoseconds since the epoch as ISO 8601 UTC (None for 0)."""
+    """Nanoseconds since the epoch as ISO 8601 UTC, to the millisecond (None for 0)."""
     if not ns:
         return None
-    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (_EPOCH + timedelta(microseconds=ns // 1000)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso_ns_many(values: Sequence[int]) -> list[str | None]:
+    """`iso_ns` of many values at once (numpy: the same truncation to the millisecond)."""
+    if not values:
+        return []
+    ns = np.asarray(values, np.int64)
+    text = np.datetime_as_string(ns.astype("datetime64[ns]").astype("datetime64[ms]"), unit="ms").tolist()
+    return [f"{t}Z" if v else None for t, v in zip(text, ns.tolist(), strict=True)]
 
 
 def histogram_quantile(q: float, counts: list[int]) -> float | None:
@@ -39,6 +52,28 @@ def histogram_quantile(q: float, counts: list[int]) -> float | None:
     return LATENCY_BUCKETS[-1]
 
 
+_UPPER = np.array([*LATENCY_BUCKETS, LATENCY_BUCKETS[-1]])
+_LOWER = np.array([0.0, *LATENCY_BUCKETS])
+
+
+def histogram_quantiles(q: float, counts: np.ndarray) -> list[float | None]:
+    """`histogram_quantile` of every row of a matrix (one histogram a row), with the same arithmetic
+    in the same order (so the same floats); thousands of edges per answer make the loop too slow."""
+    totals = counts.sum(axis=1)
+    rank = q * totals
+    cumulative = np.cumsum(counts, axis=1)
+    hit = (cumulative >= rank[:, None]) & (counts > 0)
+    i = hit.argmax(axis=1)  # the first bucket reaching the rank
+    rows = np.arange(len(counts))
+    count = counts[rows, i]
+    before = cumulative[rows, i] - count
+    lower, upper = _LOWER[i], _UPPER[i]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = lower + (upper - lower) * (rank - before) / count
+    value = np.where(i >= len(LATENCY_BUCKETS), LATENCY_BUCKETS[-1], value)
+    return [None if t == 0 else v for v, t in zip(value.tolist(), totals.tolist(), strict=True)]
+
+
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -47,11 +82,7 @@ def xml_text(value: Any) -> Any:
     return _XML_ILLEGAL.sub("\ufffd", value) if isinstance(value, str) else value
 
 
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 3)
-
-
-@dataclass
+@dataclass(slots=True)
 class Edge:
     """One (client, server, connection_type) edge over the window."""
 
@@ -83,22 +114,44 @@ class Edge:
 
     def to_dict(self) -> dict[str, Any]:
         """The API's edge object."""
-        hist = self.latency_hist
-        return {
-            "source": self.source,
-            "target": self.target,
-            "connection_type": self.connection_type,
-            "calls": self.calls,
-            "errors": self.errors,
-            "p50_ms": _ms(histogram_quantile(0.5, hist)),
-            "p95_ms": _ms(histogram_quantile(0.95, hist)),
-            "p99_ms": _ms(histogram_quantile(0.99, hist)),
-            "client_p95_ms": _ms(histogram_quantile(0.95, self.client_hist)),
-            "queue_delay_avg_ms": _ms(self.queue_sum / self.queue_count) if self.queue_count else None,
-            "first_seen": iso_ns(self.first_seen_ns),
-            "last_seen": iso_ns(self.last_seen_ns),
-            "exemplar_trace_ids": self.exemplars,
+        return edge_dicts([self])[0]
+
+
+def _rounded_ms(values: list[float | None]) -> list[float | None]:
+    return [None if v is None else round(v * 1000, 3) for v in values]
+
+
+def edge_dicts(edges: Sequence[Edge]) -> list[dict[str, Any]]:
+    """The API's edge objects, percentiles computed for all edges at once."""
+    if not edges:
+        return []
+    shape = (len(edges), HISTOGRAM_SIZE)
+    client = np.array([e.client_hist for e in edges], np.int64).reshape(shape)
+    server = np.array([e.server_hist for e in edges], np.int64).reshape(shape)
+    # Server-side latency where measured, else client-side (as Edge.latency_hist).
+    latency = np.where((server.sum(axis=1) > 0)[:, None], server, client)
+    p50, p95, p99 = (_rounded_ms(histogram_quantiles(q, latency)) for q in (0.5, 0.95, 0.99))
+    client_p95 = _rounded_ms(histogram_quantiles(0.95, client))
+    first = iso_ns_many([e.first_seen_ns for e in edges])
+    last = iso_ns_many([e.last_seen_ns for e in edges])
+    return [
+        {
+            "source": e.source,
+            "target": e.target,
+            "connection_type": e.connection_type,
+            "calls": e.calls,
+            "errors": e.errors,
+            "p50_ms": p50[i],
+            "p95_ms": p95[i],
+            "p99_ms": p99[i],
+            "client_p95_ms": client_p95[i],
+            "queue_delay_avg_ms": round(e.queue_sum / e.queue_count * 1000, 3) if e.queue_count else None,
+            "first_seen": first[i],
+            "last_seen": last[i],
+            "exemplar_trace_ids": e.exemplars,
         }
+        for i, e in enumerate(edges)
+    ]
 
 
 @dataclass
@@ -145,8 +198,52 @@ def _reach_counts(graph: nx.DiGraph, counted: set[str] | None = None) -> dict[st
     return counts
 
 
+class Topology:
+    """Who calls whom (no counters) over a networkx DiGraph: enough for blast-radius questions.
+
+    Self-calls are left out: a node does not depend on itself.
+    """
+
+    def __init__(self, kinds: dict[str, str], pairs: Iterable[tuple[str, str]]) -> None:
+        self.kinds = kinds
+        self._graph = nx.DiGraph()
+        self._graph.add_nodes_from(kinds)
+        self._graph.add_edges_from((source, target) for source, target in pairs if source != target)
+
+    @classmethod
+    def from_rows(cls, rows: TopologyRows) -> Topology:
+        """Build from what Store.topology read."""
+        edges, services = rows.rows()
+        return cls(_node_kinds(services, edges), ((client, server) for client, server, _, _ in edges))
+
+    def has_node(self, name: str) -> bool:
+        """True when the node was seen in the window."""
+        return name in self.kinds
+
+    def dependents(self, name: str, depth: int | None = None) -> dict[str, int]:
+        """Nodes that (transitively) call `name`, with their distance: who breaks if it breaks."""
+        lengths = nx.single_source_shortest_path_length(self._graph.reverse(copy=False), name, cutoff=depth)
+        lengths.pop(name, None)
+        return dict(lengths)
+
+    def dependencies(self, name: str, depth: int | None = None) -> dict[str, int]:
+        """Nodes that `name` (transitively) calls, with their distance."""
+        lengths = nx.single_source_shortest_path_length(self._graph, name, cutoff=depth)
+        lengths.pop(name, None)
+        return dict(lengths)
+
+
+def _node_kinds(services: Iterable[str], edges: Iterable[tuple[str, str, str, str]]) -> dict[str, str]:
+    """Services that sent spans are services; any other node takes the kind its edges give it."""
+    kinds = dict.fromkeys(services, NodeKind.SERVICE)
+    for client, server, client_kind, server_kind in edges:
+        kinds.setdefault(client, client_kind)
+        kinds.setdefault(server, server_kind)
+    return kinds
+
+
 class ServiceGraph:
-    """Nodes and edges of one window, with dependency queries over a networkx DiGraph."""
+    """Nodes and edges of one window, with dependency queries over its topology."""
 
     def __init__(self, window: Window, nodes: dict[str, Node], edges: list[Edge], include_self: bool = False):
         self.window = window
@@ -155,15 +252,9 @@ class ServiceGraph:
         self.memo: dict[Any, Any] = {}  # derived results computed once per graph (e.g. its ownership)
         self.self_edges = [e for e in edges if e.source == e.target]
         self.edges = edges if include_self else [e for e in edges if e.source != e.target]
-        self._graph = nx.DiGraph()
-        self._graph.add_nodes_from(nodes)
-        for edge in self.edges:
-            if edge.source == edge.target:
-                continue
-            if self._graph.has_edge(edge.source, edge.target):
-                self._graph[edge.source][edge.target]["calls"] += edge.calls
-            else:
-                self._graph.add_edge(edge.source, edge.target, calls=edge.calls)
+        self.topology = Topology({name: node.kind for name, node in nodes.items()},
+                                 ((e.source, e.target) for e in self.edges))
+        self._graph = self.topology._graph
 
     @classmethod
     def from_store(
@@ -205,15 +296,11 @@ class ServiceGraph:
 
     def dependents(self, name: str, depth: int | None = None) -> dict[str, int]:
         """Nodes that (transitively) call `name`, with their distance: who breaks if it breaks."""
-        lengths = nx.single_source_shortest_path_length(self._graph.reverse(copy=False), name, cutoff=depth)
-        lengths.pop(name, None)
-        return dict(lengths)
+        return self.topology.dependents(name, depth)
 
     def dependencies(self, name: str, depth: int | None = None) -> dict[str, int]:
         """Nodes that `name` (transitively) calls, with their distance."""
-        lengths = nx.single_source_shortest_path_length(self._graph, name, cutoff=depth)
-        lengths.pop(name, None)
-        return dict(lengths)
+        return self.topology.dependencies(name, depth)
 
     def dependent_counts(self, services_only: bool = False) -> dict[str, int]:
         """Number of distinct transitive dependents of every node (only services, if asked)."""
@@ -257,8 +344,7 @@ class ServiceGraph:
         graph = nx.MultiDiGraph()
         for name, attrs in node_attrs.items():
             graph.add_node(xml_text(name), **{k: xml_text(v) for k, v in attrs.items() if v is not None})
-        for edge in self.edges:
-            data = edge.to_dict()
+        for edge, data in zip(self.edges, edge_dicts(self.edges), strict=True):
             graph.add_edge(
                 xml_text(edge.source), xml_text(edge.target), key=edge.connection_type,
                 **{k: xml_text(v) for k, v in data.items() if v is not None and not isinstance(v, list)},
@@ -268,4 +354,7 @@ class ServiceGraph:
         return buffer.getvalue().decode("utf-8")
 
 
-__all__ = ["Edge", "Node", "ServiceGraph", "histogram_quantile", "iso_ns"]
+__all__ = [
+    "Edge", "Node", "ServiceGraph", "Topology", "edge_dicts", "histogram_quantile", "histogram_quantiles", "iso_ns",
+    "iso_ns_many",
+]

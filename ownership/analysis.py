@@ -7,6 +7,7 @@ an orphan, how risky each orphan is, and what each team must fix.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +64,12 @@ def owner_name(resolved: ResolvedOwner) -> str | None:
     return resolved.ref.name if resolved.ref is not None else None
 
 
+def node_owner(index: CatalogIndex, name: str, kind: str) -> str | None:
+    """The owner OwnershipAnalysis reports for a node, from the catalog alone (no graph needed)."""
+    found = index.match_service(name) if kind == NodeKind.SERVICE else index.match_virtual(name)
+    return owner_name(index.owner_of(found.entity)) if found is not None else None
+
+
 def is_unnamed(service: str) -> bool:
     """`unknown_service` or `unknown_service:<executable>`: an SDK's fallback name."""
     return service == UNKNOWN_SERVICE or service.startswith(UNKNOWN_SERVICE + ":")
@@ -90,16 +97,25 @@ class OwnershipAnalysis:
         for name, node in graph.nodes.items():
             self._nodes[name] = self._analyse_node(node, matched)
         self._stale(matched)
-        self._suggest()
+        # Owner suggestions cost as much as the rest together and the map, the service list and
+        # blast-radius answers never show them: they are made on first need (_ensure_suggestions).
+        self._suggested = False
+        self._suggest_lock = threading.Lock()
 
     # ------------------------------------------------------------------ lens protocol
 
     def ownership(self, node: Node) -> NodeOwnership:
-        """Ownership of one node of the graph."""
+        """Ownership of one node of the graph (its suggested_owners: see `suggested_owners`)."""
         return self._nodes[node.name]
 
+    def suggested_owners(self, node: Node) -> list[dict[str, Any]]:
+        """Likely owners of an orphaned node, best first (empty for owned nodes)."""
+        self._ensure_suggestions()
+        return self._nodes[node.name].suggested_owners
+
     def of(self, name: str) -> NodeOwnership:
-        """Ownership of a node by name."""
+        """Ownership of a node by name, suggestions included."""
+        self._ensure_suggestions()
         return self._nodes[name]
 
     # ------------------------------------------------------------------ per node
@@ -223,6 +239,12 @@ class OwnershipAnalysis:
                 owner=owner, data={"entity": str(entity.ref)},
             ))
 
+    def _ensure_suggestions(self) -> None:
+        with self._suggest_lock:  # one analysis serves concurrent requests
+            if not self._suggested:
+                self._suggest()
+                self._suggested = True
+
     def _suggest(self) -> None:
         owned = {name: own.owner for name, own in self._nodes.items()
                  if own.owner and own.owner_status == "ok" and self.graph.nodes[name].kind == NodeKind.SERVICE
@@ -252,6 +274,7 @@ class OwnershipAnalysis:
 
     def findings(self, codes_wanted: Iterable[str] | None = None, owner: str | None = None) -> list[Finding]:
         """Every finding of the window, most severe first."""
+        self._ensure_suggestions()
         wanted = set(codes_wanted) if codes_wanted else None
         out = [f for f in self._findings
                if (wanted is None or f.code in wanted) and (owner is None or (f.owner or "").lower() == owner.lower())]
@@ -259,6 +282,7 @@ class OwnershipAnalysis:
 
     def orphans(self) -> list[OrphanRisk]:
         """Orphaned services (no valid, active owner), ranked by risk (distinct dependent services first)."""
+        self._ensure_suggestions()
         dependents = self.graph.dependent_counts(services_only=True)
         out = []
         for name, own in self._nodes.items():
@@ -277,6 +301,7 @@ class OwnershipAnalysis:
         The owner is the declared one, else the best suggestion; dependsOn names the catalog
         entity each callee matched, or the ref it would get.
         """
+        self._ensure_suggestions()
         own = self._nodes[name]
         owner_ref = own.owner_ref
         if owner_ref is None and own.suggested_owners:

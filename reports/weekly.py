@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from graph.model import NodeKind, Window
-from graph.service_graph import ServiceGraph, iso_ns
+from graph.service_graph import ServiceGraph, edge_dicts, iso_ns
 from graph.store.base import Store
 from ownership.analysis import OwnershipAnalysis
 from ownership.findings import DOCUMENTATION_CODES, ORPHAN_CODES, STALE
@@ -76,7 +76,7 @@ class WeeklyReport:
             own = self.week.analysis.of(name)
             nodes.append({"id": name, "kind": graph.nodes[name].kind, "owner": own.owner,
                           "owner_status": own.owner_status})
-        edges = [e.to_dict() for e in graph.edges if e.source in names and e.target in names]
+        edges = edge_dicts([e for e in graph.edges if e.source in names and e.target in names])
         return render_svg(nodes, edges, graph.layout(names), highlight={service}, title=f"neighbourhood of {service}")
 
 

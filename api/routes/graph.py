@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from api.deps import Graph, Lens, OwnerFilter
+from api.responses import json_bytes
 from api.views import EXPORT_MEDIA_TYPES, export_graph, graph_edges, graph_nodes
 
 router = APIRouter(prefix="/api/v1", tags=["graph"])
@@ -38,8 +39,7 @@ def get_graph(
         body = graph.memo.get(key)
         if body is None:
             nodes, edges = _owned(graph_nodes(graph, lens), graph_edges(graph), owner)
-            body = graph.memo[key] = JSONResponse(
-                {"window": graph.window.as_dict(), "nodes": nodes, "edges": edges}).body
+            body = graph.memo[key] = json_bytes({"window": graph.window.as_dict(), "nodes": nodes, "edges": edges})
         return Response(body, media_type="application/json")
     nodes, edges = _owned(graph_nodes(graph, lens), graph_edges(graph), owner)
     return Response(export_graph(graph, nodes, edges, format), media_type=EXPORT_MEDIA_TYPES[format])

@@ -5,30 +5,31 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from api.deps import Analysis, Graph, State
 from api.problems import NotFoundError
+from api.responses import FastJSONResponse
 from ownership.findings import ALL_CODES
 
 router = APIRouter(prefix="/api/v1", tags=["ownership"])
 
 
-@router.get("/findings", response_class=JSONResponse)
+@router.get("/findings", response_class=FastJSONResponse)
 def list_findings(
     analysis: Analysis,
     graph: Graph,
     code: Annotated[list[str] | None, Query(description=f"only these codes: {', '.join(ALL_CODES)}")] = None,
     owner: Annotated[str | None, Query(max_length=256, description="only findings of this team")] = None,
-) -> JSONResponse:
+) -> FastJSONResponse:
     """Every finding of the window, most severe first."""
     unknown = sorted(set(code or ()) - set(ALL_CODES))
     if unknown:
         raise HTTPException(400, f"unknown finding code(s): {', '.join(unknown)}")
     findings = analysis.findings(code, owner)
-    return JSONResponse({"window": graph.window.as_dict(), "findings": [f.to_dict() for f in findings]})
+    return FastJSONResponse({"window": graph.window.as_dict(), "findings": [f.to_dict() for f in findings]})
 
 
 @router.get("/teams")

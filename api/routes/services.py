@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
 
-from api.deps import Graph, Lens, OwnerFilter, State
+from api.deps import Graph, GraphQuery, Lens, OwnerFilter, Params, State
 from api.problems import NotFoundError
+from api.responses import FastJSONResponse
+from api.state import ApiState
 from api.views import node_detail, node_summaries, reach_view
 from graph.service_graph import ServiceGraph
 
@@ -22,27 +23,33 @@ def _known(graph: ServiceGraph, name: str) -> None:
         raise NotFoundError(f"no service or node named {name!r} in the window")
 
 
-@router.get("/services", response_class=JSONResponse)
-def list_services(graph: Graph, lens: Lens, owner: OwnerFilter = None) -> JSONResponse:
+@router.get("/services", response_class=FastJSONResponse)
+def list_services(graph: Graph, lens: Lens, owner: OwnerFilter = None) -> FastJSONResponse:
     """Every service and virtual node seen in the window (with `owner`: that team's only)."""
     services = node_summaries(graph, lens)
     if owner:
         services = [s for s in services if (s["owner"] or "").lower() == owner.lower()]
-    return JSONResponse({"window": graph.window.as_dict(), "services": services})
+    return FastJSONResponse({"window": graph.window.as_dict(), "services": services})
+
+
+def _reach(state: ApiState, params: GraphQuery, name: str, direction: str, depth: int | None) -> dict[str, Any]:
+    # Only who calls whom is needed: the window's topology, not its counters or findings.
+    topology = state.topology(params.window, params.env)
+    if not topology.has_node(name):
+        raise NotFoundError(f"no service or node named {name!r} in the window")
+    return reach_view(topology, state.node_owner, name, direction, depth, params.window)
 
 
 @router.get("/services/{name:path}/dependents")
-def dependents(name: str, graph: Graph, lens: Lens, depth: Depth = None) -> dict[str, Any]:
+def dependents(name: str, state: State, params: Params, depth: Depth = None) -> dict[str, Any]:
     """Who breaks if `name` breaks: its transitive callers, and their owners to notify."""
-    _known(graph, name)
-    return reach_view(graph, lens, name, "dependents", depth)
+    return _reach(state, params, name, "dependents", depth)
 
 
 @router.get("/services/{name:path}/dependencies")
-def dependencies(name: str, graph: Graph, lens: Lens, depth: Depth = None) -> dict[str, Any]:
+def dependencies(name: str, state: State, params: Params, depth: Depth = None) -> dict[str, Any]:
     """What `name` (transitively) calls."""
-    _known(graph, name)
-    return reach_view(graph, lens, name, "dependencies", depth)
+    return _reach(state, params, name, "dependencies", depth)
 
 
 @router.get("/services/{name:path}")

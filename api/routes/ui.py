@@ -72,7 +72,8 @@ def index(
     detail = None
     if node and node in graph.nodes:
         detail = node_detail(graph, analysis, node)
-        detail["dependents_view"] = reach_view(graph, analysis, node, "dependents", None)
+        detail["dependents_view"] = reach_view(graph.topology, lambda n, _: analysis.of(n).owner, node, "dependents",
+                                               None, graph.window)
         detail["finding_details"] = [f.to_dict() for f in analysis.findings() if f.service == node]
         detail["expand_link"] = expand_link(node)
     context = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,6 +192,23 @@ def hints_upsert_sql(placeholder: str) -> str:
 
 
 Rows = list[tuple[Any, ...]]
+TopologyEdge = tuple[str, str, str, str]  # client, server, client_kind, server_kind
+
+
+class TopologyRows:
+    """A window's edges as (client, server, client_kind, server_kind) and its services, read lazily,
+    with a digest of that content when the store can give one (equal digests: equal content)."""
+
+    def __init__(self, key: bytes | None, read: Callable[[], tuple[list[TopologyEdge], list[str]]]) -> None:
+        self.key = key
+        self._read = read
+        self._rows: tuple[list[TopologyEdge], list[str]] | None = None
+
+    def rows(self) -> tuple[list[TopologyEdge], list[str]]:
+        """The edges and the services."""
+        if self._rows is None:
+            self._rows = self._read()
+        return self._rows
 
 
 def batch_rows(batch: AggregateBatch) -> tuple[Rows, Rows, Rows]:
@@ -246,7 +263,7 @@ def service_query(placeholder: str, env: str | None) -> str:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class EdgeRow:
     """An edge summed over a window."""
 
@@ -336,6 +353,13 @@ class Store(ABC):
     @abstractmethod
     def services(self, window: Window, env: str | None = None) -> list[ServiceRow]:
         """Services seen in the window."""
+
+    def topology(self, window: Window, env: str | None = None) -> TopologyRows:
+        """Who calls whom in the window and which services were seen (stores that can answer
+        without summing counters override this)."""
+        edges = [(e.client, e.server, e.client_kind, e.server_kind) for e in self.edges(window, env)]
+        services = [s.service for s in self.services(window, env)]
+        return TopologyRows(None, lambda: (edges, services))
 
     @abstractmethod
     def hints(self) -> dict[str, dict[str, str]]:

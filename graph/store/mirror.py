@@ -11,6 +11,7 @@ contract suite runs on both).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,11 +27,14 @@ from graph.store.base import (
     ServiceRow,
     SqlStore,
     Store,
+    TopologyEdge,
+    TopologyRows,
     bucket_range,
 )
 
 DAY = 86_400
 FINE, HOURLY = 0, 1
+_KIND_CODES = 256  # node kinds are a handful of words; codes pack (edge, client kind, server kind)
 
 # Positions in a row of EDGE_COLUMNS.
 _KEY, _KINDS, _CALLS = slice(0, 5), slice(5, 7), 7
@@ -166,6 +170,11 @@ def _groups(rows: np.ndarray, group: np.ndarray, last: np.ndarray) -> tuple[np.n
     return rows, starts, latest
 
 
+def _exemplar_ids(joined: str) -> list[str]:
+    """Distinct trace ids of a comma-joined exemplars column (as EdgeRow.from_sql reads it)."""
+    return [e for e in dict.fromkeys(joined.split(",")) if e][:MAX_EXEMPLARS]
+
+
 class MirroredStore(Store):
     """A SQL store whose recent edge and service aggregates are also held in memory (read side).
 
@@ -180,7 +189,7 @@ class MirroredStore(Store):
         self.days = days
         self.refresh_seconds = refresh_seconds
         self.clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant: a fallback to the SQL path may call back in
         self._loaded_at: float | None = None
         self._watermark: int | None = None
         self._compactions = 0
@@ -268,7 +277,7 @@ class MirroredStore(Store):
             rows, starts, latest = _groups(rows, columns.group, columns.last)
             if not len(rows):
                 return []
-            ints = np.add.reduceat(columns.ints[rows], starts, axis=0).tolist()
+            ints = np.add.reduceat(columns.ints[rows], starts, axis=0)
             floats = np.add.reduceat(columns.floats[rows], starts, axis=0).tolist()
             first = np.minimum.reduceat(columns.first[rows], starts).tolist()
             last = columns.last[latest].tolist()
@@ -277,26 +286,52 @@ class MirroredStore(Store):
             exemplars = [columns.extra[row] for row in latest.tolist()]
             keys = self._edge_keys.values
         n = HISTOGRAM_SIZE
-        out = []
-        for i, group in enumerate(groups):
-            client, server, ctype = keys[group]
-            counts = ints[i]
-            client_kind, server_kind = kinds[i]
-            out.append(EdgeRow(
-                client, server, ctype, client_kind, server_kind, counts[0], counts[1], floats[i][0],
-                floats[i][1], floats[i][2], counts[2], counts[3:3 + n], counts[3 + n:3 + 2 * n], first[i], last[i],
-                list(dict.fromkeys(e for e in exemplars[i].split(",") if e))[:MAX_EXEMPLARS],
-            ))
-        return out
+        calls, failed, queue_count = ints[:, 0].tolist(), ints[:, 1].tolist(), ints[:, 2].tolist()
+        client_hist, server_hist = ints[:, 3:3 + n].tolist(), ints[:, 3 + n:3 + 2 * n].tolist()
+        return [
+            EdgeRow(*keys[group], *kinds[i], calls[i], failed[i], *floats[i], queue_count[i], client_hist[i],
+                    server_hist[i], first[i], last[i], _exemplar_ids(exemplars[i]))
+            for i, group in enumerate(groups)
+        ]
 
-    def _group_kinds(self, rows: np.ndarray, starts: np.ndarray) -> list[tuple[str, str]]:
+    def _group_kinds(self, rows: np.ndarray, starts: np.ndarray) -> list[list[str]]:
         """MIN(client_kind), MIN(server_kind) per group, as the SQL takes them (by string order)."""
         kinds = self._kinds.values
         by_rank = sorted(range(len(kinds)), key=kinds.__getitem__)
         rank_of = np.empty(len(kinds), np.int64)
         rank_of[by_rank] = np.arange(len(kinds))
-        ranks = np.minimum.reduceat(rank_of[self._edges.kinds[rows]], starts, axis=0).tolist()
-        return [(kinds[by_rank[c]], kinds[by_rank[s]]) for c, s in ranks]
+        ranks = np.minimum.reduceat(rank_of[self._edges.kinds[rows]], starts, axis=0)
+        return np.array([kinds[k] for k in by_rank], dtype=object)[ranks].tolist()
+
+    def topology(self, window: Window, env: str | None = None) -> TopologyRows:
+        """Who calls whom and which services were seen, without summing counters, with a digest
+        of that content: the distinct (edge, kinds) codes of the window's rows and its services."""
+        with self._lock:
+            self._refresh(False)
+            if not self._covers(window) or len(self._kinds.values) >= _KIND_CODES:
+                return super().topology(window, env)
+            env_id = self._env_id(env)
+            edges = self._edges
+            rows = edges.select(window, self.bucket_seconds, env_id)
+            kinds = edges.kinds[rows]
+            codes = np.unique((edges.group[rows] * _KIND_CODES + kinds[:, 0]) * _KIND_CODES + kinds[:, 1])
+            services = np.unique(self._services.group[self._services.select(window, self.bucket_seconds, env_id)])
+            key = hashlib.blake2b(codes.tobytes() + b"/" + services.tobytes(), digest_size=16).digest()
+            # Interned values are only ever appended: these lists are safe to read after the lock.
+            edge_keys, kind_names, names = self._edge_keys.values, self._kinds.values, self._service_names.values
+
+        def read() -> tuple[list[TopologyEdge], list[str]]:
+            found: dict[int, tuple[str, str]] = {}
+            for code in codes.tolist():  # by edge, then kinds: several kinds of one edge take the least
+                group, rest = divmod(code, _KIND_CODES * _KIND_CODES)
+                client_kind, server_kind = (kind_names[k] for k in divmod(rest, _KIND_CODES))
+                if group in found:
+                    client_kind, server_kind = min(found[group][0], client_kind), min(found[group][1], server_kind)
+                found[group] = (client_kind, server_kind)
+            out = [(*edge_keys[group][:2], *pair) for group, pair in found.items()]
+            return out, [names[g] for g in services.tolist()]
+
+        return TopologyRows(key, read)
 
     def services(self, window: Window, env: str | None = None) -> list[ServiceRow]:
         """Services seen in the window (in memory when the window is recent)."""

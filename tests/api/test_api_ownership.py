@@ -260,6 +260,27 @@ def test_dependents_list_owners_to_notify(world: World) -> None:
     assert body["owners_to_notify"] == ["payments"]
 
 
+def test_reach_owners_equal_the_analysis_owners_and_follow_a_catalog_reload(world: World) -> None:
+    def owners_by_analysis() -> dict[str, str | None]:
+        return {s["name"]: s["owner"] for s in world.client.get("/api/v1/services").json()["services"]}
+
+    def owners_by_reach() -> dict[str, str | None]:
+        out = {}
+        for name in owners_by_analysis():
+            for direction in ("dependents", "dependencies"):
+                body = world.client.get(f"/api/v1/services/{quote(name, safe='')}/{direction}").json()
+                out.update({d["name"]: d["owner"] for d in body[direction]})
+        return out
+
+    by_reach = owners_by_reach()
+    assert len(by_reach) >= 6 and any(by_reach.values())
+    assert by_reach == {n: o for n, o in owners_by_analysis().items() if n in by_reach}
+    world.catalog_file.write_text(CATALOG.replace("owner: payments", "owner: search"), encoding="utf-8")
+    world.state.catalog.reload()
+    assert owners_by_reach() == {n: o for n, o in owners_by_analysis().items() if n in by_reach}
+    assert "search" in owners_by_reach().values()
+
+
 # ------------------------------------------------------------------------------------ /teams
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import uuid
@@ -43,7 +44,7 @@ def _comparable(rows: list[Any]) -> list[tuple[Any, ...]]:
     """Edge rows without their exemplars (a sample, not a sum) and with rounded float sums, sorted."""
     out = []
     for row in rows:
-        fields = dict(vars(row))
+        fields = dataclasses.asdict(row)
         exemplars = fields.pop("exemplars", None)
         if exemplars is not None:
             assert len(exemplars) == len(set(exemplars)) <= 5
@@ -62,6 +63,9 @@ def _assert_same(mirror: MirroredStore, store: SqlStore, now: float) -> None:
         for env in (None, "", "prod", "nowhere"):
             assert _comparable(mirror.edges(window, env)) == _comparable(store.edges(window, env)), (window, env)
             assert sorted(mirror.services(window, env), key=repr) == sorted(store.services(window, env), key=repr)
+            edges, services = mirror.topology(window, env).rows()
+            sql_edges, sql_services = store.topology(window, env).rows()
+            assert (sorted(edges), sorted(services)) == (sorted(sql_edges), sorted(sql_services)), (window, env)
 
 
 def _random_batch(rng: random.Random, agg: Aggregator, now: float) -> None:
@@ -169,3 +173,18 @@ def test_a_row_committed_during_a_compaction_survives_in_the_mirror(tmp_path: Pa
     assert {e.client for e in mirror.edges(window)} == {"web", "late"}
     writer.close()
     store.close()
+
+
+def test_the_topology_digest_changes_with_the_topology_only(sql_store: SqlStore) -> None:
+    mirror = MirroredStore(sql_store, days=8, refresh_seconds=0, clock=lambda: NOW)
+    window = Window(NOW - DAY, NOW)
+    _write(sql_store, lambda a: (_calls(a, NOW - 600, "web", "api", 1), _sighting(a, NOW - 600, "web")))
+    first = mirror.topology(window).key
+    _write(sql_store, lambda a: _calls(a, NOW - 300, "web", "api", 5))  # more calls: same topology
+    assert mirror.topology(window).key == first
+    _write(sql_store, lambda a: _calls(a, NOW - 300, "api", "db", 1))  # a new edge
+    second = mirror.topology(window).key
+    assert second != first
+    _write(sql_store, lambda a: _sighting(a, NOW - 300, "lonely"))  # a new service without edges
+    assert mirror.topology(window).key not in (first, second)
+    assert mirror.topology(Window(NOW - 30 * DAY, NOW)).key is None  # beyond the mirror: no digest

@@ -7,11 +7,22 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from graph.aggregate import Aggregator
 from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, Window
-from graph.service_graph import Edge, Node, ServiceGraph, histogram_quantile, iso_ns
+from graph.service_graph import (
+    Edge,
+    Node,
+    ServiceGraph,
+    histogram_quantile,
+    histogram_quantiles,
+    iso_ns,
+    iso_ns_many,
+)
 from graph.store.sqlite import SQLiteStore
 from tests.graph.store_builders import NS, T0, call, sighting, write
 
@@ -222,11 +233,11 @@ def test_reach_through_a_cycle_and_shortest_distance() -> None:
     assert g.dependency_counts() == {"a": 3, "b": 3, "c": 3, "d": 0}
 
 
-def test_parallel_edges_of_several_types_sum_calls() -> None:
+def test_parallel_edges_of_several_types_stay_apart_and_link_once() -> None:
     nodes = {n: Node(n, "service") for n in "ab"}
     g = ServiceGraph(WINDOW, nodes, [edge("a", "b", 2, "rpc"), edge("a", "b", 3, "virtual")])
-    assert g._graph["a"]["b"]["calls"] == 5
-    assert len(g.downstream("a")) == 2
+    assert sorted((e.connection_type, e.calls) for e in g.downstream("a")) == [("rpc", 2), ("virtual", 3)]
+    assert list(g._graph.edges) == [("a", "b")]
     assert g.dependency_counts() == {"a": 1, "b": 0}
 
 
@@ -338,3 +349,25 @@ def test_graphml_with_control_characters_is_well_formed() -> None:
     assert set(parsed.nodes) == {"bad\ufffdname\ufffd[31m", "b"}
     assert parsed.nodes["bad\ufffdname\ufffd[31m"]["owner"] == "team\ufffdx"
     assert parsed.number_of_edges() == 1
+
+
+histograms = st.lists(
+    st.lists(st.one_of(st.just(0), st.integers(0, 5), st.integers(0, 2**40)), min_size=HISTOGRAM_SIZE,
+             max_size=HISTOGRAM_SIZE),
+    min_size=1, max_size=20,
+)
+
+
+@given(histograms, st.sampled_from([0.0, 0.01, 0.5, 0.95, 0.99, 1.0]))
+def test_quantiles_of_many_histograms_equal_the_one_at_a_time_function(rows: list[list[int]], q: float) -> None:
+    assert histogram_quantiles(q, np.array(rows, np.int64)) == [histogram_quantile(q, row) for row in rows]
+
+
+@given(st.lists(st.one_of(st.just(0), st.integers(1, 2**63 - 1)), max_size=20))
+def test_timestamps_of_many_values_equal_the_one_at_a_time_function(values: list[int]) -> None:
+    assert iso_ns_many(values) == [iso_ns(v) for v in values]
+
+
+def test_timestamps_are_truncated_to_the_millisecond() -> None:
+    assert iso_ns(1_790_000_000_999_999_999) == "2026-09-21T14:13:20.999Z"
+    assert iso_ns(0) is None
