@@ -93,9 +93,11 @@ def _first_name(attrs: dict[str, str], keys: Iterable[str]) -> str | None:
     return None
 
 
+_DB_KEYS = frozenset(DB_KEYS)
+
+
 def _is_database(span: Span) -> bool:
-    attrs = span.attrs
-    return any(key in attrs for key in DB_KEYS)
+    return not _DB_KEYS.isdisjoint(span.attrs)  # C-level, unlike any() over a generator
 
 
 _CLIENT_PEER_KEYS = (*PEER_SERVICE_KEYS, SERVER_ADDRESS)
@@ -168,8 +170,11 @@ class CallDetector:
         parked: list[tuple[bytes, Span]] = []  # children whose parent has not arrived
         pair = self._pair
         database_at_once = self.database_at_once
+        callers: list[Span] = []  # CLIENT and PRODUCER spans, the ones named by their attributes
         for span in fresh:
             kind = span.kind
+            if kind in _CALLER_KINDS:
+                callers.append(span)
             if span.parent_id:
                 parent_key = span.trace_id + span.parent_id
                 parent = batch_index.get(parent_key) or index.get(parent_key)
@@ -198,9 +203,8 @@ class CallDetector:
                 self._expired(span)
         # Attributes a decoder left unread (collector/decode.py): a span still unpaired may need them
         # when it expires; a paired one never will. Either way the span lets go of the request.
-        for span in fresh:
-            if span.attrs_source is not None:
-                span.settle_attrs(not span.paired)
+        for span in callers:
+            span.settle_attrs(not span.paired)
         # One expiry-queue entry per batch and purpose rather than one per span: the TTL is the same
         # for the whole batch, and expiring a list is far cheaper than a deque of small tuples.
         if parked:

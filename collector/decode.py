@@ -11,7 +11,6 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Iterator
-from functools import partial
 from typing import Any
 
 from google.protobuf.message import DecodeError as _ProtoDecodeError
@@ -124,18 +123,41 @@ def decode_request(request: Any, owner_keys: Iterable[str] = ()) -> DecodeResult
                 if not parent_id and kind in _ENTRY_KINDS:
                     attrs = _proto_attributes(s.attributes)
                 links = s.links
-                span = new_span(
-                    trace_id, span_id, parent_id, resource, kind, start, end,
-                    s.status.code == _STATUS_ERROR, attrs,
-                    tuple((ln.trace_id, ln.span_id) for ln in links) if links else (),
-                )
                 if kind in _NAMING_KINDS:
                     # Read on first use: a CLIENT/PRODUCER span's attributes only matter when it gets
                     # no child (rules 3 and 4), and scanning them is about half of decoding. The
                     # call detector settles them before the span outlives this request.
-                    span.attrs_source = partial(_proto_attributes, s.attributes)
+                    span = _LazyProtoSpan(
+                        trace_id, span_id, parent_id, resource, kind, start, end,
+                        s.status.code == _STATUS_ERROR, None,
+                        tuple((ln.trace_id, ln.span_id) for ln in links) if links else (),
+                    )
+                    span._attrs = None
+                    span.pb_attributes = s.attributes
+                else:
+                    span = new_span(
+                        trace_id, span_id, parent_id, resource, kind, start, end,
+                        s.status.code == _STATUS_ERROR, attrs,
+                        tuple((ln.trace_id, ln.span_id) for ln in links) if links else (),
+                    )
                 append(span)
     return result
+
+
+class _LazyProtoSpan(Span):
+    """A span whose attributes stay in the decoded protobuf until first use (see decode_request)."""
+
+    __slots__ = ("pb_attributes",)
+
+    def _read_attrs(self) -> dict[str, str]:
+        attrs = _proto_attributes(self.pb_attributes) if self.pb_attributes is not None else {}
+        self.pb_attributes = None  # lets go of the request
+        return attrs
+
+    def settle_attrs(self, needed: bool) -> None:
+        if self._attrs is None:
+            self._attrs = self._read_attrs() if needed else {}
+        self.pb_attributes = None
 
 
 def _proto_attributes(attributes: Any) -> dict[str, str]:
