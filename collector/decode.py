@@ -38,6 +38,7 @@ _HINT_KEYS = frozenset(HINT_KEYS)
 _NAMING_KINDS = frozenset({3, 4})  # CLIENT, PRODUCER
 _NO_ATTRIBUTES: dict[str, str] = {}
 _ENTRY_KINDS = frozenset({2, 5})  # SERVER, CONSUMER
+_CONSUMER = 5
 
 
 class DecodeError(ValueError):
@@ -101,6 +102,7 @@ def decode_request(request: Any, owner_keys: Iterable[str] = ()) -> DecodeResult
     append = result.spans.append
     hint_keys = _HINT_KEYS | frozenset(owner_keys)
     new_span = Span
+    lazy_span = _LazyProtoSpan
     for resource_spans in request.resource_spans:
         resource = _proto_resource(resource_spans.resource, hint_keys)
         for scope_spans in resource_spans.scope_spans:
@@ -117,29 +119,26 @@ def decode_request(request: Any, owner_keys: Iterable[str] = ()) -> DecodeResult
                 if parent_id == _ZERO_PARENT:
                     parent_id = b""
                 kind = s.kind
-                # Only CLIENT/PRODUCER spans (peers, databases) and root SERVER/CONSUMER spans (entry
-                # names) are ever named by attributes: skip the attribute scan for every other span.
-                attrs = _NO_ATTRIBUTES  # shared and never mutated: most spans need no attributes
-                if not parent_id and kind in _ENTRY_KINDS:
-                    attrs = _proto_attributes(s.attributes)
-                links = s.links
+                error = s.status.code == _STATUS_ERROR
                 if kind in _NAMING_KINDS:
-                    # Read on first use: a CLIENT/PRODUCER span's attributes only matter when it gets
-                    # no child (rules 3 and 4), and scanning them is about half of decoding. The
-                    # call detector settles them before the span outlives this request.
-                    span = _LazyProtoSpan(
-                        trace_id, span_id, parent_id, resource, kind, start, end,
-                        s.status.code == _STATUS_ERROR, None,
-                        tuple((ln.trace_id, ln.span_id) for ln in links) if links else (),
-                    )
+                    # Attributes read on first use: a CLIENT/PRODUCER span's attributes only matter
+                    # when it gets no child (rules 3 and 4), and scanning them is about half of
+                    # decoding. The call detector settles them before the span outlives the request.
+                    span = lazy_span(trace_id, span_id, parent_id, resource, kind, start, end, error)
                     span._attrs = None
                     span.pb_attributes = s.attributes
                 else:
-                    span = new_span(
-                        trace_id, span_id, parent_id, resource, kind, start, end,
-                        s.status.code == _STATUS_ERROR, attrs,
-                        tuple((ln.trace_id, ln.span_id) for ln in links) if links else (),
-                    )
+                    # Of the other spans only roots are named by attributes (rule 5, entry points), and
+                    # only CONSUMER spans' links are read (rule 2): every other read is skipped.
+                    attrs = _NO_ATTRIBUTES  # shared and never mutated: most spans need no attributes
+                    if not parent_id and kind in _ENTRY_KINDS:
+                        attrs = _proto_attributes(s.attributes)
+                    links: tuple[tuple[bytes, bytes], ...] = ()
+                    if kind == _CONSUMER:
+                        pb_links = s.links
+                        if pb_links:
+                            links = tuple((ln.trace_id, ln.span_id) for ln in pb_links)
+                    span = new_span(trace_id, span_id, parent_id, resource, kind, start, end, error, attrs, links)
                 append(span)
     return result
 

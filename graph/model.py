@@ -103,7 +103,8 @@ class Span:
 
     Ids are raw bytes: trace_id 16, span_id 8, parent_id 8 or empty for a root.
     `attrs` holds only the keys in SPAN_ATTRIBUTE_KEYS. `links` are (trace_id, span_id)
-    pairs. `paired` is set by the call detector once the span took part in a call; `key`
+    pairs (the protobuf decoder keeps them for CONSUMER spans only, the ones rule 2 reads).
+    `paired` is set by the call detector once the span took part in a call; `key`
     (trace_id + span_id) is filled in by the call detector when it indexes the span.
 
     A decoder may subclass Span to read the attributes on first use (`_read_attrs`, with
