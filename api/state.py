@@ -12,7 +12,7 @@ from api.config import ApiConfig
 from graph.model import Window
 from graph.service_graph import ServiceGraph, Topology
 from graph.store.base import Store
-from ownership.analysis import OwnershipAnalysis, node_owner
+from ownership.analysis import CatalogLens, OwnershipAnalysis
 from ownership.source import CatalogSource
 
 CACHE_ENTRIES = 16
@@ -36,7 +36,7 @@ class ApiState:
     _cache: dict[tuple[Any, ...], tuple[float, Any]] = field(default_factory=dict, repr=False)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _topologies: dict[bytes, Topology] = field(default_factory=dict, repr=False)
-    _owners: tuple[Any, dict[tuple[str, str], str | None]] = field(default=(None, {}), repr=False)
+    _lens: CatalogLens | None = field(default=None, repr=False)
 
     def _cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
         if self.cache_seconds <= 0:
@@ -75,17 +75,13 @@ class ApiState:
                 self._topologies[rows.key] = found
         return found
 
-    def node_owner(self, name: str, kind: str) -> str | None:
-        """Who owns a node by the current catalog (what OwnershipAnalysis reports), remembered per catalog."""
+    def catalog_lens(self) -> CatalogLens:
+        """Owners by the current catalog alone (remembered until the catalog is reloaded)."""
         index = self.catalog.index
         with self._cache_lock:
-            if self._owners[0] is not index:
-                self._owners = (index, {})
-            memo = self._owners[1]
-        key = (name, kind)
-        if key not in memo:
-            memo[key] = node_owner(index, name, kind)
-        return memo[key]
+            if self._lens is None or self._lens.index is not index:
+                self._lens = CatalogLens(index)
+            return self._lens
 
     def analysis(self, graph: ServiceGraph) -> OwnershipAnalysis:
         """Join a graph with the current catalog (cached with the graph)."""

@@ -12,11 +12,15 @@ from graph.service_graph import Node, ServiceGraph, Topology, edge_dicts, iso_ns
 from ownership.analysis import NodeOwnership
 
 
-class OwnershipLens(Protocol):
-    """Answers who owns a node (ownership.analysis.OwnershipAnalysis)."""
+class OwnerLens(Protocol):
+    """Answers who owns a node (ownership.analysis.CatalogLens or OwnershipAnalysis)."""
 
     def ownership(self, node: Node) -> NodeOwnership:
         """Ownership of one node of the graph."""
+
+
+class OwnershipLens(OwnerLens, Protocol):
+    """Also knows findings and suggested owners (ownership.analysis.OwnershipAnalysis)."""
 
     def suggested_owners(self, node: Node) -> list[dict[str, Any]]:
         """Likely owners of an orphaned node."""
@@ -107,7 +111,7 @@ def reach_view(
     return {"service": name, "window": window.as_dict(), direction: items, "owners_to_notify": owners}
 
 
-def graph_nodes(graph: ServiceGraph, lens: OwnershipLens) -> list[dict[str, Any]]:
+def graph_nodes(graph: ServiceGraph, lens: OwnerLens) -> list[dict[str, Any]]:
     """Node objects of GET /api/v1/graph."""
     out = []
     for name in sorted(graph.nodes):

@@ -38,6 +38,7 @@ from graph.model import NodeKind
 from graph.store.base import Store
 from graph.store.mirror import MirroredStore
 from graph.store.sqlite import SQLiteStore
+from ownermap.server import tune_gc_for_ingest
 from ownership.source import CatalogSource
 
 
@@ -87,6 +88,7 @@ def main() -> None:
                         help="batches written meanwhile, as ingest would (each request then has changes to pick up)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    tune_gc_for_ingest()  # as `serve` runs
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="ownermap-bench-query-") as tmp:
         work = Path(tmp)

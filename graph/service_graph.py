@@ -91,8 +91,8 @@ class Edge:
     connection_type: str
     calls: int
     errors: int
-    client_hist: list[int]
-    server_hist: list[int]
+    client_hist: Sequence[int]  # a list, or a row of an EdgeTable's matrix
+    server_hist: Sequence[int]
     first_seen_ns: int
     last_seen_ns: int
     exemplars: list[str] = field(default_factory=list)
@@ -108,7 +108,7 @@ class Edge:
         )
 
     @property
-    def latency_hist(self) -> list[int]:
+    def latency_hist(self) -> Sequence[int]:
         """Server-side latency where measured, else client-side."""
         return self.server_hist if sum(self.server_hist) else self.client_hist
 
@@ -118,7 +118,9 @@ class Edge:
 
 
 def _rounded_ms(values: list[float | None]) -> list[float | None]:
-    return [None if v is None else round(v * 1000, 3) for v in values]
+    """Seconds as milliseconds rounded to the microsecond (numpy: builtin round is ~1 µs a value)."""
+    present = np.array([0.0 if v is None else v for v in values]) * 1000
+    return [None if v is None else r for v, r in zip(values, np.round(present, 3).tolist(), strict=True)]
 
 
 def edge_dicts(edges: Sequence[Edge]) -> list[dict[str, Any]]:
@@ -268,16 +270,26 @@ class ServiceGraph:
                 row.service, NodeKind.SERVICE, row.spans, row.error_spans, row.first_seen_ns, row.last_seen_ns,
                 hints.get(row.service, {}),
             )
-        edges: list[Edge] = []
-        for row in store.edges(window, env):
-            edges.append(Edge.from_row(row))
-            for name, kind in ((row.client, row.client_kind), (row.server, row.server_kind)):
+        table = store.edge_table(window, env)
+        # Histograms stay rows of the table's matrices (edge_dicts stacks them back without copying
+        # every counter into Python integers).
+        edges = [
+            Edge(*values, client_hist, server_hist, first, last, exemplars, queue_sum, queue_count)
+            for (*values, client_hist, server_hist, first, last, exemplars, queue_sum, queue_count) in zip(
+                table.client, table.server, table.connection_type, table.calls, table.failed, list(table.client_hist),
+                list(table.server_hist), table.first_seen_ns, table.last_seen_ns, table.exemplars, table.queue_sum,
+                table.queue_count, strict=True)
+        ]
+        for client, server, client_kind, server_kind, first, last in zip(
+                table.client, table.server, table.client_kind, table.server_kind, table.first_seen_ns,
+                table.last_seen_ns, strict=True):
+            for name, kind in ((client, client_kind), (server, server_kind)):
                 node = nodes.get(name)
                 if node is None:
-                    node = nodes[name] = Node(name, kind, first_seen_ns=row.first_seen_ns)
+                    node = nodes[name] = Node(name, kind, first_seen_ns=first)
                 if node.is_virtual:
-                    node.first_seen_ns = min(node.first_seen_ns, row.first_seen_ns)
-                    node.last_seen_ns = max(node.last_seen_ns, row.last_seen_ns)
+                    node.first_seen_ns = min(node.first_seen_ns, first)
+                    node.last_seen_ns = max(node.last_seen_ns, last)
         return cls(window, nodes, edges, include_self)
 
     # ------------------------------------------------------------------ queries

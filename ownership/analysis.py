@@ -64,10 +64,36 @@ def owner_name(resolved: ResolvedOwner) -> str | None:
     return resolved.ref.name if resolved.ref is not None else None
 
 
-def node_owner(index: CatalogIndex, name: str, kind: str) -> str | None:
-    """The owner OwnershipAnalysis reports for a node, from the catalog alone (no graph needed)."""
-    found = index.match_service(name) if kind == NodeKind.SERVICE else index.match_virtual(name)
-    return owner_name(index.owner_of(found.entity)) if found is not None else None
+class CatalogLens:
+    """Owner and owner_status of nodes, as OwnershipAnalysis reports them, from the catalog alone:
+    what the map and blast-radius answers need, without a window's findings. Remembered per node."""
+
+    def __init__(self, index: CatalogIndex) -> None:
+        self.index = index
+        self._memo: dict[tuple[str, str], NodeOwnership] = {}
+
+    def of(self, name: str, kind: str) -> NodeOwnership:
+        """Owner and owner_status of a node of that name and kind."""
+        key = (name, kind)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._basic(name, kind)
+        return found
+
+    def ownership(self, node: Node) -> NodeOwnership:
+        """Owner and owner_status of a node of a graph."""
+        return self.of(node.name, node.kind)
+
+    def _basic(self, name: str, kind: str) -> NodeOwnership:
+        if kind != NodeKind.SERVICE:
+            found = self.index.match_virtual(name)
+            owner = owner_name(self.index.owner_of(found.entity)) if found is not None else None
+            return NodeOwnership(owner=owner, owner_status="virtual")
+        found = self.index.match_service(name)
+        if found is None:
+            return NodeOwnership(owner_status="undocumented")
+        resolved = self.index.owner_of(found.entity)
+        return NodeOwnership(owner=owner_name(resolved), owner_status=resolved.status)
 
 
 def is_unnamed(service: str) -> bool:

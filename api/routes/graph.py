@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import Graph, Lens, OwnerFilter
+from api.deps import Graph, OwnerFilter, State
 from api.responses import json_bytes
 from api.views import EXPORT_MEDIA_TYPES, export_graph, graph_edges, graph_nodes
 
@@ -30,9 +30,10 @@ def _owned(
 
 @router.get("/graph", response_model=None)
 def get_graph(
-    graph: Graph, lens: Lens, format: Annotated[GraphFormat, Query()] = "json", owner: OwnerFilter = None,
+    graph: Graph, state: State, format: Annotated[GraphFormat, Query()] = "json", owner: OwnerFilter = None,
 ) -> dict[str, Any] | Response:
     """Nodes and edges of the window; with `owner`, that team's nodes, their edges and neighbours."""
+    lens = state.catalog_lens()  # owners only: the map needs no findings
     if format == "json":
         # The JSON body is kept with the (cached) graph: repeated requests for a window reuse it.
         key = ("json", id(lens), (owner or "").lower())

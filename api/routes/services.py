@@ -37,7 +37,8 @@ def _reach(state: ApiState, params: GraphQuery, name: str, direction: str, depth
     topology = state.topology(params.window, params.env)
     if not topology.has_node(name):
         raise NotFoundError(f"no service or node named {name!r} in the window")
-    return reach_view(topology, state.node_owner, name, direction, depth, params.window)
+    lens = state.catalog_lens()
+    return reach_view(topology, lambda node, kind: lens.of(node, kind).owner, name, direction, depth, params.window)
 
 
 @router.get("/services/{name:path}/dependents")

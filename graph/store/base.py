@@ -14,6 +14,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from graph.aggregate import AggregateBatch
 from graph.model import HISTOGRAM_SIZE, MAX_EXEMPLARS, Window
 
@@ -300,6 +302,58 @@ class EdgeRow:
 
 
 @dataclass
+class EdgeTable:
+    """Edges summed over a window as columns (one entry per edge); histograms are matrices with
+    one edge a row. Answers about thousands of edges are computed from these without a Python
+    object per edge and per counter."""
+
+    client: list[str]
+    server: list[str]
+    connection_type: list[str]
+    client_kind: list[str]
+    server_kind: list[str]
+    calls: list[int]
+    failed: list[int]
+    client_sum: list[float]
+    server_sum: list[float]
+    queue_sum: list[float]
+    queue_count: list[int]
+    client_hist: np.ndarray
+    server_hist: np.ndarray
+    first_seen_ns: list[int]
+    last_seen_ns: list[int]
+    exemplars: list[list[str]]
+
+    def __len__(self) -> int:
+        return len(self.client)
+
+    def rows(self) -> list[EdgeRow]:
+        """One EdgeRow per edge."""
+        client_hist, server_hist = self.client_hist.tolist(), self.server_hist.tolist()
+        return [
+            EdgeRow(*values, client_hist[i], server_hist[i], first, last, exemplars)
+            for i, (*values, first, last, exemplars) in enumerate(zip(
+                self.client, self.server, self.connection_type, self.client_kind, self.server_kind, self.calls,
+                self.failed, self.client_sum, self.server_sum, self.queue_sum, self.queue_count,
+                self.first_seen_ns, self.last_seen_ns, self.exemplars, strict=True))
+        ]
+
+    @classmethod
+    def from_rows(cls, rows: list[EdgeRow]) -> EdgeTable:
+        """Columns of EdgeRows."""
+        shape = (len(rows), HISTOGRAM_SIZE)
+        return cls(
+            [r.client for r in rows], [r.server for r in rows], [r.connection_type for r in rows],
+            [r.client_kind for r in rows], [r.server_kind for r in rows], [r.calls for r in rows],
+            [r.failed for r in rows], [r.client_sum for r in rows], [r.server_sum for r in rows],
+            [r.queue_sum for r in rows], [r.queue_count for r in rows],
+            np.array([r.client_hist for r in rows], np.int64).reshape(shape),
+            np.array([r.server_hist for r in rows], np.int64).reshape(shape),
+            [r.first_seen_ns for r in rows], [r.last_seen_ns for r in rows], [r.exemplars for r in rows],
+        )
+
+
+@dataclass
 class ServiceRow:
     """A service's sightings summed over a window."""
 
@@ -349,6 +403,10 @@ class Store(ABC):
     @abstractmethod
     def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
         """Edges with activity in the window, summed over it."""
+
+    def edge_table(self, window: Window, env: str | None = None) -> EdgeTable:
+        """`edges` as columns (stores that hold columns override this)."""
+        return EdgeTable.from_rows(self.edges(window, env))
 
     @abstractmethod
     def services(self, window: Window, env: str | None = None) -> list[ServiceRow]:

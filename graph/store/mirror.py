@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from graph.store.base import (
     HOUR,
     ChangeSet,
     EdgeRow,
+    EdgeTable,
     ServiceRow,
     SqlStore,
     Store,
@@ -31,143 +32,19 @@ from graph.store.base import (
     TopologyRows,
     bucket_range,
 )
+from graph.store.columns import FINE, Columns, Interner, WindowRanges, group_rows
+from graph.store.window_sums import WindowSums
 
 DAY = 86_400
-FINE, HOURLY = 0, 1
 _KIND_CODES = 256  # node kinds are a handful of words; codes pack (edge, client kind, server kind)
+_WINDOW_SUMS = 8  # windows whose sums are kept current (the ones asked for most recently)
 
 # Positions in a row of EDGE_COLUMNS.
-_KEY, _KINDS, _CALLS = slice(0, 5), slice(5, 7), 7
+_KEY = slice(0, 5)
 _INT_COLUMNS = [7, 8, 12, *range(13, 13 + 2 * HISTOGRAM_SIZE)]  # calls, failed, queue_count, histograms
 _FLOAT_COLUMNS = [9, 10, 11]  # client_sum, server_sum, queue_sum
 _FIRST = 13 + 2 * HISTOGRAM_SIZE
 _LAST, _EXEMPLARS = _FIRST + 1, _FIRST + 2
-
-
-class _Interner:
-    """Small integer ids for repeated values (edge keys, environments, kinds, services)."""
-
-    def __init__(self) -> None:
-        self.ids: dict[Any, int] = {}
-        self.values: list[Any] = []
-
-    def __call__(self, value: Any) -> int:
-        found = self.ids.get(value)
-        if found is None:
-            found = self.ids[value] = len(self.values)
-            self.values.append(value)
-        return found
-
-
-class _Columns:
-    """Growable numpy columns with a key → row index; a deleted row is marked invalid."""
-
-    def __init__(self, int_width: int, float_width: int) -> None:
-        self.size = 0
-        self.dead = 0
-        self.index: dict[tuple[int, int, int, int], int] = {}  # (resolution, bucket, group, env) → row
-        self.resolution = np.zeros(0, np.int8)
-        self.bucket = np.zeros(0, np.int64)
-        self.group = np.zeros(0, np.int64)
-        self.env = np.zeros(0, np.int64)
-        self.valid = np.zeros(0, bool)
-        self.ints = np.zeros((0, int_width), np.int64)
-        self.floats = np.zeros((0, float_width), np.float64)
-        self.first = np.zeros(0, np.int64)
-        self.last = np.zeros(0, np.int64)
-        self.kinds = np.zeros((0, 2), np.int64)  # client and server kind ids (edges only)
-        self.extra: list[Any] = []  # per row: its exemplars (edges only)
-
-    _ARRAYS = ("resolution", "bucket", "group", "env", "valid", "ints", "floats", "first", "last", "kinds")
-
-    def _grow(self, needed: int) -> None:
-        capacity = len(self.bucket)
-        if needed <= capacity:
-            return
-        capacity = max(needed, capacity * 2, 1024)
-        for name in self._ARRAYS:
-            old = getattr(self, name)
-            new = np.zeros((capacity, *old.shape[1:]), old.dtype)
-            new[: self.size] = old[: self.size]
-            setattr(self, name, new)
-
-    def put(self, keys: list[tuple[int, int, int, int]], ints: np.ndarray, floats: np.ndarray,
-            first: Sequence[int], last: Sequence[int], kinds: Sequence[tuple[int, int]], extra: list[Any]) -> None:
-        """Insert rows, or replace the rows with the same keys (the store sends whole rows)."""
-        positions_list, fresh = [], 0
-        for key in keys:
-            row = self.index.get(key)
-            if row is None:
-                row = self.index[key] = self.size + fresh
-                fresh += 1
-            positions_list.append(row)
-        self._grow(self.size + fresh)
-        self.extra.extend([None] * fresh)
-        self.size += fresh
-        positions = np.array(positions_list, np.int64)
-        key_columns = np.array(keys, np.int64).reshape(len(keys), 4)
-        self.resolution[positions] = key_columns[:, 0]
-        self.bucket[positions] = key_columns[:, 1]
-        self.group[positions] = key_columns[:, 2]
-        self.env[positions] = key_columns[:, 3]
-        self.valid[positions] = True
-        self.ints[positions] = ints
-        self.floats[positions] = floats
-        self.first[positions] = first
-        self.last[positions] = last
-        self.kinds[positions] = np.array(kinds, np.int64).reshape(len(keys), 2)
-        for i, row in enumerate(positions.tolist()):
-            self.extra[row] = extra[i]
-
-    def delete(self, mask: np.ndarray) -> None:
-        """Forget the (valid) rows selected by a boolean mask over the first `size` rows."""
-        rows = np.flatnonzero(mask & self.valid[: self.size])
-        if not len(rows):
-            return
-        self.valid[rows] = False
-        for row in rows.tolist():
-            key = (int(self.resolution[row]), int(self.bucket[row]), int(self.group[row]), int(self.env[row]))
-            del self.index[key]
-        self.dead += len(rows)
-        if self.dead > self.size // 2:
-            self._pack()
-
-    def _pack(self) -> None:
-        """Drop deleted rows so the arrays stay proportional to the live data."""
-        keep = np.flatnonzero(self.valid[: self.size])
-        for name in self._ARRAYS:
-            setattr(self, name, getattr(self, name)[keep].copy())
-        self.extra = [self.extra[row] for row in keep.tolist()]
-        self.size, self.dead = len(keep), 0
-        self.index = {
-            (int(r), int(b), int(g), int(e)): row
-            for row, (r, b, g, e) in enumerate(zip(self.resolution.tolist(), self.bucket.tolist(),
-                                                   self.group.tolist(), self.env.tolist(), strict=True))
-        }
-
-    def select(self, window: Window, bucket_seconds: int, env: int | None) -> np.ndarray:
-        """Rows of a window, with the same bucket ranges as the SQL (graph.store.base.window_params)."""
-        n = self.size
-        fine_start, fine_end = bucket_range(window, bucket_seconds)
-        hour_start, hour_end = bucket_range(window, HOUR)
-        bucket = self.bucket[:n]
-        fine = self.resolution[:n] == FINE
-        in_fine = (bucket >= fine_start) & (bucket < fine_end)
-        in_hours = (bucket >= hour_start) & (bucket < hour_end)
-        mask = self.valid[:n] & np.where(fine, in_fine, in_hours)
-        if env is not None:
-            mask &= self.env[:n] == env
-        return np.flatnonzero(mask)
-
-
-def _groups(rows: np.ndarray, group: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows sorted by group (then last_seen), each group's first position and its latest row."""
-    order = np.lexsort((last[rows], group[rows]))
-    rows = rows[order]
-    groups = group[rows]
-    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]]) if len(rows) else np.zeros(0, np.int64)
-    latest = rows[np.r_[starts[1:], len(rows)] - 1] if len(rows) else rows
-    return rows, starts, latest
 
 
 def _exemplar_ids(joined: str) -> list[str]:
@@ -194,12 +71,13 @@ class MirroredStore(Store):
         self._watermark: int | None = None
         self._compactions = 0
         self._horizon = 0
-        self._edge_keys = _Interner()  # (client, server, connection_type)
-        self._envs = _Interner()
-        self._kinds = _Interner()
-        self._service_names = _Interner()
-        self._edges = _Columns(len(_INT_COLUMNS), len(_FLOAT_COLUMNS))
-        self._services = _Columns(2, 0)
+        self._edge_keys = Interner()  # (client, server, connection_type)
+        self._envs = Interner()
+        self._kinds = Interner()
+        self._service_names = Interner()
+        self._edges = Columns(len(_INT_COLUMNS), len(_FLOAT_COLUMNS))
+        self._services = Columns(2, 0)
+        self._sums: dict[WindowRanges, WindowSums] = {}  # most recently used last
 
     # ------------------------------------------------------------------ keeping current
 
@@ -217,7 +95,8 @@ class MirroredStore(Store):
             self._horizon = horizon
         elif horizon - self._horizon >= DAY:  # let a day of old rows go at once
             self._horizon = horizon
-            self._edges.delete(self._edges.bucket[: self._edges.size] < horizon)
+            if self._edges.delete(self._edges.bucket[: self._edges.size] < horizon):
+                self._sums.clear()
             self._services.delete(self._services.bucket[: self._services.size] < horizon)
         changes = self.store.read_changes(self._watermark, self._horizon, self._compactions)
         if self._watermark is not None and changes.compactions != self._compactions:
@@ -232,7 +111,8 @@ class MirroredStore(Store):
             n = columns.size
             bucket = columns.bucket[:n]
             fine = columns.resolution[:n] == FINE
-            columns.delete((bucket < changes.expired) | (fine & (bucket < changes.fine_cutoff)))
+            if columns.delete((bucket < changes.expired) | (fine & (bucket < changes.fine_cutoff))):
+                self._sums.clear()  # sums cannot subtract a deleted row's first/last seen: build afresh
 
     def _apply_edges(self, changes: ChangeSet) -> None:
         if not changes.edges:
@@ -245,8 +125,10 @@ class MirroredStore(Store):
         rows = [row for _, row in changes.edges]
         ints = np.array([[row[i] for i in _INT_COLUMNS] for row in rows], np.int64)
         floats = np.array([[row[i] for i in _FLOAT_COLUMNS] for row in rows], np.float64)
-        self._edges.put(keys, ints, floats, [int(r[_FIRST]) for r in rows], [int(r[_LAST]) for r in rows], kinds,
-                        [r[_EXEMPLARS] or "" for r in rows])
+        put = self._edges.put(keys, ints, floats, [int(r[_FIRST]) for r in rows], [int(r[_LAST]) for r in rows],
+                              kinds, [r[_EXEMPLARS] or "" for r in rows])
+        for sums in self._sums.values():
+            sums.apply(self._edges, put, self._kinds.values)
 
     def _apply_services(self, changes: ChangeSet) -> None:
         if not changes.services:
@@ -268,40 +150,35 @@ class MirroredStore(Store):
 
     def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
         """Edges with activity in the window, summed over it (in memory when the window is recent)."""
+        return self.edge_table(window, env).rows()
+
+    def edge_table(self, window: Window, env: str | None = None) -> EdgeTable:
+        """Edges of the window as columns, from sums kept current for the windows asked for."""
         with self._lock:
             self._refresh(False)
             if not self._covers(window):
-                return self.store.edges(window, env)
-            columns = self._edges
-            rows = columns.select(window, self.bucket_seconds, self._env_id(env))
-            rows, starts, latest = _groups(rows, columns.group, columns.last)
-            if not len(rows):
-                return []
-            ints = np.add.reduceat(columns.ints[rows], starts, axis=0)
-            floats = np.add.reduceat(columns.floats[rows], starts, axis=0).tolist()
-            first = np.minimum.reduceat(columns.first[rows], starts).tolist()
-            last = columns.last[latest].tolist()
-            groups = columns.group[rows[starts]].tolist()
-            kinds = self._group_kinds(rows, starts)
-            exemplars = [columns.extra[row] for row in latest.tolist()]
-            keys = self._edge_keys.values
+                return self.store.edge_table(window, env)
+            ranges = WindowRanges.of(window, self.bucket_seconds, self._env_id(env))
+            sums = self._sums.pop(ranges, None)  # re-inserted: the dict keeps the most recent last
+            if sums is None:
+                sums = WindowSums(self._edges, ranges, self._kinds.values)
+                while len(self._sums) >= _WINDOW_SUMS:
+                    self._sums.pop(next(iter(self._sums)))
+            self._sums[ranges] = sums
+            group, ints, floats, first, last, latest, kinds = sums.view()
+            exemplars = [self._edges.extra[row] for row in latest.tolist()]
+            keys, kind_names = self._edge_keys.values, self._kinds.values
+            ints, floats = ints.copy(), floats.copy()
+            first, last, kinds, group = first.tolist(), last.tolist(), kinds.tolist(), group.tolist()
         n = HISTOGRAM_SIZE
-        calls, failed, queue_count = ints[:, 0].tolist(), ints[:, 1].tolist(), ints[:, 2].tolist()
-        client_hist, server_hist = ints[:, 3:3 + n].tolist(), ints[:, 3 + n:3 + 2 * n].tolist()
-        return [
-            EdgeRow(*keys[group], *kinds[i], calls[i], failed[i], *floats[i], queue_count[i], client_hist[i],
-                    server_hist[i], first[i], last[i], _exemplar_ids(exemplars[i]))
-            for i, group in enumerate(groups)
-        ]
-
-    def _group_kinds(self, rows: np.ndarray, starts: np.ndarray) -> list[list[str]]:
-        """MIN(client_kind), MIN(server_kind) per group, as the SQL takes them (by string order)."""
-        kinds = self._kinds.values
-        by_rank = sorted(range(len(kinds)), key=kinds.__getitem__)
-        rank_of = np.empty(len(kinds), np.int64)
-        rank_of[by_rank] = np.arange(len(kinds))
-        ranks = np.minimum.reduceat(rank_of[self._edges.kinds[rows]], starts, axis=0)
-        return np.array([kinds[k] for k in by_rank], dtype=object)[ranks].tolist()
+        edge_keys = [keys[g] for g in group]
+        return EdgeTable(
+            [k[0] for k in edge_keys], [k[1] for k in edge_keys], [k[2] for k in edge_keys],
+            [kind_names[k[0]] for k in kinds], [kind_names[k[1]] for k in kinds],
+            ints[:, 0].tolist(), ints[:, 1].tolist(), floats[:, 0].tolist(), floats[:, 1].tolist(),
+            floats[:, 2].tolist(), ints[:, 2].tolist(), ints[:, 3:3 + n], ints[:, 3 + n:3 + 2 * n], first, last,
+            [_exemplar_ids(e) for e in exemplars],
+        )
 
     def topology(self, window: Window, env: str | None = None) -> TopologyRows:
         """Who calls whom and which services were seen, without summing counters, with a digest
@@ -310,12 +187,12 @@ class MirroredStore(Store):
             self._refresh(False)
             if not self._covers(window) or len(self._kinds.values) >= _KIND_CODES:
                 return super().topology(window, env)
-            env_id = self._env_id(env)
+            ranges = WindowRanges.of(window, self.bucket_seconds, self._env_id(env))
             edges = self._edges
-            rows = edges.select(window, self.bucket_seconds, env_id)
+            rows = edges.select(ranges)
             kinds = edges.kinds[rows]
             codes = np.unique((edges.group[rows] * _KIND_CODES + kinds[:, 0]) * _KIND_CODES + kinds[:, 1])
-            services = np.unique(self._services.group[self._services.select(window, self.bucket_seconds, env_id)])
+            services = np.unique(self._services.group[self._services.select(ranges)])
             key = hashlib.blake2b(codes.tobytes() + b"/" + services.tobytes(), digest_size=16).digest()
             # Interned values are only ever appended: these lists are safe to read after the lock.
             edge_keys, kind_names, names = self._edge_keys.values, self._kinds.values, self._service_names.values
@@ -340,8 +217,8 @@ class MirroredStore(Store):
             if not self._covers(window):
                 return self.store.services(window, env)
             columns = self._services
-            rows = columns.select(window, self.bucket_seconds, self._env_id(env))
-            rows, starts, latest = _groups(rows, columns.group, columns.last)
+            ranges = WindowRanges.of(window, self.bucket_seconds, self._env_id(env))
+            rows, starts, latest = group_rows(columns.select(ranges), columns.group, columns.last)
             if not len(rows):
                 return []
             sums = np.add.reduceat(columns.ints[rows], starts, axis=0).tolist()

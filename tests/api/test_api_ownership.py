@@ -281,6 +281,23 @@ def test_reach_owners_equal_the_analysis_owners_and_follow_a_catalog_reload(worl
     assert "search" in owners_by_reach().values()
 
 
+def test_map_owners_and_statuses_equal_the_analysis_and_follow_a_catalog_reload(world: World) -> None:
+    def by_map() -> dict[str, tuple[str | None, str | None]]:
+        return {n["id"]: (n["owner"], n["owner_status"]) for n in world.client.get("/api/v1/graph").json()["nodes"]}
+
+    def by_analysis() -> dict[str, tuple[str | None, str | None]]:
+        return {s["name"]: (s["owner"], s["owner_status"])
+                for s in world.client.get("/api/v1/services").json()["services"]}
+
+    statuses = {status for _, status in by_map().values()}
+    assert {"ok", "undocumented", "virtual"} <= statuses
+    assert by_map() == by_analysis()
+    world.catalog_file.write_text(CATALOG.replace("owner: payments", "owner: nobody"), encoding="utf-8")
+    world.state.catalog.reload()
+    assert "owner_not_found" in {status for _, status in by_map().values()}
+    assert by_map() == by_analysis()
+
+
 # ------------------------------------------------------------------------------------ /teams
 
 

@@ -188,3 +188,25 @@ def test_the_topology_digest_changes_with_the_topology_only(sql_store: SqlStore)
     _write(sql_store, lambda a: _sighting(a, NOW - 300, "lonely"))  # a new service without edges
     assert mirror.topology(window).key not in (first, second)
     assert mirror.topology(Window(NOW - 30 * DAY, NOW)).key is None  # beyond the mirror: no digest
+
+
+def test_sums_kept_for_asked_windows_stay_exact_through_many_writes(sql_store: SqlStore) -> None:
+    """The same windows asked again and again: their sums are updated row by row, not rebuilt."""
+    rng = random.Random(11)
+    mirror = MirroredStore(sql_store, days=8, refresh_seconds=0, clock=lambda: NOW)
+    windows = [Window(NOW - HOUR, NOW), Window(NOW - DAY, NOW), Window(NOW - 7 * DAY, NOW)]
+
+    def batch(agg: Aggregator) -> None:
+        _random_batch(rng, agg, NOW)
+        # One edge whose server kind differs between rows: the least kind by name must win.
+        kind = rng.choice([NodeKind.SERVICE, NodeKind.DATABASE, NodeKind.EXTERNAL])
+        agg.call(int((NOW - rng.uniform(0, 2 * DAY)) * 1e9), "web", NodeKind.SERVICE, "shifty", kind, "rpc",
+                 rng.choice(["", "prod"]), False, 0.01, 0.005, rng.randbytes(16))
+
+    _write(sql_store, batch)
+    for _ in range(25):
+        for window in windows:
+            for env in (None, "prod"):
+                assert _comparable(mirror.edges(window, env)) == _comparable(sql_store.edges(window, env))
+        assert len(mirror._sums) == 6  # kept, not rebuilt
+        _write(sql_store, batch)

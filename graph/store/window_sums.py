@@ -1,0 +1,103 @@
+"""Per-edge sums over one window of mirrored rows, kept current as rows change.
+
+Summing a week of rows (hundreds of thousands, fifty counters each) takes a good part of a
+second; between two requests for the same window only a few hundred rows change. A `WindowSums`
+is built once by summing, then each changed row adds its difference. That stays exact because
+stored rows only ever grow: counters add, first_seen only goes down, last_seen only up, a row's
+kinds never change. Anything else (rows deleted by compaction, a window that moved) means
+building afresh, which the mirror does by dropping its sums.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from graph.store.columns import Columns, PutResult, WindowRanges, group_rows
+
+
+class WindowSums:
+    """Sums per edge group of the rows one window counts (slots in first-seen order)."""
+
+    def __init__(self, columns: Columns, ranges: WindowRanges, kind_names: list[str]) -> None:
+        self.ranges = ranges
+        rows, starts, latest = group_rows(columns.select(ranges), columns.group, columns.last)
+        self.size = len(starts)
+        if self.size:
+            self.group = columns.group[rows[starts]]
+            self.ints = np.add.reduceat(columns.ints[rows], starts, axis=0)
+            self.floats = np.add.reduceat(columns.floats[rows], starts, axis=0)
+            self.first = np.minimum.reduceat(columns.first[rows], starts)
+            ranks = _rank_of(kind_names)[columns.kinds[rows]]
+            self.kinds = _kind_ids(np.minimum.reduceat(ranks, starts, axis=0), kind_names)
+        else:
+            self.group = np.zeros(0, np.int64)
+            self.ints = np.zeros((0, columns.ints.shape[1]), np.int64)
+            self.floats = np.zeros((0, columns.floats.shape[1]), np.float64)
+            self.first = np.zeros(0, np.int64)
+            self.kinds = np.zeros((0, 2), np.int64)
+        self.latest = latest.copy()
+        self.last = columns.last[latest]
+        self._slot_of = {g: slot for slot, g in enumerate(self.group.tolist())}
+
+    def apply(self, columns: Columns, put: PutResult, kind_names: list[str]) -> None:
+        """Add what one `Columns.put` changed among the rows this window counts."""
+        counted = columns.in_window(put.positions, self.ranges)
+        if not counted.any():
+            return
+        positions = put.positions[counted]
+        fresh = put.fresh[counted]
+        slots = np.array([self._slot(g) for g in columns.group[positions].tolist()], np.int64)
+        old_ints = np.where(fresh[:, None], 0, put.old_ints[counted])
+        old_floats = np.where(fresh[:, None], 0.0, put.old_floats[counted])
+        np.add.at(self.ints, slots, columns.ints[positions] - old_ints)
+        np.add.at(self.floats, slots, columns.floats[positions] - old_floats)
+        np.minimum.at(self.first, slots, columns.first[positions])
+        rank_of = _rank_of(kind_names)
+        for slot, row in zip(slots.tolist(), positions.tolist(), strict=True):
+            last = int(columns.last[row])
+            if last > self.last[slot] or (last == self.last[slot] and row > self.latest[slot]):
+                self.last[slot], self.latest[slot] = last, row
+            for side in (0, 1):  # the least kind by name, as SQL's MIN
+                kind = int(columns.kinds[row, side])
+                if rank_of[kind] < rank_of[self.kinds[slot, side]]:
+                    self.kinds[slot, side] = kind
+
+    def _slot(self, group: int) -> int:
+        """The slot of a group, a new one (zeroed, first_seen at its maximum) when it first appears."""
+        slot = self._slot_of.get(group)
+        if slot is not None:
+            return slot
+        slot = self._slot_of[group] = self.size
+        if self.size == len(self.group):
+            grow = max(16, self.size)
+            self.group = np.r_[self.group, np.zeros(grow, np.int64)]
+            self.ints = np.r_[self.ints, np.zeros((grow, self.ints.shape[1]), np.int64)]
+            self.floats = np.r_[self.floats, np.zeros((grow, self.floats.shape[1]), np.float64)]
+            self.first = np.r_[self.first, np.full(grow, np.iinfo(np.int64).max, np.int64)]
+            self.last = np.r_[self.last, np.full(grow, np.iinfo(np.int64).min, np.int64)]
+            self.latest = np.r_[self.latest, np.full(grow, -1, np.int64)]
+            self.kinds = np.r_[self.kinds, np.full((grow, 2), -1, np.int64)]
+        self.group[slot] = group
+        self.size += 1
+        return slot
+
+    def view(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """group, ints, floats, first, last, latest row and kinds of every slot."""
+        n = self.size
+        return (self.group[:n], self.ints[:n], self.floats[:n], self.first[:n], self.last[:n], self.latest[:n],
+                self.kinds[:n])
+
+
+def _rank_of(kind_names: list[str]) -> np.ndarray:
+    """Each kind id's position in name order (and -1, a new slot's kind, last of all)."""
+    order = sorted(range(len(kind_names)), key=kind_names.__getitem__)
+    rank = np.empty(len(kind_names) + 1, np.int64)  # index -1: a slot's kind before any row
+    rank[order] = np.arange(len(kind_names))
+    rank[-1] = len(kind_names)
+    return rank
+
+
+def _kind_ids(ranks: np.ndarray, kind_names: list[str]) -> np.ndarray:
+    """Kind ids from name-order ranks."""
+    order = np.array(sorted(range(len(kind_names)), key=kind_names.__getitem__), np.int64)
+    return order[ranks]
