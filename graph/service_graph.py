@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -13,7 +14,7 @@ import networkx as nx
 import numpy as np
 
 from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, NodeKind, Window
-from graph.store.base import EdgeRow, Store, TopologyRows
+from graph.store.base import EdgeRow, Store, TopologyRows, exemplar_ids
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -95,7 +96,7 @@ class Edge:
     server_hist: Sequence[int]
     first_seen_ns: int
     last_seen_ns: int
-    exemplars: list[str] = field(default_factory=list)
+    exemplars: list[str] | str = field(default_factory=list)  # trace ids, or comma-joined as stored
     queue_sum: float = 0.0
     queue_count: int = 0
 
@@ -150,7 +151,7 @@ def edge_dicts(edges: Sequence[Edge]) -> list[dict[str, Any]]:
             "queue_delay_avg_ms": round(e.queue_sum / e.queue_count * 1000, 3) if e.queue_count else None,
             "first_seen": first[i],
             "last_seen": last[i],
-            "exemplar_trace_ids": e.exemplars,
+            "exemplar_trace_ids": exemplar_ids(e.exemplars) if isinstance(e.exemplars, str) else e.exemplars,
         }
         for i, e in enumerate(edges)
     ]
@@ -254,9 +255,16 @@ class ServiceGraph:
         self.memo: dict[Any, Any] = {}  # derived results computed once per graph (e.g. its ownership)
         self.self_edges = [e for e in edges if e.source == e.target]
         self.edges = edges if include_self else [e for e in edges if e.source != e.target]
-        self.topology = Topology({name: node.kind for name, node in nodes.items()},
-                                 ((e.source, e.target) for e in self.edges))
-        self._graph = self.topology._graph
+
+    @functools.cached_property
+    def topology(self) -> Topology:
+        """Who calls whom (built on first use: the map and the edge lists do not need it)."""
+        return Topology({name: node.kind for name, node in self.nodes.items()},
+                        ((e.source, e.target) for e in self.edges))
+
+    @property
+    def _graph(self) -> nx.DiGraph:
+        return self.topology._graph
 
     @classmethod
     def from_store(

@@ -6,6 +6,7 @@ Each kind of evidence gives a team a weight; weights combine as independent sign
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -115,5 +116,7 @@ def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]
     for team, calls in calls_by_team.items():
         add(team, W_NEIGHBOURS * calls / total_calls,
             f"{team} owns neighbours: {', '.join(sorted(detail[team])[:5])}")
-    ranked = sorted(candidates.values(), key=lambda c: (-c.confidence, c.team))
-    return [c.to_dict() for c in ranked[:MAX_SUGGESTIONS] if c.confidence > 0]
+    # Many teams can share a prefix or a neighbour: score each once, keep the best few.
+    scored = [(-c.confidence, c.team, c) for c in candidates.values()]
+    best = heapq.nsmallest(MAX_SUGGESTIONS, scored, key=lambda s: (s[0], s[1]))
+    return [c.to_dict() for negative, _, c in best if negative < 0]

@@ -297,8 +297,13 @@ class EdgeRow:
         return cls(
             client, server, ctype, ck, sk, int(calls), int(failed), float(csum), float(ssum),
             float(qsum), int(qcount), client_hist, server_hist, int(first), int(last),
-            list(dict.fromkeys(e for e in (exemplars or "").split(",") if e))[:MAX_EXEMPLARS],
+            exemplar_ids(exemplars or ""),
         )
+
+
+def exemplar_ids(joined: str) -> list[str]:
+    """The distinct trace ids of a comma-joined exemplars column (at most MAX_EXEMPLARS)."""
+    return [e for e in dict.fromkeys(joined.split(",")) if e][:MAX_EXEMPLARS]
 
 
 @dataclass
@@ -322,7 +327,7 @@ class EdgeTable:
     server_hist: np.ndarray
     first_seen_ns: list[int]
     last_seen_ns: list[int]
-    exemplars: list[list[str]]
+    exemplars: list[str]  # comma-joined, read with exemplar_ids when shown
 
     def __len__(self) -> int:
         return len(self.client)
@@ -331,7 +336,7 @@ class EdgeTable:
         """One EdgeRow per edge."""
         client_hist, server_hist = self.client_hist.tolist(), self.server_hist.tolist()
         return [
-            EdgeRow(*values, client_hist[i], server_hist[i], first, last, exemplars)
+            EdgeRow(*values, client_hist[i], server_hist[i], first, last, exemplar_ids(exemplars))
             for i, (*values, first, last, exemplars) in enumerate(zip(
                 self.client, self.server, self.connection_type, self.client_kind, self.server_kind, self.calls,
                 self.failed, self.client_sum, self.server_sum, self.queue_sum, self.queue_count,
@@ -349,7 +354,7 @@ class EdgeTable:
             [r.queue_sum for r in rows], [r.queue_count for r in rows],
             np.array([r.client_hist for r in rows], np.int64).reshape(shape),
             np.array([r.server_hist for r in rows], np.int64).reshape(shape),
-            [r.first_seen_ns for r in rows], [r.last_seen_ns for r in rows], [r.exemplars for r in rows],
+            [r.first_seen_ns for r in rows], [r.last_seen_ns for r in rows], [",".join(r.exemplars) for r in rows],
         )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from graph.model import HISTOGRAM_SIZE, MAX_EXEMPLARS, Window
+from graph.model import HISTOGRAM_SIZE, Window
 from graph.store.base import (
     HOUR,
     ChangeSet,
@@ -45,11 +45,6 @@ _INT_COLUMNS = [7, 8, 12, *range(13, 13 + 2 * HISTOGRAM_SIZE)]  # calls, failed,
 _FLOAT_COLUMNS = [9, 10, 11]  # client_sum, server_sum, queue_sum
 _FIRST = 13 + 2 * HISTOGRAM_SIZE
 _LAST, _EXEMPLARS = _FIRST + 1, _FIRST + 2
-
-
-def _exemplar_ids(joined: str) -> list[str]:
-    """Distinct trace ids of a comma-joined exemplars column (as EdgeRow.from_sql reads it)."""
-    return [e for e in dict.fromkeys(joined.split(",")) if e][:MAX_EXEMPLARS]
 
 
 class MirroredStore(Store):
@@ -177,7 +172,7 @@ class MirroredStore(Store):
             [kind_names[k[0]] for k in kinds], [kind_names[k[1]] for k in kinds],
             ints[:, 0].tolist(), ints[:, 1].tolist(), floats[:, 0].tolist(), floats[:, 1].tolist(),
             floats[:, 2].tolist(), ints[:, 2].tolist(), ints[:, 3:3 + n], ints[:, 3 + n:3 + 2 * n], first, last,
-            [_exemplar_ids(e) for e in exemplars],
+            exemplars,
         )
 
     def topology(self, window: Window, env: str | None = None) -> TopologyRows:
