@@ -39,21 +39,30 @@ class Receiver:
         self.owner_keys = tuple(owner_keys)
         self.stats = ReceiverStats()
 
-    def accept(self, transport: str, decode: Callable[[], DecodeResult]) -> DecodeResult:
-        """Decode and commit one request. Raises DecodeError, OverloadedError, NotRunningError
-        or CommitTimeoutError; returns the decode result (with any rejected spans)."""
+    def accept(self, transport: str, decode: Callable[[], DecodeResult], size: int = 0) -> DecodeResult:
+        """Decode and commit one request of `size` bytes. Raises DecodeError, OverloadedError,
+        NotRunningError or CommitTimeoutError; returns the decode result (with any rejected spans;
+        its `spans` list is emptied once they are ingested).
+
+        The pipeline's worker runs `decode` (see collector.pipeline for why)."""
         self.stats.count(transport)
-        try:
-            result = decode()
-        except Exception:
-            self.stats.requests_rejected += 1
-            raise
-        self.stats.spans_rejected += result.rejected
-        if result.spans:
-            future = self.pipeline.submit(result.spans)
+        received = 0
+
+        def decode_and_count() -> DecodeResult:
+            nonlocal received
             try:
-                future.result(timeout=COMMIT_TIMEOUT_SECONDS)
-            except FutureTimeout:
-                raise CommitTimeoutError("the batch was not committed in time") from None
-            self.stats.spans_received += len(result.spans)
+                result = decode()
+            except Exception:
+                self.stats.requests_rejected += 1
+                raise
+            self.stats.spans_rejected += result.rejected
+            received = len(result.spans)
+            return result
+
+        future = self.pipeline.submit_payload(decode_and_count, size)
+        try:
+            result = future.result(timeout=COMMIT_TIMEOUT_SECONDS)
+        except FutureTimeout:
+            raise CommitTimeoutError("the batch was not committed in time") from None
+        self.stats.spans_received += received
         return result

@@ -50,7 +50,7 @@ class TraceExportHandler:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
         owner_keys = self.receiver.owner_keys
         try:
-            result = self.receiver.accept("grpc", lambda: decode_request_bytes(request, owner_keys))
+            result = self.receiver.accept("grpc", lambda: decode_request_bytes(request, owner_keys), len(request))
         except DecodeError as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         except OverloadedError:

@@ -165,7 +165,7 @@ def create_otlp_http_app(
         else:
             def decoder() -> DecodeResult:
                 return decode_request_bytes(body, owner_keys)
-        outcome = await accept(receiver, "http", decoder, as_json)
+        outcome = await accept(receiver, "http", decoder, as_json, len(body))
         if isinstance(outcome, Response):
             return outcome
         if as_json:
@@ -187,7 +187,7 @@ def create_otlp_http_app(
         def decoder() -> DecodeResult:
             return decode_zipkin_bytes(body, owner_keys)
 
-        outcome = await accept(receiver, "zipkin", decoder, True)
+        outcome = await accept(receiver, "zipkin", decoder, True, len(body))
         if isinstance(outcome, Response):
             return outcome
         return Response(status_code=202)
@@ -201,11 +201,11 @@ def create_otlp_http_app(
 
 
 async def accept(
-    receiver: Receiver, transport: str, decoder: Callable[[], DecodeResult], as_json: bool
+    receiver: Receiver, transport: str, decoder: Callable[[], DecodeResult], as_json: bool, size: int = 0
 ) -> DecodeResult | Response:
     """Run the receiver in a worker thread and map its errors to HTTP answers."""
     try:
-        return await run_in_threadpool(receiver.accept, transport, decoder)
+        return await run_in_threadpool(receiver.accept, transport, decoder, size)
     except DecodeError as exc:
         return _error(400, _INVALID_ARGUMENT, str(exc), as_json)
     except OverloadedError:

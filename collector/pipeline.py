@@ -1,9 +1,15 @@
 """The ingest pipeline: one worker thread owns the call detector and the aggregator.
 
-Receivers hand decoded batches over through a bounded queue and wait for their future.
-The worker takes every batch that is waiting, runs the edge rules, expires the span index,
-writes the aggregates in one transaction (group commit) and only then completes the
-futures: a successful Export reply means its calls and sightings are durable.
+Receivers hand payloads (with their decoder) or decoded batches over through a bounded
+queue and wait for their future. The worker takes every batch that is waiting, decodes it,
+runs the edge rules, expires the span index, writes the aggregates in one transaction
+(group commit) and only then completes the futures: a successful Export reply means its
+calls and sightings are durable.
+
+Decoding on the worker rather than in the receivers' threads is deliberate: all of it runs
+under one GIL anyway, and span records used by the thread (and core) that just created them
+are far cheaper than records handed across threads (bench/ingest.py: about 15% of the CPU
+time of ingest went to that hand-over and to threads contending for the GIL).
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from collector.calls import CallDetector
 from graph.aggregate import Aggregator, EdgeTotals
-from graph.model import Span
+from graph.model import DecodeResult, Span
 from graph.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -59,6 +66,7 @@ class IngestPipeline:
         clock: Callable[[], float] = time.monotonic,
         queue_batches: int = 64,
         max_queued_spans: int = 100_000,
+        max_queued_bytes: int = 64 * 1024 * 1024,
         max_services: int = 100_000,
         max_edges: int = 1_000_000,
         database_at_once: bool = False,
@@ -73,9 +81,11 @@ class IngestPipeline:
         self.totals = EdgeTotals()
         self.tick_seconds = tick_seconds
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_batches)
-        # Memory bound: decoded spans waiting for the worker, whatever the batch sizes.
+        # Memory bound: decoded spans and payloads waiting for the worker, whatever the batch sizes.
         self.max_queued_spans = max_queued_spans
+        self.max_queued_bytes = max_queued_bytes
         self._queued_spans = 0
+        self._queued_bytes = 0
         self._queued_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._accepting = False
@@ -89,29 +99,45 @@ class IngestPipeline:
         self._thread.start()
 
     def submit(self, spans: list[Span]) -> Future[None]:
-        """Queue a batch; the future completes once its results are committed.
+        """Queue a decoded batch; the future completes once its results are committed.
 
         Raises OverloadedError when the queue is full and NotRunningError while stopping.
         """
+        future: Future[None] = Future()
+        self._put(spans, future, len(spans), 0)
+        return future
+
+    def submit_payload(self, decode: Callable[[], DecodeResult], size: int) -> Future[DecodeResult]:
+        """Queue a payload of `size` bytes for the worker to decode (with `decode`) and ingest.
+
+        The future's result is the DecodeResult, once committed (its `spans` emptied: the span
+        index has them); or the decoder's exception.
+        Raises OverloadedError when the queue is full and NotRunningError while stopping.
+        """
+        future: Future[DecodeResult] = Future()
+        self._put(decode, future, 0, size)
+        return future
+
+    def _put(self, work: object, future: Future[Any], spans: int, size: int) -> None:
         if not self._accepting:
             raise NotRunningError("ownermap is shutting down")
-        future: Future[None] = Future()
         with self._queued_lock:
-            if self._queued_spans and self._queued_spans + len(spans) > self.max_queued_spans:
+            if ((self._queued_spans and self._queued_spans + spans > self.max_queued_spans)
+                    or (self._queued_bytes and self._queued_bytes + size > self.max_queued_bytes)):
                 self.stats.overloaded += 1
                 raise OverloadedError("ingest queue is full")
             try:
-                self._queue.put_nowait((spans, future))
+                self._queue.put_nowait((work, future, spans, size))
             except queue.Full:
                 self.stats.overloaded += 1
                 raise OverloadedError("ingest queue is full") from None
-            self._queued_spans += len(spans)
-        return future
+            self._queued_spans += spans
+            self._queued_bytes += size
 
     def tick(self) -> Future[None]:
         """Ask the worker to expire the span index and flush now (tests, with a fake clock)."""
         future: Future[None] = Future()
-        self._queue.put((_TICK, future))
+        self._queue.put((_TICK, future, 0, 0))
         return future
 
     @property
@@ -135,7 +161,7 @@ class IngestPipeline:
                 item = self._queue.get(timeout=self.tick_seconds)
             except queue.Empty:
                 item = None
-            work: list[tuple[list[Span], Future[None]]] = []
+            work: list[tuple[object, Future[Any], int, int]] = []
             while item is not None:
                 if item is _STOP:
                     stopping = True
@@ -147,15 +173,30 @@ class IngestPipeline:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     item = None
-            futures = []
             with self._queued_lock:
-                self._queued_spans -= sum(len(spans) for spans, _ in work)
-            for spans, future in work:
-                if future.set_running_or_notify_cancel():
-                    futures.append(future)
-                    if spans:
-                        self.stats.batches += 1
-                        self.detector.add(spans)
+                self._queued_spans -= sum(spans for _, _, spans, _ in work)
+                self._queued_bytes -= sum(size for _, _, _, size in work)
+            done: list[tuple[Future[Any], DecodeResult | None]] = []
+            for batch, future, _, _ in work:
+                if not future.set_running_or_notify_cancel():
+                    continue
+                decoded: DecodeResult | None = None
+                if callable(batch):  # a payload with its decoder
+                    try:
+                        decoded = batch()
+                    except Exception as exc:  # undecodable: the receiver answers with the error
+                        future.set_exception(exc)
+                        continue
+                    spans = decoded.spans
+                else:
+                    spans = batch  # type: ignore[assignment]
+                done.append((future, decoded))
+                if spans:
+                    self.stats.batches += 1
+                    self.detector.add(spans)
+                if decoded is not None:
+                    decoded.spans.clear()  # the span index owns them now; let go of them on this thread
+            del work
             if stopping:
                 self.detector.expire_all()
             else:
@@ -164,11 +205,11 @@ class IngestPipeline:
                 self.flush()
             except Exception as exc:
                 log.exception("writing aggregates failed; they are kept for the next flush")
-                for future in futures:
+                for future, _ in done:
                     future.set_exception(exc)
                 continue
-            for future in futures:
-                future.set_result(None)
+            for future, decoded in done:
+                future.set_result(decoded)
 
     # ------------------------------------------------------------------ direct use (CLI ingest)
 
