@@ -143,7 +143,8 @@ class OwnermapServer:
         s = self.settings
         if s.role == "ingest" or s.query_mirror_days <= 0 or not isinstance(self.store, SqlStore):
             return self.store
-        mirror = MirroredStore(self.store, days=s.query_mirror_days, refresh_seconds=s.query_cache_seconds)
+        mirror = MirroredStore(self.store, days=s.query_mirror_days, refresh_seconds=s.query_cache_seconds,
+                               max_rows=s.query_mirror_max_rows)
         threading.Thread(target=mirror.refresh, name="ownermap-mirror-load", daemon=True).start()
         return mirror
 

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = Field(64, ge=1)
     query_cache_seconds: float = Field(5.0, ge=0, le=3600)
     query_mirror_days: float = Field(8.0, ge=0, le=400)
+    query_mirror_max_rows: int = Field(500_000, ge=0)
     retention_days: int = Field(90, ge=1)
     api_token: SecretStr | None = None
     otlp_token: SecretStr | None = None

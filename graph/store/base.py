@@ -611,12 +611,13 @@ class SqlStore(Store):
             )
             return bool(cur.rowcount == 1)
 
-    def read_changes(self, since: int | None, horizon: int, compactions: int) -> ChangeSet:
+    def read_changes(self, since: int | None, horizon: int, compactions: int, until: int | None = None) -> ChangeSet:
         """Rows changed since a watermark (all rows when `since` is None), from one snapshot.
 
-        Only buckets at or after `horizon` are read. When a compaction has run since the caller
-        last looked (`compactions` differs), the rows a reader must re-read are included too:
-        whatever is left below the deleted ranges (written after the compaction).
+        Only buckets at or after `horizon` (and before `until`, if given) are read. When a
+        compaction has run since the caller last looked (`compactions` differs), the rows a reader
+        must re-read are included too: whatever is left below the deleted ranges (written after
+        the compaction).
         """
         p = self.placeholder
         with self._read_snapshot() as cur:
@@ -628,15 +629,16 @@ class SqlStore(Store):
                       ("service_buckets", SERVICE_COLUMNS, out.services, 0),
                       ("service_hours", SERVICE_COLUMNS, out.services, 1))
             for table, columns, sink, resolution in tables:
-                select = f"SELECT {', '.join(columns)} FROM {table} WHERE bucket >= {p}"
+                select = f"SELECT {', '.join(columns)} FROM {table} WHERE bucket >= {p} AND bucket < {p}"
+                end = until if until is not None else 2**62
                 queries: list[tuple[str, tuple[object, ...]]] = []
                 if since is None:
-                    queries.append((select, (horizon,)))
+                    queries.append((select, (horizon, end)))
                 else:
-                    queries.append((f"{select} AND seq >= {p}", (horizon, since)))
+                    queries.append((f"{select} AND seq >= {p}", (horizon, end, since)))
                     if out.compactions != compactions:
                         below = max(out.expired, out.fine_cutoff if resolution == 0 else out.expired)
-                        queries.append((f"{select} AND bucket < {p}", (horizon, below)))
+                        queries.append((f"{select} AND bucket < {p}", (horizon, end, below)))
                 for sql, params in queries:
                     cur.execute(sql, params)
                     sink.extend((resolution, row) for row in cur.fetchall())

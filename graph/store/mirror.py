@@ -12,6 +12,7 @@ contract suite runs on both).
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -35,8 +36,11 @@ from graph.store.base import (
 from graph.store.columns import FINE, Columns, Interner, WindowRanges, group_rows
 from graph.store.window_sums import WindowSums
 
+log = logging.getLogger(__name__)
+
 DAY = 86_400
 _KIND_CODES = 256  # node kinds are a handful of words; codes pack (edge, client kind, server kind)
+_LOAD_STEP = 4 * HOUR  # the first load reads this much of the history at a time
 _WINDOW_SUMS = 8  # windows whose sums are kept current (the ones asked for most recently)
 
 # Positions in a row of EDGE_COLUMNS.
@@ -55,8 +59,10 @@ class MirroredStore(Store):
     """
 
     def __init__(self, store: SqlStore, days: float = 8.0, refresh_seconds: float = 1.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, max_rows: int = 500_000) -> None:
         self.store = store
+        self.max_rows = max_rows
+        self.disabled = False
         self.bucket_seconds = store.bucket_seconds
         self.days = days
         self.refresh_seconds = refresh_seconds
@@ -85,10 +91,13 @@ class MirroredStore(Store):
         now = time.monotonic()
         if not force and self._loaded_at is not None and now - self._loaded_at < self.refresh_seconds:
             return
+        if self.disabled:
+            return
         horizon = (int(self.clock() - self.days * DAY) // HOUR) * HOUR
         if self._watermark is None:
-            self._horizon = horizon
-        elif horizon - self._horizon >= DAY:  # let a day of old rows go at once
+            self._load(horizon, now)
+            return
+        if horizon - self._horizon >= DAY:  # let a day of old rows go at once
             self._horizon = horizon
             if self._edges.delete(self._edges.bucket[: self._edges.size] < horizon):
                 self._sums.clear()
@@ -99,6 +108,39 @@ class MirroredStore(Store):
         self._apply_edges(changes)
         self._apply_services(changes)
         self._watermark, self._compactions, self._loaded_at = changes.watermark, changes.compactions, now
+        self._check_size()
+
+    def _load(self, horizon: int, now: float) -> None:
+        """The first load, a few hours of rows at a time (only those are ever held as Python rows).
+
+        The chunks come from different snapshots; the next refresh starts from the first chunk's
+        watermark and compaction count, so it re-reads whatever changed while loading.
+        """
+        self._horizon = horizon
+        first: ChangeSet | None = None
+        start, today = horizon, int(self.clock())
+        while not self.disabled:
+            last = start + _LOAD_STEP > today  # the last chunk also takes buckets ahead of the clock
+            changes = self.store.read_changes(None, start, 0, None if last else start + _LOAD_STEP)
+            first = first or changes
+            self._apply_edges(changes)
+            self._apply_services(changes)
+            self._check_size()
+            if last:
+                break
+            start += _LOAD_STEP
+        if first is not None and not self.disabled:
+            self._watermark, self._compactions, self._loaded_at = first.watermark, first.compactions, now
+
+    def _check_size(self) -> None:
+        """Past max_rows the mirror lets go of its rows and every window is summed in SQL."""
+        if self._edges.size - self._edges.dead + self._services.size - self._services.dead <= self.max_rows:
+            return
+        log.warning("the last %s days hold more than query_mirror_max_rows=%d aggregate rows: windows are "
+                    "summed in the database from now on (slower); raise the limit or lower query_mirror_days",
+                    self.days, self.max_rows)
+        self.disabled = True
+        self._edges, self._services, self._sums = Columns(len(_INT_COLUMNS), len(_FLOAT_COLUMNS)), Columns(2, 0), {}
 
     def _forget_compacted(self, changes: ChangeSet) -> None:
         """Drop what a compaction deleted: fine rows below its cutoff, any row past retention."""
@@ -136,7 +178,7 @@ class MirroredStore(Store):
                            [int(r[6]) for r in rows], [(0, 0)] * len(rows), [""] * len(rows))
 
     def _covers(self, window: Window) -> bool:
-        return bucket_range(window, HOUR)[0] >= self._horizon and self.days > 0
+        return not self.disabled and self.days > 0 and bucket_range(window, HOUR)[0] >= self._horizon
 
     def _env_id(self, env: str | None) -> int | None:
         return None if env is None else self._envs.ids.get(env, -1)

@@ -210,3 +210,20 @@ def test_sums_kept_for_asked_windows_stay_exact_through_many_writes(sql_store: S
                 assert _comparable(mirror.edges(window, env)) == _comparable(sql_store.edges(window, env))
         assert len(mirror._sums) == 6  # kept, not rebuilt
         _write(sql_store, batch)
+
+
+def test_past_max_rows_the_mirror_lets_go_and_answers_come_from_sql(sql_store: SqlStore,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    rng = random.Random(3)
+    mirror = MirroredStore(sql_store, days=8, refresh_seconds=0, clock=lambda: NOW, max_rows=60)
+    _write(sql_store, lambda a: _calls(a, NOW - 60, "web", "api", 1))
+    _assert_same(mirror, sql_store, NOW)
+    assert not mirror.disabled and mirror._edges.size == 1
+    for _ in range(10):  # grows past the limit while serving
+        _write(sql_store, lambda a: _random_batch(rng, a, NOW))
+    _assert_same(mirror, sql_store, NOW)
+    assert mirror.disabled and mirror._edges.size == 0
+    assert "query_mirror_max_rows=60" in caplog.text
+    fresh = MirroredStore(sql_store, days=8, refresh_seconds=0, clock=lambda: NOW, max_rows=60)
+    _assert_same(fresh, sql_store, NOW)  # too large from its first load on
+    assert fresh.disabled
