@@ -33,10 +33,14 @@ class NodeOwnership:
     owner_status: str | None = None
     catalog_ref: str | None = None
     findings: list[str] = field(default_factory=list)
-    catalog: dict[str, Any] | None = None
     suggested_owners: list[dict[str, Any]] = field(default_factory=list)
     entity: Entity | None = None
     owner_ref: str | None = None
+
+    @property
+    def catalog(self) -> dict[str, Any] | None:
+        """The matched catalog entry as the API shows it (made when asked: most answers never show it)."""
+        return self.entity.to_dict() if self.entity is not None else None
 
 
 @dataclass
@@ -154,7 +158,7 @@ class OwnershipAnalysis:
             matched.add(found.entity.ref)
             resolved = self.index.owner_of(found.entity)
             return NodeOwnership(owner=owner_name(resolved), owner_status="virtual",
-                                 catalog_ref=str(found.entity.ref), catalog=found.entity.to_dict(),
+                                 catalog_ref=str(found.entity.ref),
                                  entity=found.entity)
         return self._analyse_service(node, matched)
 
@@ -188,7 +192,7 @@ class OwnershipAnalysis:
         resolved = self.index.owner_of(entity)
         owner = owner_name(resolved)
         own = NodeOwnership(owner=owner, owner_status=resolved.status, catalog_ref=str(entity.ref),
-                            catalog=entity.to_dict(), entity=entity,
+                            entity=entity,
                             owner_ref=str(resolved.ref) if resolved.ref is not None else None)
         self._owner_findings(own, name, entity, resolved, owner)
         self._documentation_findings(own, name, entity, owner)
