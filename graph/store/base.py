@@ -629,19 +629,23 @@ class SqlStore(Store):
                       ("service_buckets", SERVICE_COLUMNS, out.services, 0),
                       ("service_hours", SERVICE_COLUMNS, out.services, 1))
             for table, columns, sink, resolution in tables:
-                select = f"SELECT {', '.join(columns)} FROM {table} WHERE bucket >= {p} AND bucket < {p}"
-                end = until if until is not None else 2**62
+                select = f"SELECT {', '.join(columns)} FROM {table} WHERE bucket >= {p}"
                 queries: list[tuple[str, tuple[object, ...]]] = []
                 if since is None:
-                    queries.append((select, (horizon, end)))
+                    if until is None:
+                        queries.append((select, (horizon,)))
+                    else:
+                        queries.append((f"{select} AND bucket < {p}", (horizon, until)))
                 else:
-                    queries.append((f"{select} AND seq >= {p}", (horizon, end, since)))
+                    # Only `seq` in the condition, so that the planner takes its index (a bucket range
+                    # could make it scan the primary key); the horizon is applied below.
+                    queries.append((f"SELECT {', '.join(columns)} FROM {table} WHERE seq >= {p}", (since,)))
                     if out.compactions != compactions:
                         below = max(out.expired, out.fine_cutoff if resolution == 0 else out.expired)
-                        queries.append((f"{select} AND bucket < {p}", (horizon, end, below)))
+                        queries.append((f"{select} AND bucket < {p}", (horizon, below)))
                 for sql, params in queries:
                     cur.execute(sql, params)
-                    sink.extend((resolution, row) for row in cur.fetchall())
+                    sink.extend((resolution, row) for row in cur.fetchall() if row[0] >= horizon)
             return out
 
     def ping(self) -> None:

@@ -380,3 +380,12 @@ def test_open_store_memory_and_bucket_seconds() -> None:
 def test_open_store_rejects_other_schemes(url: str) -> None:
     with pytest.raises(ValueError, match="unsupported database URL"):
         open_store(url)
+
+
+def test_reading_changes_uses_the_seq_index(tmp_path: Path) -> None:
+    """The mirror's refresh must not scan the tables: its query is answered from the seq index."""
+    store = SQLiteStore(tmp_path / "plan.db")
+    for table in ("edge_buckets", "edge_hours", "service_buckets", "service_hours"):
+        plan = store._select(f"EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE seq >= ?", [1])
+        assert any(f"{table}_seq" in str(step) for step in plan), plan
+    store.close()
