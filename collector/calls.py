@@ -191,7 +191,7 @@ class CallDetector:
                     self._waiting -= len(waiting)
                     for child in waiting:
                         pair(span, child)
-            if span.links and kind == _CONSUMER:
+            if kind == _CONSUMER and span.links:
                 self._link_consumer(span, expires)
             if kind == _PRODUCER and link_waits:
                 consumers = link_waits.pop(span.key, None)
@@ -329,20 +329,14 @@ class CallDetector:
         end = len(items)
         live = 0
         if what == _INDEXED:
-            index = self._index
-            expired = self._expired
-            while pos < end and live != budget:
-                span = items[pos]
-                pos += 1
-                key = span.key
-                found = index.pop(key, None)  # one probe of the large index rather than get + del
-                if found is not span:
-                    if found is not None:
-                        index[key] = found  # not this entry's span (each key is indexed by one entry)
-                    continue
-                live += 1
-                if not span.paired and span.kind in _CALLER_KINDS:
-                    expired(span)
+            if budget < 0:
+                budget = end - pos
+            # Expire in slices of at most the remaining budget (usually the whole rest of the entry in
+            # one go): never more live spans than asked, and a plain loop for the common case.
+            while pos < end and live < budget:
+                take = min(budget - live, end - pos)
+                live += self._expire_spans(items[pos:pos + take])
+                pos += take
         else:
             table = self._orphans if what == _ORPHAN else self._link_waits
             unmatched = 0
@@ -357,6 +351,22 @@ class CallDetector:
             self._waiting -= live
             self.stats.unmatched += unmatched
         entry[3] = pos
+        return live
+
+    def _expire_spans(self, spans: list[Span]) -> int:
+        """Take indexed spans out of the index, applying rules 3 and 4; returns how many were live."""
+        index = self._index
+        pop = index.pop
+        expired = self._expired
+        live = 0
+        for span in spans:
+            found = pop(span.key, None)  # one probe of the large index rather than get + del
+            if found is span:
+                live += 1
+                if not span.paired and span.kind in _CALLER_KINDS:
+                    expired(span)
+            elif found is not None:
+                index[found.key] = found  # not this entry's span (each key is indexed by one entry)
         return live
 
     @staticmethod

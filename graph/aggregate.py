@@ -60,15 +60,20 @@ class EdgeAggregate:
         self.server_hist = list(map(add, self.server_hist, other.server_hist))
         self.client_sum += other.client_sum
         self.server_sum += other.server_sum
-        self.queue_sum += other.queue_sum
-        self.queue_count += other.queue_count
-        self.first_ns = min(self.first_ns, other.first_ns)
-        self.last_ns = max(self.last_ns, other.last_ns)
-        for exemplar in other.exemplars:
-            if len(self.exemplars) >= MAX_EXEMPLARS:
-                break
-            if exemplar not in self.exemplars:
-                self.exemplars.append(exemplar)
+        if other.queue_count:
+            self.queue_sum += other.queue_sum
+            self.queue_count += other.queue_count
+        if other.first_ns < self.first_ns:
+            self.first_ns = other.first_ns
+        if other.last_ns > self.last_ns:
+            self.last_ns = other.last_ns
+        exemplars = self.exemplars
+        if len(exemplars) < MAX_EXEMPLARS:  # usually full already (EdgeTotals): nothing to look at
+            for exemplar in other.exemplars:
+                if exemplar not in exemplars:
+                    exemplars.append(exemplar)
+                    if len(exemplars) >= MAX_EXEMPLARS:
+                        break
 
 
 class ServiceAggregate:
