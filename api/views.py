@@ -123,7 +123,7 @@ def graph_nodes(graph: ServiceGraph, lens: OwnerLens) -> list[dict[str, Any]]:
 
 def graph_edges(graph: ServiceGraph) -> list[dict[str, Any]]:
     """Edge objects of GET /api/v1/graph."""
-    return edge_dicts(sorted(graph.edges, key=lambda e: (e.source, e.target, e.connection_type)))
+    return graph.edge_dicts()
 
 
 EXPORT_MEDIA_TYPES = {

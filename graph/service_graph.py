@@ -14,7 +14,7 @@ import networkx as nx
 import numpy as np
 
 from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, NodeKind, Window
-from graph.store.base import EdgeRow, Store, TopologyRows, exemplar_ids
+from graph.store.base import EdgeRow, EdgeTable, Store, TopologyRows, exemplar_ids
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -126,34 +126,59 @@ def _rounded_ms(values: list[float | None]) -> list[float | None]:
 
 def edge_dicts(edges: Sequence[Edge]) -> list[dict[str, Any]]:
     """The API's edge objects, percentiles computed for all edges at once."""
-    if not edges:
-        return []
     shape = (len(edges), HISTOGRAM_SIZE)
-    client = np.array([e.client_hist for e in edges], np.int64).reshape(shape)
-    server = np.array([e.server_hist for e in edges], np.int64).reshape(shape)
+    return _edge_dicts(
+        [e.source for e in edges], [e.target for e in edges], [e.connection_type for e in edges],
+        [e.calls for e in edges], [e.errors for e in edges],
+        np.array([e.client_hist for e in edges], np.int64).reshape(shape),
+        np.array([e.server_hist for e in edges], np.int64).reshape(shape),
+        [e.queue_sum for e in edges], [e.queue_count for e in edges], [e.first_seen_ns for e in edges],
+        [e.last_seen_ns for e in edges], [e.exemplars for e in edges],
+    )
+
+
+def table_edge_dicts(table: EdgeTable, rows: Sequence[int]) -> list[dict[str, Any]]:
+    """`edge_dicts` of some rows of an EdgeTable, read from its columns (no Edge objects)."""
+    def pick(column: list[Any]) -> list[Any]:
+        return [column[i] for i in rows]
+
+    index = np.asarray(rows, np.int64)
+    return _edge_dicts(
+        pick(table.client), pick(table.server), pick(table.connection_type), pick(table.calls), pick(table.failed),
+        table.client_hist[index], table.server_hist[index], pick(table.queue_sum), pick(table.queue_count),
+        pick(table.first_seen_ns), pick(table.last_seen_ns), pick(table.exemplars),
+    )
+
+
+def _edge_dicts(
+    source: list[str], target: list[str], ctype: list[str], calls: list[int], errors: list[int], client: np.ndarray,
+    server: np.ndarray, queue_sum: list[float], queue_count: list[int], first_ns: list[int], last_ns: list[int],
+    exemplars: list[list[str] | str],
+) -> list[dict[str, Any]]:
+    if not source:
+        return []
     # Server-side latency where measured, else client-side (as Edge.latency_hist).
     latency = np.where((server.sum(axis=1) > 0)[:, None], server, client)
     p50, p95, p99 = (_rounded_ms(histogram_quantiles(q, latency)) for q in (0.5, 0.95, 0.99))
     client_p95 = _rounded_ms(histogram_quantiles(0.95, client))
-    first = iso_ns_many([e.first_seen_ns for e in edges])
-    last = iso_ns_many([e.last_seen_ns for e in edges])
+    first, last = iso_ns_many(first_ns), iso_ns_many(last_ns)
     return [
         {
-            "source": e.source,
-            "target": e.target,
-            "connection_type": e.connection_type,
-            "calls": e.calls,
-            "errors": e.errors,
+            "source": source[i],
+            "target": target[i],
+            "connection_type": ctype[i],
+            "calls": calls[i],
+            "errors": errors[i],
             "p50_ms": p50[i],
             "p95_ms": p95[i],
             "p99_ms": p99[i],
             "client_p95_ms": client_p95[i],
-            "queue_delay_avg_ms": round(e.queue_sum / e.queue_count * 1000, 3) if e.queue_count else None,
+            "queue_delay_avg_ms": round(queue_sum[i] / queue_count[i] * 1000, 3) if queue_count[i] else None,
             "first_seen": first[i],
             "last_seen": last[i],
-            "exemplar_trace_ids": exemplar_ids(e.exemplars) if isinstance(e.exemplars, str) else e.exemplars,
+            "exemplar_trace_ids": exemplar_ids(ids) if isinstance(ids := exemplars[i], str) else ids,
         }
-        for i, e in enumerate(edges)
+        for i in range(len(source))
     ]
 
 
@@ -248,13 +273,52 @@ def _node_kinds(services: Iterable[str], edges: Iterable[tuple[str, str, str, st
 class ServiceGraph:
     """Nodes and edges of one window, with dependency queries over its topology."""
 
-    def __init__(self, window: Window, nodes: dict[str, Node], edges: list[Edge], include_self: bool = False):
+    def __init__(
+        self, window: Window, nodes: dict[str, Node], edges: list[Edge] | EdgeTable, include_self: bool = False
+    ) -> None:
         self.window = window
         self.nodes = nodes
         self.include_self = include_self
         self.memo: dict[Any, Any] = {}  # derived results computed once per graph (e.g. its ownership)
-        self.self_edges = [e for e in edges if e.source == e.target]
-        self.edges = edges if include_self else [e for e in edges if e.source != e.target]
+        self.table = edges if isinstance(edges, EdgeTable) else None
+        if isinstance(edges, EdgeTable):
+            # Edge objects are made on first use: the map's answer is read from the columns.
+            pairs = list(zip(edges.client, edges.server, strict=True))
+            self._rows = [i for i, (s, t) in enumerate(pairs) if include_self or s != t]
+            self._self_rows = [i for i, (s, t) in enumerate(pairs) if s == t]
+        else:
+            self.self_edges = [e for e in edges if e.source == e.target]
+            self.edges = edges if include_self else [e for e in edges if e.source != e.target]
+
+    @functools.cached_property
+    def edges(self) -> list[Edge]:
+        """The edges of the window (self-calls only with include_self)."""
+        return self._table_edges(self._rows)
+
+    @functools.cached_property
+    def self_edges(self) -> list[Edge]:
+        """The self-calls (A → A) of the window, shown or not."""
+        return self._table_edges(self._self_rows)
+
+    def _table_edges(self, rows: list[int]) -> list[Edge]:
+        t = self.table
+        assert t is not None
+        # Histograms stay rows of the table's matrices (edge_dicts stacks them back without copying
+        # every counter into Python integers).
+        return [
+            Edge(t.client[i], t.server[i], t.connection_type[i], t.calls[i], t.failed[i], t.client_hist[i],
+                 t.server_hist[i], t.first_seen_ns[i], t.last_seen_ns[i], t.exemplars[i], t.queue_sum[i],
+                 t.queue_count[i])
+            for i in rows
+        ]
+
+    def edge_dicts(self) -> list[dict[str, Any]]:
+        """The API's edge objects, ordered by source, target and connection type."""
+        if self.table is None:
+            return edge_dicts(sorted(self.edges, key=lambda e: (e.source, e.target, e.connection_type)))
+        t = self.table
+        rows = sorted(self._rows, key=lambda i: (t.client[i], t.server[i], t.connection_type[i]))
+        return table_edge_dicts(t, rows)
 
     @functools.cached_property
     def topology(self) -> Topology:
@@ -279,15 +343,6 @@ class ServiceGraph:
                 hints.get(row.service, {}),
             )
         table = store.edge_table(window, env)
-        # Histograms stay rows of the table's matrices (edge_dicts stacks them back without copying
-        # every counter into Python integers).
-        edges = [
-            Edge(*values, client_hist, server_hist, first, last, exemplars, queue_sum, queue_count)
-            for (*values, client_hist, server_hist, first, last, exemplars, queue_sum, queue_count) in zip(
-                table.client, table.server, table.connection_type, table.calls, table.failed, list(table.client_hist),
-                list(table.server_hist), table.first_seen_ns, table.last_seen_ns, table.exemplars, table.queue_sum,
-                table.queue_count, strict=True)
-        ]
         for client, server, client_kind, server_kind, first, last in zip(
                 table.client, table.server, table.client_kind, table.server_kind, table.first_seen_ns,
                 table.last_seen_ns, strict=True):
@@ -298,7 +353,7 @@ class ServiceGraph:
                 if node.is_virtual:
                     node.first_seen_ns = min(node.first_seen_ns, first)
                     node.last_seen_ns = max(node.last_seen_ns, last)
-        return cls(window, nodes, edges, include_self)
+        return cls(window, nodes, table, include_self)
 
     # ------------------------------------------------------------------ queries
 
