@@ -139,11 +139,13 @@ class OwnermapServer:
 
     def _query_store(self) -> Store:
         """The store the API reads: with query_mirror_days, the recent aggregates mirrored in memory
-        (loaded in the background now, refreshed at most every query_cache_seconds)."""
+        (loaded in the background now, brought up to date before each query)."""
         s = self.settings
         if s.role == "ingest" or s.query_mirror_days <= 0 or not isinstance(self.store, SqlStore):
             return self.store
-        mirror = MirroredStore(self.store, days=s.query_mirror_days, refresh_seconds=s.query_cache_seconds,
+        # refresh_seconds=0: reading what changed since the last query costs little (the seq index),
+        # so the mirror never makes an answer older than what is committed.
+        mirror = MirroredStore(self.store, days=s.query_mirror_days, refresh_seconds=0,
                                max_rows=s.query_mirror_max_rows)
         threading.Thread(target=mirror.refresh, name="ownermap-mirror-load", daemon=True).start()
         return mirror
