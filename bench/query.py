@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def measure(client: TestClient, url: str, requests: int) -> dict[str, float]:
-    """Cold (first) and warm latency percentiles in milliseconds."""
+def measure(client: TestClient, url: str, requests: int, tick: Callable[[], None]) -> dict[str, float]:
+    """Cold (first) and warm latency percentiles in milliseconds (`tick` runs before each request)."""
     times = []
     for _ in range(requests + 1):
+        tick()
         started = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - started) * 1000)
@@ -86,6 +88,9 @@ def main() -> None:
                         help="serve's query_mirror_days: recent aggregates in memory (0 = windows summed in SQL)")
     parser.add_argument("--writes-per-second", type=float, default=10.0,
                         help="batches written meanwhile, as ingest would (each request then has changes to pick up)")
+    parser.add_argument("--advance-seconds", type=float, default=0.0,
+                        help="move the clock this much before each request (300: every request's window has moved "
+                             "by a bucket, so no window sums can be reused: the worst case)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     tune_gc_for_ingest()  # as `serve` runs
@@ -99,15 +104,23 @@ def main() -> None:
         store.compact(END, retention_days=90)
         catalog = CatalogSource([work / "catalog"])
         catalog.reload()
+        now = [float(END)]
+
+        def clock() -> float:
+            return now[0]
+
+        def tick() -> None:
+            now[0] += args.advance_seconds
+
         query_store: Store = store
         load_seconds = 0.0
         if args.mirror_days > 0:
             query_store = MirroredStore(store, days=args.mirror_days, refresh_seconds=args.cache_seconds,
-                                        clock=lambda: float(END))
+                                        clock=clock)
             started = time.perf_counter()
             query_store.refresh()  # serve does this in the background at start
             load_seconds = time.perf_counter() - started
-        state = ApiState(config=ApiConfig(), store=query_store, catalog=catalog, clock=lambda: float(END),
+        state = ApiState(config=ApiConfig(), store=query_store, catalog=catalog, clock=clock,
                          cache_seconds=args.cache_seconds)
         stop = threading.Event()
         writer = threading.Thread(target=keep_writing, args=(store, edges, args.writes_per_second, stop), daemon=True)
@@ -117,16 +130,17 @@ def main() -> None:
         target = service_name(args.services // 2)
         results: dict[str, Any] = {}
         with TestClient(create_app(state)) as client:
-            results["graph_7d"] = measure(client, "/api/v1/graph?window=7d", args.requests)
-            results["dependents_7d"] = measure(client, f"/api/v1/services/{target}/dependents?window=7d", args.requests)
-            results["findings_7d"] = measure(client, "/api/v1/findings?window=7d", args.requests)
+            results["graph_7d"] = measure(client, "/api/v1/graph?window=7d", args.requests, tick)
+            results["dependents_7d"] = measure(client, f"/api/v1/services/{target}/dependents?window=7d",
+                                               args.requests, tick)
+            results["findings_7d"] = measure(client, "/api/v1/findings?window=7d", args.requests, tick)
         stop.set()
         if writer.is_alive():
             writer.join()
         store.close()
     results["data"] = {"services": args.services, "edges": args.edges, "cache_seconds": args.cache_seconds,
                        "mirror_days": args.mirror_days, "mirror_load_s": round(load_seconds, 2),
-                       "writes_per_second": args.writes_per_second}
+                       "writes_per_second": args.writes_per_second, "advance_seconds": args.advance_seconds}
     if args.json:
         print(json.dumps(results))
     else:

@@ -166,8 +166,17 @@ class WindowRanges:
 
     @classmethod
     def of(cls, window: Window, bucket_seconds: int, env: int | None) -> WindowRanges:
-        """The ranges of a window at a bucket size."""
-        return cls(bucket_range(window, bucket_seconds), bucket_range(window, HOUR), env)
+        """The ranges of a window at a bucket size.
+
+        The ends are rounded up to whole buckets: buckets are multiples of their size, so the
+        same rows are counted, and a window ending "now" keeps the same ranges (and its sums)
+        until the next bucket begins.
+        """
+        def up(end: int, size: int) -> int:
+            return -(-end // size) * size
+
+        fine, hours = bucket_range(window, bucket_seconds), bucket_range(window, HOUR)
+        return cls((fine[0], up(fine[1], bucket_seconds)), (hours[0], up(hours[1], HOUR)), env)
 
 
 def group_rows(rows: np.ndarray, group: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -227,3 +227,18 @@ def test_past_max_rows_the_mirror_lets_go_and_answers_come_from_sql(sql_store: S
     fresh = MirroredStore(sql_store, days=8, refresh_seconds=0, clock=lambda: NOW, max_rows=60)
     _assert_same(fresh, sql_store, NOW)  # too large from its first load on
     assert fresh.disabled
+
+
+def test_a_window_ending_now_keeps_its_sums_until_the_next_bucket(sql_store: SqlStore) -> None:
+    clock = Clock(NOW + 10)
+    mirror = MirroredStore(sql_store, days=8, refresh_seconds=0, clock=clock)
+    _write(sql_store, lambda a: (_calls(a, NOW + 5, "web", "api", 2), _calls(a, NOW - 2 * DAY, "old", "api", 1)))
+    for _ in range(3):  # a dashboard asking for the last week every few seconds
+        window = Window(clock.now - 7 * DAY, clock.now)
+        assert _comparable(mirror.edges(window)) == _comparable(sql_store.edges(window))
+        clock.now += 7
+    assert len(mirror._sums) == 1
+    clock.now = NOW + 300  # the next 5-minute bucket: other ranges
+    window = Window(clock.now - 7 * DAY, clock.now)
+    assert _comparable(mirror.edges(window)) == _comparable(sql_store.edges(window))
+    assert len(mirror._sums) == 2
