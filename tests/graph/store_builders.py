@@ -6,14 +6,27 @@ Times are Unix seconds; `T0` is aligned to 5-minute buckets so tests can reason 
 from __future__ import annotations
 
 import hashlib
+import os
 from typing import Any
 
 from graph.aggregate import Aggregator
 from graph.model import NodeKind, Resource, Span, SpanKind
-from graph.store.base import Store
+from graph.store.base import SqlStore, Store
+from tests.conftest import skip_or_fail
 
 T0 = 1_700_000_100  # 2023-11-14T22:15:00Z, a multiple of 300 (and of 60)
 NS = 1_000_000_000
+
+
+def postgres_store(schema: str) -> SqlStore:
+    """A PostgreSQL store in its own schema of OWNERMAP_TEST_POSTGRES (skipped, or failed under
+    OWNERMAP_REQUIRE_ALL, when that is not set)."""
+    url = os.environ.get("OWNERMAP_TEST_POSTGRES")
+    if not url:
+        skip_or_fail("OWNERMAP_TEST_POSTGRES is not set (a postgresql:// URL of a test database)")
+    from graph.store.postgres import PostgresStore
+
+    return PostgresStore(url, schema=schema)
 
 
 def trace_id(label: str) -> bytes:

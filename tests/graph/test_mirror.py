@@ -6,7 +6,6 @@ import dataclasses
 import random
 import threading
 import uuid
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -18,18 +17,10 @@ from graph.model import NodeKind, Window
 from graph.store.base import SqlStore, batch_rows
 from graph.store.mirror import MirroredStore
 from graph.store.sqlite import SQLiteStore
-from tests.graph.test_store_contract import DAY, NOW, _calls, _postgres, _sighting, _write
+from tests.graph.store_builders import postgres_store as _postgres
+from tests.graph.test_store_contract import DAY, NOW, _calls, _sighting, _write
 
 HOUR = 3600
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    made: SqlStore = (
-        SQLiteStore(tmp_path / "mirror.db") if request.param == "sqlite" else _postgres(f"m_{uuid.uuid4().hex[:12]}")
-    )
-    yield made
-    made.close()
 
 
 class Clock:
@@ -82,44 +73,44 @@ def _random_batch(rng: random.Random, agg: Aggregator, now: float) -> None:
         _sighting(agg, ts, client, env=env)
 
 
-def test_mirror_equals_sql_through_writes_compaction_backfill_and_time(sql_store: SqlStore) -> None:
+def test_mirror_equals_sql_through_writes_compaction_backfill_and_time(store: SqlStore) -> None:
     rng = random.Random(7)
     clock = Clock(NOW)
-    mirror = MirroredStore(sql_store, days=8, refresh_seconds=0, clock=clock)
-    _write(sql_store, lambda a: _random_batch(rng, a, clock.now))
-    _assert_same(mirror, sql_store, clock.now)  # the first load
+    mirror = MirroredStore(store, days=8, refresh_seconds=0, clock=clock)
+    _write(store, lambda a: _random_batch(rng, a, clock.now))
+    _assert_same(mirror, store, clock.now)  # the first load
     for step in range(12):
-        _write(sql_store, lambda a: _random_batch(rng, a, clock.now))
+        _write(store, lambda a: _random_batch(rng, a, clock.now))
         if step % 3 == 2:
-            sql_store.compact(clock.now, retention_days=rng.choice([2, 90]))
+            store.compact(clock.now, retention_days=rng.choice([2, 90]))
         if step % 4 == 3:  # a backfill of old data, below the compaction cutoff, after a compaction
-            _write(sql_store, lambda a: _calls(a, clock.now - 3 * DAY - 77, "batch", "api", 3))
-        _assert_same(mirror, sql_store, clock.now)
+            _write(store, lambda a: _calls(a, clock.now - 3 * DAY - 77, "batch", "api", 3))
+        _assert_same(mirror, store, clock.now)
         clock.now += rng.choice([300, 3 * HOUR, DAY + 1800])  # the horizon moves on
 
 
-def test_windows_beyond_the_mirrored_days_are_answered_by_sql(sql_store: SqlStore) -> None:
-    _write(sql_store, lambda a: (_calls(a, NOW - 20 * DAY, "old", "api", 2), _calls(a, NOW - 60, "new", "api", 1)))
-    mirror = MirroredStore(sql_store, days=2, refresh_seconds=0, clock=lambda: NOW)
+def test_windows_beyond_the_mirrored_days_are_answered_by_sql(store: SqlStore) -> None:
+    _write(store, lambda a: (_calls(a, NOW - 20 * DAY, "old", "api", 2), _calls(a, NOW - 60, "new", "api", 1)))
+    mirror = MirroredStore(store, days=2, refresh_seconds=0, clock=lambda: NOW)
     month = Window(NOW - 30 * DAY, NOW)
     assert {e.client for e in mirror.edges(month)} == {"old", "new"}
     assert {e.client for e in mirror.edges(Window(NOW - DAY, NOW))} == {"new"}
 
 
-def test_a_refresh_is_reused_for_refresh_seconds(sql_store: SqlStore) -> None:
-    mirror = MirroredStore(sql_store, days=8, refresh_seconds=3600, clock=lambda: NOW)
+def test_a_refresh_is_reused_for_refresh_seconds(store: SqlStore) -> None:
+    mirror = MirroredStore(store, days=8, refresh_seconds=3600, clock=lambda: NOW)
     window = Window(NOW - DAY, NOW)
     assert mirror.edges(window) == []
-    _write(sql_store, lambda a: _calls(a, NOW - 60, "web", "api", 1))
+    _write(store, lambda a: _calls(a, NOW - 60, "web", "api", 1))
     assert mirror.edges(window) == []  # not yet looked again
     mirror.refresh(force=True)
     assert [(e.client, e.calls) for e in mirror.edges(window)] == [("web", 1)]
 
 
-def test_concurrent_writers_and_a_reading_mirror_agree(sql_store: SqlStore) -> None:
-    writers = [sql_store if isinstance(sql_store, SQLiteStore) else _postgres(sql_store.schema)  # type: ignore[attr-defined]
+def test_concurrent_writers_and_a_reading_mirror_agree(store: SqlStore) -> None:
+    writers = [store if isinstance(store, SQLiteStore) else _postgres(store.schema)  # type: ignore[attr-defined]
                for _ in range(3)]
-    mirror = MirroredStore(sql_store, days=8, refresh_seconds=0, clock=lambda: NOW)
+    mirror = MirroredStore(store, days=8, refresh_seconds=0, clock=lambda: NOW)
     window = Window(NOW - DAY, NOW)
     stop = threading.Event()
 
@@ -141,9 +132,9 @@ def test_concurrent_writers_and_a_reading_mirror_agree(sql_store: SqlStore) -> N
         t.join()
     stop.set()
     reader.join()
-    _assert_same(mirror, sql_store, NOW)
+    _assert_same(mirror, store, NOW)
     for other in writers:
-        if other is not sql_store:
+        if other is not store:
             other.close()
 
 
@@ -175,25 +166,25 @@ def test_a_row_committed_during_a_compaction_survives_in_the_mirror(tmp_path: Pa
     store.close()
 
 
-def test_the_topology_digest_changes_with_the_topology_only(sql_store: SqlStore) -> None:
-    mirror = MirroredStore(sql_store, days=8, refresh_seconds=0, clock=lambda: NOW)
+def test_the_topology_digest_changes_with_the_topology_only(store: SqlStore) -> None:
+    mirror = MirroredStore(store, days=8, refresh_seconds=0, clock=lambda: NOW)
     window = Window(NOW - DAY, NOW)
-    _write(sql_store, lambda a: (_calls(a, NOW - 600, "web", "api", 1), _sighting(a, NOW - 600, "web")))
+    _write(store, lambda a: (_calls(a, NOW - 600, "web", "api", 1), _sighting(a, NOW - 600, "web")))
     first = mirror.topology(window).key
-    _write(sql_store, lambda a: _calls(a, NOW - 300, "web", "api", 5))  # more calls: same topology
+    _write(store, lambda a: _calls(a, NOW - 300, "web", "api", 5))  # more calls: same topology
     assert mirror.topology(window).key == first
-    _write(sql_store, lambda a: _calls(a, NOW - 300, "api", "db", 1))  # a new edge
+    _write(store, lambda a: _calls(a, NOW - 300, "api", "db", 1))  # a new edge
     second = mirror.topology(window).key
     assert second != first
-    _write(sql_store, lambda a: _sighting(a, NOW - 300, "lonely"))  # a new service without edges
+    _write(store, lambda a: _sighting(a, NOW - 300, "lonely"))  # a new service without edges
     assert mirror.topology(window).key not in (first, second)
     assert mirror.topology(Window(NOW - 30 * DAY, NOW)).key is None  # beyond the mirror: no digest
 
 
-def test_sums_kept_for_asked_windows_stay_exact_through_many_writes(sql_store: SqlStore) -> None:
+def test_sums_kept_for_asked_windows_stay_exact_through_many_writes(store: SqlStore) -> None:
     """The same windows asked again and again: their sums are updated row by row, not rebuilt."""
     rng = random.Random(11)
-    mirror = MirroredStore(sql_store, days=8, refresh_seconds=0, clock=lambda: NOW)
+    mirror = MirroredStore(store, days=8, refresh_seconds=0, clock=lambda: NOW)
     windows = [Window(NOW - HOUR, NOW), Window(NOW - DAY, NOW), Window(NOW - 7 * DAY, NOW)]
 
     def batch(agg: Aggregator) -> None:
@@ -203,42 +194,42 @@ def test_sums_kept_for_asked_windows_stay_exact_through_many_writes(sql_store: S
         agg.call(int((NOW - rng.uniform(0, 2 * DAY)) * 1e9), "web", NodeKind.SERVICE, "shifty", kind, "rpc",
                  rng.choice(["", "prod"]), False, 0.01, 0.005, rng.randbytes(16))
 
-    _write(sql_store, batch)
+    _write(store, batch)
     for _ in range(25):
         for window in windows:
             for env in (None, "prod"):
-                assert _comparable(mirror.edges(window, env)) == _comparable(sql_store.edges(window, env))
+                assert _comparable(mirror.edges(window, env)) == _comparable(store.edges(window, env))
         assert len(mirror._sums) == 6  # kept, not rebuilt
-        _write(sql_store, batch)
+        _write(store, batch)
 
 
-def test_past_max_rows_the_mirror_lets_go_and_answers_come_from_sql(sql_store: SqlStore,
+def test_past_max_rows_the_mirror_lets_go_and_answers_come_from_sql(store: SqlStore,
                                                                     caplog: pytest.LogCaptureFixture) -> None:
     rng = random.Random(3)
-    mirror = MirroredStore(sql_store, days=8, refresh_seconds=0, clock=lambda: NOW, max_rows=60)
-    _write(sql_store, lambda a: _calls(a, NOW - 60, "web", "api", 1))
-    _assert_same(mirror, sql_store, NOW)
+    mirror = MirroredStore(store, days=8, refresh_seconds=0, clock=lambda: NOW, max_rows=60)
+    _write(store, lambda a: _calls(a, NOW - 60, "web", "api", 1))
+    _assert_same(mirror, store, NOW)
     assert not mirror.disabled and mirror._edges.size == 1
     for _ in range(10):  # grows past the limit while serving
-        _write(sql_store, lambda a: _random_batch(rng, a, NOW))
-    _assert_same(mirror, sql_store, NOW)
+        _write(store, lambda a: _random_batch(rng, a, NOW))
+    _assert_same(mirror, store, NOW)
     assert mirror.disabled and mirror._edges.size == 0
     assert "query_mirror_max_rows=60" in caplog.text
-    fresh = MirroredStore(sql_store, days=8, refresh_seconds=0, clock=lambda: NOW, max_rows=60)
-    _assert_same(fresh, sql_store, NOW)  # too large from its first load on
+    fresh = MirroredStore(store, days=8, refresh_seconds=0, clock=lambda: NOW, max_rows=60)
+    _assert_same(fresh, store, NOW)  # too large from its first load on
     assert fresh.disabled
 
 
-def test_a_window_ending_now_keeps_its_sums_until_the_next_bucket(sql_store: SqlStore) -> None:
+def test_a_window_ending_now_keeps_its_sums_until_the_next_bucket(store: SqlStore) -> None:
     clock = Clock(NOW + 10)
-    mirror = MirroredStore(sql_store, days=8, refresh_seconds=0, clock=clock)
-    _write(sql_store, lambda a: (_calls(a, NOW + 5, "web", "api", 2), _calls(a, NOW - 2 * DAY, "old", "api", 1)))
+    mirror = MirroredStore(store, days=8, refresh_seconds=0, clock=clock)
+    _write(store, lambda a: (_calls(a, NOW + 5, "web", "api", 2), _calls(a, NOW - 2 * DAY, "old", "api", 1)))
     for _ in range(3):  # a dashboard asking for the last week every few seconds
         window = Window(clock.now - 7 * DAY, clock.now)
-        assert _comparable(mirror.edges(window)) == _comparable(sql_store.edges(window))
+        assert _comparable(mirror.edges(window)) == _comparable(store.edges(window))
         clock.now += 7
     assert len(mirror._sums) == 1
     clock.now = NOW + 300  # the next 5-minute bucket: other ranges
     window = Window(clock.now - 7 * DAY, clock.now)
-    assert _comparable(mirror.edges(window)) == _comparable(sql_store.edges(window))
+    assert _comparable(mirror.edges(window)) == _comparable(store.edges(window))
     assert len(mirror._sums) == 2

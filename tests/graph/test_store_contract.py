@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from graph.aggregate import Aggregator
 from graph.model import NodeKind, Resource, Span, SpanKind, Window
 from graph.store.base import MIGRATIONS, SqlStore
 from graph.store.sqlite import SQLiteStore
-from tests.conftest import skip_or_fail
+from tests.graph.store_builders import postgres_store as _postgres
 
 DAY = 86_400
 NOW = 1_789_999_200.0  # a fixed, hour-aligned "now" (2026-09-21): nothing depends on the wall clock
-
-
-def _postgres(schema: str) -> SqlStore:
-    url = os.environ.get("OWNERMAP_TEST_POSTGRES")
-    if not url:
-        skip_or_fail("OWNERMAP_TEST_POSTGRES is not set (a postgresql:// URL of a test database)")
-    from graph.store.postgres import PostgresStore
-
-    return PostgresStore(url, schema=schema)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    made: SqlStore = (
-        SQLiteStore(tmp_path / "contract.db") if request.param == "sqlite" else _postgres(f"t_{uuid.uuid4().hex[:12]}")
-    )
-    yield made
-    made.close()
 
 
 def _calls(agg: Aggregator, ts: float, client: str, server: str, n: int, failed: int = 0, env: str = "") -> None:
