@@ -66,7 +66,7 @@ class IngestPipeline:
         clock: Callable[[], float] = time.monotonic,
         queue_batches: int = 64,
         max_queued_spans: int = 100_000,
-        max_queued_bytes: int = 64 * 1024 * 1024,
+        max_queued_bytes: int | None = None,
         max_services: int = 100_000,
         max_edges: int = 1_000_000,
         database_at_once: bool = False,
@@ -83,7 +83,9 @@ class IngestPipeline:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_batches)
         # Memory bound: decoded spans and payloads waiting for the worker, whatever the batch sizes.
         self.max_queued_spans = max_queued_spans
-        self.max_queued_bytes = max_queued_bytes
+        # Payloads wait undecoded: by default as many bytes as the spans allowed to wait would take
+        # in memory once decoded (about 512 bytes each), so `max_queued_spans` bounds both.
+        self.max_queued_bytes = max_queued_spans * 512 if max_queued_bytes is None else max_queued_bytes
         self._queued_spans = 0
         self._queued_bytes = 0
         self._queued_lock = threading.Lock()
