@@ -7,7 +7,9 @@ them, and a catalog), then sends requests to the real FastAPI app (in-process AS
 clock fixed at the data's end) and reports p50/p95/p99 per endpoint. The first request of each
 endpoint is reported apart ("cold"). As `serve` does, the API reads through the in-memory mirror
 of the last `--mirror-days` (loaded before the first request; its load time is reported), and a
-writer thread keeps adding batches meanwhile so that every request has fresh rows to pick up.
+writer keeps adding batches meanwhile so that every request has fresh rows to pick up: by default
+another process (as ingest processes beside an API process), or with `--writer thread` a thread
+of the API's process (as `serve --role all`, where ingest competes for the same interpreter lock).
 With `--cache-seconds 0` (the default here) no answer is reused: each request refreshes the
 mirror and sums its window.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import random
 import statistics
 import sys
@@ -64,8 +67,16 @@ def measure(client: TestClient, url: str, requests: int, tick: Callable[[], None
             "mean_ms": round(statistics.fmean(warm), 1)}
 
 
+def write_from_another_process(path: str, edges: list[tuple[str, str, str, str]], per_second: float,
+                               stop: Any) -> None:
+    """keep_writing, in a process of its own with its own connection."""
+    store = SQLiteStore(path)
+    keep_writing(store, edges, per_second, stop)
+    store.close()
+
+
 def keep_writing(store: SQLiteStore, edges: list[tuple[str, str, str, str]], per_second: float,
-                 stop: threading.Event) -> None:
+                 stop: Any) -> None:
     """Write small batches of recent calls (as ingest does) until stopped."""
     rng = random.Random(2)
     while not stop.wait(1 / per_second):
@@ -88,6 +99,8 @@ def main() -> None:
                         help="serve's query_mirror_days: recent aggregates in memory (0 = windows summed in SQL)")
     parser.add_argument("--writes-per-second", type=float, default=10.0,
                         help="batches written meanwhile, as ingest would (each request then has changes to pick up)")
+    parser.add_argument("--writer", choices=["process", "thread"], default="process",
+                        help="where the writes come from: another process, or a thread of the API's process")
     parser.add_argument("--advance-seconds", type=float, default=0.0,
                         help="move the clock this much before each request (300: every request's window has moved "
                              "by a bucket, so no window sums can be reused: the worst case)")
@@ -122,8 +135,16 @@ def main() -> None:
             load_seconds = time.perf_counter() - started
         state = ApiState(config=ApiConfig(), store=query_store, catalog=catalog, clock=clock,
                          cache_seconds=args.cache_seconds)
-        stop = threading.Event()
-        writer = threading.Thread(target=keep_writing, args=(store, edges, args.writes_per_second, stop), daemon=True)
+        writer: threading.Thread | multiprocessing.process.BaseProcess
+        if args.writer == "thread":
+            stop: Any = threading.Event()
+            writer = threading.Thread(target=keep_writing, args=(store, edges, args.writes_per_second, stop),
+                                      daemon=True)
+        else:
+            context = multiprocessing.get_context("spawn")
+            stop = context.Event()
+            writer = context.Process(target=write_from_another_process,
+                                     args=(str(work / "ownermap.db"), edges, args.writes_per_second, stop), daemon=True)
         if args.writes_per_second > 0:
             writer.start()
         # A service in the middle of the graph: callers and callees on both sides.
@@ -140,7 +161,8 @@ def main() -> None:
         store.close()
     results["data"] = {"services": args.services, "edges": args.edges, "cache_seconds": args.cache_seconds,
                        "mirror_days": args.mirror_days, "mirror_load_s": round(load_seconds, 2),
-                       "writes_per_second": args.writes_per_second, "advance_seconds": args.advance_seconds}
+                       "writes_per_second": args.writes_per_second, "writer": args.writer,
+                       "advance_seconds": args.advance_seconds}
     if args.json:
         print(json.dumps(results))
     else:

@@ -343,16 +343,22 @@ class ServiceGraph:
                 hints.get(row.service, {}),
             )
         table = store.edge_table(window, env)
+
+        def seen(name: str, kind: str, first: int, last: int) -> None:
+            node = nodes.get(name)
+            if node is None:
+                node = nodes[name] = Node(name, kind, first_seen_ns=first)
+            if node.kind != NodeKind.SERVICE:  # a virtual node was seen when its edges were
+                if first < node.first_seen_ns:
+                    node.first_seen_ns = first
+                if last > node.last_seen_ns:
+                    node.last_seen_ns = last
+
         for client, server, client_kind, server_kind, first, last in zip(
                 table.client, table.server, table.client_kind, table.server_kind, table.first_seen_ns,
                 table.last_seen_ns, strict=True):
-            for name, kind in ((client, client_kind), (server, server_kind)):
-                node = nodes.get(name)
-                if node is None:
-                    node = nodes[name] = Node(name, kind, first_seen_ns=first)
-                if node.is_virtual:
-                    node.first_seen_ns = min(node.first_seen_ns, first)
-                    node.last_seen_ns = max(node.last_seen_ns, last)
+            seen(client, client_kind, first, last)
+            seen(server, server_kind, first, last)
         return cls(window, nodes, table, include_self)
 
     # ------------------------------------------------------------------ queries
