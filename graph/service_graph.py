@@ -14,7 +14,7 @@ import networkx as nx
 import numpy as np
 
 from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, NodeKind, Window
-from graph.store.base import EdgeRow, EdgeTable, Store, TopologyRows, exemplar_ids
+from graph.store.base import EdgeRow, EdgeTable, Store, TopologyRows
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -96,7 +96,7 @@ class Edge:
     server_hist: Sequence[int]
     first_seen_ns: int
     last_seen_ns: int
-    exemplars: list[str] | str = field(default_factory=list)  # trace ids, or comma-joined as stored
+    exemplars: list[str] = field(default_factory=list)
     queue_sum: float = 0.0
     queue_count: int = 0
 
@@ -153,7 +153,7 @@ def table_edge_dicts(table: EdgeTable, rows: Sequence[int]) -> list[dict[str, An
 def _edge_dicts(
     source: list[str], target: list[str], ctype: list[str], calls: list[int], errors: list[int], client: np.ndarray,
     server: np.ndarray, queue_sum: list[float], queue_count: list[int], first_ns: list[int], last_ns: list[int],
-    exemplars: list[list[str] | str],
+    exemplars: list[list[str]],
 ) -> list[dict[str, Any]]:
     if not source:
         return []
@@ -176,7 +176,7 @@ def _edge_dicts(
             "queue_delay_avg_ms": round(queue_sum[i] / queue_count[i] * 1000, 3) if queue_count[i] else None,
             "first_seen": first[i],
             "last_seen": last[i],
-            "exemplar_trace_ids": exemplar_ids(ids) if isinstance(ids := exemplars[i], str) else ids,
+            "exemplar_trace_ids": exemplars[i],
         }
         for i in range(len(source))
     ]
@@ -317,7 +317,10 @@ class ServiceGraph:
         if self.table is None:
             return edge_dicts(sorted(self.edges, key=lambda e: (e.source, e.target, e.connection_type)))
         t = self.table
-        rows = sorted(self._rows, key=lambda i: (t.client[i], t.server[i], t.connection_type[i]))
+        if t.order is None:
+            rows = sorted(self._rows, key=lambda i: (t.client[i], t.server[i], t.connection_type[i]))
+        else:
+            rows = t.order if self.include_self else [i for i in t.order if t.client[i] != t.server[i]]
         return table_edge_dicts(t, rows)
 
     @functools.cached_property

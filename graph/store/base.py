@@ -327,7 +327,8 @@ class EdgeTable:
     server_hist: np.ndarray
     first_seen_ns: list[int]
     last_seen_ns: list[int]
-    exemplars: list[str]  # comma-joined, read with exemplar_ids when shown
+    exemplars: list[list[str]]
+    order: list[int] | None = None  # the rows sorted by (client, server, connection_type), when known
 
     def __len__(self) -> int:
         return len(self.client)
@@ -336,7 +337,7 @@ class EdgeTable:
         """One EdgeRow per edge."""
         client_hist, server_hist = self.client_hist.tolist(), self.server_hist.tolist()
         return [
-            EdgeRow(*values, client_hist[i], server_hist[i], first, last, exemplar_ids(exemplars))
+            EdgeRow(*values, client_hist[i], server_hist[i], first, last, exemplars)
             for i, (*values, first, last, exemplars) in enumerate(zip(
                 self.client, self.server, self.connection_type, self.client_kind, self.server_kind, self.calls,
                 self.failed, self.client_sum, self.server_sum, self.queue_sum, self.queue_count,
@@ -354,7 +355,7 @@ class EdgeTable:
             [r.queue_sum for r in rows], [r.queue_count for r in rows],
             np.array([r.client_hist for r in rows], np.int64).reshape(shape),
             np.array([r.server_hist for r in rows], np.int64).reshape(shape),
-            [r.first_seen_ns for r in rows], [r.last_seen_ns for r in rows], [",".join(r.exemplars) for r in rows],
+            [r.first_seen_ns for r in rows], [r.last_seen_ns for r in rows], [r.exemplars for r in rows],
         )
 
 

@@ -202,9 +202,10 @@ class MirroredStore(Store):
                 while len(self._sums) >= _WINDOW_SUMS:
                     self._sums.pop(next(iter(self._sums)))
             self._sums[ranges] = sums
-            group, ints, floats, first, last, latest, kinds = sums.view()
-            exemplars = [self._edges.extra[row] for row in latest.tolist()]
+            group, ints, floats, first, last, _, kinds = sums.view()
+            exemplars = list(sums.exemplars)
             keys, kind_names = self._edge_keys.values, self._kinds.values
+            order = sums.order(keys)
             ints, floats = ints.copy(), floats.copy()
             first, last, kinds, group = first.tolist(), last.tolist(), kinds.tolist(), group.tolist()
         n = HISTOGRAM_SIZE
@@ -214,7 +215,7 @@ class MirroredStore(Store):
             [kind_names[k[0]] for k in kinds], [kind_names[k[1]] for k in kinds],
             ints[:, 0].tolist(), ints[:, 1].tolist(), floats[:, 0].tolist(), floats[:, 1].tolist(),
             floats[:, 2].tolist(), ints[:, 2].tolist(), ints[:, 3:3 + n], ints[:, 3 + n:3 + 2 * n], first, last,
-            exemplars,
+            exemplars, order,
         )
 
     def topology(self, window: Window, env: str | None = None) -> TopologyRows:

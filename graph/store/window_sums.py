@@ -10,8 +10,11 @@ building afresh, which the mirror does by dropping its sums.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from graph.store.base import exemplar_ids
 from graph.store.columns import Columns, PutResult, WindowRanges, group_rows
 
 
@@ -38,6 +41,9 @@ class WindowSums:
         self.latest = latest.copy()
         self.last = columns.last[latest]
         self._slot_of = {g: slot for slot, g in enumerate(self.group.tolist())}
+        # The trace ids of each slot's latest row, read from its text once, not at every answer.
+        self.exemplars = [exemplar_ids(columns.extra[row]) for row in latest.tolist()]
+        self._order: list[int] | None = None
 
     def apply(self, columns: Columns, put: PutResult, kind_names: list[str]) -> None:
         """Add what one `Columns.put` changed among the rows this window counts."""
@@ -57,6 +63,7 @@ class WindowSums:
             last = int(columns.last[row])
             if last > self.last[slot] or (last == self.last[slot] and row > self.latest[slot]):
                 self.last[slot], self.latest[slot] = last, row
+            self.exemplars[slot] = exemplar_ids(columns.extra[self.latest[slot]])
             for side in (0, 1):  # the least kind by name, as SQL's MIN
                 kind = int(columns.kinds[row, side])
                 if rank_of[kind] < rank_of[self.kinds[slot, side]]:
@@ -78,8 +85,17 @@ class WindowSums:
             self.latest = np.r_[self.latest, np.full(grow, -1, np.int64)]
             self.kinds = np.r_[self.kinds, np.full((grow, 2), -1, np.int64)]
         self.group[slot] = group
+        self.exemplars.append([])
         self.size += 1
+        self._order = None
         return slot
+
+    def order(self, key_of_group: list[Any]) -> list[int]:
+        """Slots sorted by their groups' keys (kept until a slot is added)."""
+        if self._order is None:
+            groups = self.group[: self.size].tolist()
+            self._order = sorted(range(self.size), key=lambda slot: key_of_group[groups[slot]])
+        return self._order
 
     def view(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """group, ints, floats, first, last, latest row and kinds of every slot."""
