@@ -196,17 +196,15 @@ class MirroredStore(Store):
             if not self._covers(window):
                 return self.store.edge_table(window, env)
             ranges = WindowRanges.of(window, self.bucket_seconds, self._env_id(env))
-            sums = self._sums.pop(ranges, None)  # re-inserted: the dict keeps the most recent last
+            sums = self._sums.pop(ranges, None) or self._moved(ranges)  # re-inserted: most recent last
             if sums is None:
                 sums = WindowSums(self._edges, ranges, self._kinds.values)
                 while len(self._sums) >= _WINDOW_SUMS:
                     self._sums.pop(next(iter(self._sums)))
             self._sums[ranges] = sums
-            group, ints, floats, first, last, _, kinds = sums.view()
-            exemplars = list(sums.exemplars)
+            group, ints, floats, first, last, kinds, exemplars = sums.view()
             keys, kind_names = self._edge_keys.values, self._kinds.values
             order = sums.order(keys)
-            ints, floats = ints.copy(), floats.copy()
             first, last, kinds, group = first.tolist(), last.tolist(), kinds.tolist(), group.tolist()
         n = HISTOGRAM_SIZE
         edge_keys = [keys[g] for g in group]
@@ -217,6 +215,22 @@ class MirroredStore(Store):
             floats[:, 2].tolist(), ints[:, 2].tolist(), ints[:, 3:3 + n], ints[:, 3 + n:3 + 2 * n], first, last,
             exemplars, order,
         )
+
+    def _moved(self, ranges: WindowRanges) -> WindowSums | None:
+        """Kept sums of a window as long, in the same environment, moved to these ranges (a window
+        ending "now" after the next bucket began), or None."""
+        def alike(r: WindowRanges) -> bool:  # as long to within an hour (ends round to whole buckets)
+            return (r.env == ranges.env and abs((r.fine[1] - r.fine[0]) - (ranges.fine[1] - ranges.fine[0])) <= HOUR
+                    and abs((r.hours[1] - r.hours[0]) - (ranges.hours[1] - ranges.hours[0])) <= HOUR)
+
+        for kept in reversed(list(self._sums)):
+            if alike(kept):
+                sums = self._sums.pop(kept)
+                if sums.move_to(self._edges, ranges, self._kinds.values):
+                    return sums
+                self._sums[kept] = sums
+                return None
+        return None
 
     def topology(self, window: Window, env: str | None = None) -> TopologyRows:
         """Who calls whom and which services were seen, without summing counters, with a digest

@@ -4,8 +4,9 @@ Summing a week of rows (hundreds of thousands, fifty counters each) takes a good
 second; between two requests for the same window only a few hundred rows change. A `WindowSums`
 is built once by summing, then each changed row adds its difference. That stays exact because
 stored rows only ever grow: counters add, first_seen only goes down, last_seen only up, a row's
-kinds never change. Anything else (rows deleted by compaction, a window that moved) means
-building afresh, which the mirror does by dropping its sums.
+kinds never change. A window that moves (one ending "now" moves every 5 minutes) follows by
+`move_to`: rows that entered are added, and the edges that lost rows are summed again from the
+rows they keep. Rows deleted by compaction mean building afresh (the mirror drops its sums).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class WindowSums:
         self._slot_of = {g: slot for slot, g in enumerate(self.group.tolist())}
         # The trace ids of each slot's latest row, read from its text once, not at every answer.
         self.exemplars = [exemplar_ids(columns.extra[row]) for row in latest.tolist()]
+        self.alive = np.ones(self.size, bool)  # a slot whose edge has no row left in the window is not
         self._order: list[int] | None = None
 
     def apply(self, columns: Columns, put: PutResult, kind_names: list[str]) -> None:
@@ -55,6 +57,7 @@ class WindowSums:
         slots = np.array([self._slot(g) for g in columns.group[positions].tolist()], np.int64)
         old_ints = np.where(fresh[:, None], 0, put.old_ints[counted])
         old_floats = np.where(fresh[:, None], 0.0, put.old_floats[counted])
+        self.alive[slots] = True
         np.add.at(self.ints, slots, columns.ints[positions] - old_ints)
         np.add.at(self.floats, slots, columns.floats[positions] - old_floats)
         np.minimum.at(self.first, slots, columns.first[positions])
@@ -84,24 +87,68 @@ class WindowSums:
             self.last = np.r_[self.last, np.full(grow, np.iinfo(np.int64).min, np.int64)]
             self.latest = np.r_[self.latest, np.full(grow, -1, np.int64)]
             self.kinds = np.r_[self.kinds, np.full((grow, 2), -1, np.int64)]
+            self.alive = np.r_[self.alive, np.zeros(grow, bool)]
         self.group[slot] = group
         self.exemplars.append([])
         self.size += 1
         self._order = None
         return slot
 
+    def move_to(self, columns: Columns, ranges: WindowRanges, kind_names: list[str]) -> bool:
+        """Follow the window to other ranges of the same environment. False, changing nothing, when
+        a quarter or more of the rows would change (building afresh is then as cheap)."""
+        if ranges.env != self.ranges.env:
+            return False
+        rows = np.arange(columns.size)
+        was, now = columns.in_window(rows, self.ranges), columns.in_window(rows, ranges)
+        entering, leaving = rows[now & ~was], rows[was & ~now]
+        if len(entering) + len(leaving) > max(1000, int(now.sum()) // 4):
+            return False
+        self.ranges = ranges
+        if len(entering):  # added like new rows
+            none_before = PutResult(entering, np.zeros((len(entering), self.ints.shape[1]), np.int64),
+                                    np.zeros((len(entering), self.floats.shape[1])), np.ones(len(entering), bool))
+            self.apply(columns, none_before, kind_names)
+        if len(leaving):  # sums cannot take away a minimum: the edges concerned are summed again
+            self._sum_again(columns, np.unique(columns.group[leaving]), rows[now], kind_names)
+        return True
+
+    def _sum_again(self, columns: Columns, groups: np.ndarray, window_rows: np.ndarray, kind_names: list[str]) -> None:
+        """Recompute the slots of some groups from the window's rows (emptying those left without)."""
+        slots = np.array([self._slot_of[g] for g in groups.tolist()], np.int64)
+        self.ints[slots], self.floats[slots] = 0, 0.0
+        self.first[slots], self.last[slots] = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+        self.latest[slots], self.kinds[slots], self.alive[slots] = -1, -1, False
+        for slot in slots.tolist():
+            self.exemplars[slot] = []
+        keep = window_rows[np.isin(columns.group[window_rows], groups)]
+        rows, starts, latest = group_rows(keep, columns.group, columns.last)
+        if not len(rows):
+            return
+        found = np.array([self._slot_of[g] for g in columns.group[rows[starts]].tolist()], np.int64)
+        self.ints[found] = np.add.reduceat(columns.ints[rows], starts, axis=0)
+        self.floats[found] = np.add.reduceat(columns.floats[rows], starts, axis=0)
+        self.first[found] = np.minimum.reduceat(columns.first[rows], starts)
+        self.kinds[found] = _kind_ids(np.minimum.reduceat(_rank_of(kind_names)[columns.kinds[rows]], starts, axis=0),
+                                      kind_names)
+        self.latest[found], self.last[found], self.alive[found] = latest, columns.last[latest], True
+        for slot, row in zip(found.tolist(), latest.tolist(), strict=True):
+            self.exemplars[slot] = exemplar_ids(columns.extra[row])
+
     def order(self, key_of_group: list[Any]) -> list[int]:
-        """Slots sorted by their groups' keys (kept until a slot is added)."""
-        if self._order is None:
+        """Positions in `view()` of the live slots, sorted by their groups' keys."""
+        if self._order is None:  # all slots' order, kept until a slot is added
             groups = self.group[: self.size].tolist()
             self._order = sorted(range(self.size), key=lambda slot: key_of_group[groups[slot]])
-        return self._order
+        alive = self.alive[: self.size]
+        position = np.cumsum(alive) - 1
+        return [int(position[slot]) for slot in self._order if alive[slot]]
 
-    def view(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """group, ints, floats, first, last, latest row and kinds of every slot."""
-        n = self.size
-        return (self.group[:n], self.ints[:n], self.floats[:n], self.first[:n], self.last[:n], self.latest[:n],
-                self.kinds[:n])
+    def view(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[list[str]]]:
+        """group, ints, floats, first, last, kinds and exemplar ids of every live slot."""
+        live = np.flatnonzero(self.alive[: self.size])
+        return (self.group[live], self.ints[live], self.floats[live], self.first[live], self.last[live],
+                self.kinds[live], [self.exemplars[slot] for slot in live.tolist()])
 
 
 def _rank_of(kind_names: list[str]) -> np.ndarray:
