@@ -195,13 +195,7 @@ class MirroredStore(Store):
             self._refresh(False)
             if not self._covers(window):
                 return self.store.edge_table(window, env)
-            ranges = WindowRanges.of(window, self.bucket_seconds, self._env_id(env))
-            sums = self._sums.pop(ranges, None) or self._moved(ranges)  # re-inserted: most recent last
-            if sums is None:
-                sums = WindowSums(self._edges, ranges, self._kinds.values)
-                while len(self._sums) >= _WINDOW_SUMS:
-                    self._sums.pop(next(iter(self._sums)))
-            self._sums[ranges] = sums
+            sums = self._window_sums(WindowRanges.of(window, self.bucket_seconds, self._env_id(env)))
             group, ints, floats, first, last, kinds, exemplars = sums.view()
             keys, kind_names = self._edge_keys.values, self._kinds.values
             order = sums.order(keys)
@@ -215,6 +209,16 @@ class MirroredStore(Store):
             floats[:, 2].tolist(), ints[:, 2].tolist(), ints[:, 3:3 + n], ints[:, 3 + n:3 + 2 * n], first, last,
             exemplars, order,
         )
+
+    def _window_sums(self, ranges: WindowRanges) -> WindowSums:
+        """The kept sums of a window: as they are, moved from a window like it, or built."""
+        sums = self._sums.pop(ranges, None) or self._moved(ranges)  # re-inserted: most recent last
+        if sums is None:
+            sums = WindowSums(self._edges, ranges, self._kinds.values)
+            while len(self._sums) >= _WINDOW_SUMS:
+                self._sums.pop(next(iter(self._sums)))
+        self._sums[ranges] = sums
+        return sums
 
     def _moved(self, ranges: WindowRanges) -> WindowSums | None:
         """Kept sums of a window as long, in the same environment, moved to these ranges (a window
@@ -233,17 +237,15 @@ class MirroredStore(Store):
         return None
 
     def topology(self, window: Window, env: str | None = None) -> TopologyRows:
-        """Who calls whom and which services were seen, without summing counters, with a digest
-        of that content: the distinct (edge, kinds) codes of the window's rows and its services."""
+        """Who calls whom and which services were seen, with a digest of that content: the window's
+        edges with their kinds (from its kept sums) and its services."""
         with self._lock:
             self._refresh(False)
             if not self._covers(window) or len(self._kinds.values) >= _KIND_CODES:
                 return super().topology(window, env)
             ranges = WindowRanges.of(window, self.bucket_seconds, self._env_id(env))
-            edges = self._edges
-            rows = edges.select(ranges)
-            kinds = edges.kinds[rows]
-            codes = np.unique((edges.group[rows] * _KIND_CODES + kinds[:, 0]) * _KIND_CODES + kinds[:, 1])
+            group, kinds = self._window_sums(ranges).live_kinds()
+            codes = np.sort((group * _KIND_CODES + kinds[:, 0]) * _KIND_CODES + kinds[:, 1])
             services = np.unique(self._services.group[self._services.select(ranges)])
             key = hashlib.blake2b(codes.tobytes() + b"/" + services.tobytes(), digest_size=16).digest()
             # Interned values are only ever appended: these lists are safe to read after the lock.
@@ -251,7 +253,7 @@ class MirroredStore(Store):
 
         def read() -> tuple[list[TopologyEdge], list[str]]:
             found: dict[int, tuple[str, str]] = {}
-            for code in codes.tolist():  # by edge, then kinds: several kinds of one edge take the least
+            for code in codes.tolist():  # by edge (one code each); the least kinds, as SQL's MIN
                 group, rest = divmod(code, _KIND_CODES * _KIND_CODES)
                 client_kind, server_kind = (kind_names[k] for k in divmod(rest, _KIND_CODES))
                 if group in found:

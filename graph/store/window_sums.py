@@ -144,6 +144,11 @@ class WindowSums:
         position = np.cumsum(alive) - 1
         return [int(position[slot]) for slot in self._order if alive[slot]]
 
+    def live_kinds(self) -> tuple[np.ndarray, np.ndarray]:
+        """group and kinds of every live slot."""
+        live = np.flatnonzero(self.alive[: self.size])
+        return self.group[live], self.kinds[live]
+
     def view(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[list[str]]]:
         """group, ints, floats, first, last, kinds and exemplar ids of every live slot."""
         live = np.flatnonzero(self.alive[: self.size])
