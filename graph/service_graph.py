@@ -137,8 +137,39 @@ def edge_dicts(edges: Sequence[Edge]) -> list[dict[str, Any]]:
     )
 
 
+# Edge objects made from an EdgeTable row whose state is named (graph.store.window_sums: an edge of
+# a window's kept sums, at a version): an edge whose sums did not change is not made again.
+_MADE: dict[tuple[int, int], tuple[int, dict[str, Any]]] = {}
+_MADE_LIMIT = 200_000
+
+
 def table_edge_dicts(table: EdgeTable, rows: Sequence[int]) -> list[dict[str, Any]]:
-    """`edge_dicts` of some rows of an EdgeTable, read from its columns (no Edge objects)."""
+    """`edge_dicts` of some rows of an EdgeTable, read from its columns (no Edge objects). The
+    dicts may be shared between answers: callers must not change them."""
+    states = table.states
+    if states is None:
+        return _table_rows_dicts(table, rows)
+    out: list[dict[str, Any] | None] = []
+    missing: list[int] = []
+    for i in rows:
+        token, slot, version = states[i]
+        made = _MADE.get((token, slot))
+        if made is not None and made[0] == version:
+            out.append(made[1])
+        else:
+            missing.append(len(out))
+            out.append(None)
+    if missing:
+        if len(_MADE) + len(missing) > _MADE_LIMIT:
+            _MADE.clear()
+        for position, made_now in zip(missing, _table_rows_dicts(table, [rows[p] for p in missing]), strict=True):
+            token, slot, version = states[rows[position]]
+            _MADE[(token, slot)] = (version, made_now)
+            out[position] = made_now
+    return out  # type: ignore[return-value]
+
+
+def _table_rows_dicts(table: EdgeTable, rows: Sequence[int]) -> list[dict[str, Any]]:
     def pick(column: list[Any]) -> list[Any]:
         return [column[i] for i in rows]
 

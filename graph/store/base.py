@@ -329,6 +329,7 @@ class EdgeTable:
     last_seen_ns: list[int]
     exemplars: list[list[str]]
     order: list[int] | None = None  # the rows sorted by (client, server, connection_type), when known
+    states: list[tuple[int, int, int]] | None = None  # per row, a name of its current state, when known
 
     def __len__(self) -> int:
         return len(self.client)

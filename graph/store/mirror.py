@@ -198,7 +198,7 @@ class MirroredStore(Store):
             sums = self._window_sums(WindowRanges.of(window, self.bucket_seconds, self._env_id(env)))
             group, ints, floats, first, last, kinds, exemplars = sums.view()
             keys, kind_names = self._edge_keys.values, self._kinds.values
-            order = sums.order(keys)
+            order, states = sums.order(keys), sums.states()
             first, last, kinds, group = first.tolist(), last.tolist(), kinds.tolist(), group.tolist()
         n = HISTOGRAM_SIZE
         edge_keys = [keys[g] for g in group]
@@ -207,7 +207,7 @@ class MirroredStore(Store):
             [kind_names[k[0]] for k in kinds], [kind_names[k[1]] for k in kinds],
             ints[:, 0].tolist(), ints[:, 1].tolist(), floats[:, 0].tolist(), floats[:, 1].tolist(),
             floats[:, 2].tolist(), ints[:, 2].tolist(), ints[:, 3:3 + n], ints[:, 3 + n:3 + 2 * n], first, last,
-            exemplars, order,
+            exemplars, order, states,
         )
 
     def _window_sums(self, ranges: WindowRanges) -> WindowSums:

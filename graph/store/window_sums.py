@@ -11,6 +11,7 @@ rows they keep. Rows deleted by compaction mean building afresh (the mirror drop
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -18,11 +19,18 @@ import numpy as np
 from graph.store.base import exemplar_ids
 from graph.store.columns import Columns, PutResult, WindowRanges, group_rows
 
+_TOKENS = itertools.count(1)
+
 
 class WindowSums:
-    """Sums per edge group of the rows one window counts (slots in first-seen order)."""
+    """Sums per edge group of the rows one window counts (slots in first-seen order).
+
+    Each slot has a version, bumped whenever its sums change: with the sums' token it names an
+    edge's state, so that an answer can reuse what it made of the edges that did not change.
+    """
 
     def __init__(self, columns: Columns, ranges: WindowRanges, kind_names: list[str]) -> None:
+        self.token = next(_TOKENS)
         self.ranges = ranges
         rows, starts, latest = group_rows(columns.select(ranges), columns.group, columns.last)
         self.size = len(starts)
@@ -45,6 +53,7 @@ class WindowSums:
         # The trace ids of each slot's latest row, read from its text once, not at every answer.
         self.exemplars = [exemplar_ids(columns.extra[row]) for row in latest.tolist()]
         self.alive = np.ones(self.size, bool)  # a slot whose edge has no row left in the window is not
+        self.version = np.zeros(self.size, np.int64)
         self._order: list[int] | None = None
 
     def apply(self, columns: Columns, put: PutResult, kind_names: list[str]) -> None:
@@ -58,6 +67,7 @@ class WindowSums:
         old_ints = np.where(fresh[:, None], 0, put.old_ints[counted])
         old_floats = np.where(fresh[:, None], 0.0, put.old_floats[counted])
         self.alive[slots] = True
+        self.version[slots] += 1
         np.add.at(self.ints, slots, columns.ints[positions] - old_ints)
         np.add.at(self.floats, slots, columns.floats[positions] - old_floats)
         np.minimum.at(self.first, slots, columns.first[positions])
@@ -88,6 +98,7 @@ class WindowSums:
             self.latest = np.r_[self.latest, np.full(grow, -1, np.int64)]
             self.kinds = np.r_[self.kinds, np.full((grow, 2), -1, np.int64)]
             self.alive = np.r_[self.alive, np.zeros(grow, bool)]
+            self.version = np.r_[self.version, np.zeros(grow, np.int64)]
         self.group[slot] = group
         self.exemplars.append([])
         self.size += 1
@@ -116,6 +127,7 @@ class WindowSums:
     def _sum_again(self, columns: Columns, groups: np.ndarray, window_rows: np.ndarray, kind_names: list[str]) -> None:
         """Recompute the slots of some groups from the window's rows (emptying those left without)."""
         slots = np.array([self._slot_of[g] for g in groups.tolist()], np.int64)
+        self.version[slots] += 1
         self.ints[slots], self.floats[slots] = 0, 0.0
         self.first[slots], self.last[slots] = np.iinfo(np.int64).max, np.iinfo(np.int64).min
         self.latest[slots], self.kinds[slots], self.alive[slots] = -1, -1, False
@@ -143,6 +155,12 @@ class WindowSums:
         alive = self.alive[: self.size]
         position = np.cumsum(alive) - 1
         return [int(position[slot]) for slot in self._order if alive[slot]]
+
+    def states(self) -> list[tuple[int, int, int]]:
+        """(token, slot, version) of every live slot, in `view()` order."""
+        live = np.flatnonzero(self.alive[: self.size])
+        return [(self.token, slot, version) for slot, version in zip(live.tolist(), self.version[live].tolist(),
+                                                                     strict=True)]
 
     def live_kinds(self) -> tuple[np.ndarray, np.ndarray]:
         """group and kinds of every live slot."""

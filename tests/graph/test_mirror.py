@@ -14,6 +14,7 @@ import pytest
 
 from graph.aggregate import Aggregator
 from graph.model import NodeKind, Window
+from graph.service_graph import ServiceGraph
 from graph.store.base import SqlStore, batch_rows
 from graph.store.mirror import MirroredStore
 from graph.store.sqlite import SQLiteStore
@@ -261,3 +262,24 @@ def test_moving_windows_follow_rows_in_and_out_exactly(store: SqlStore) -> None:
         assert _comparable(mirror.edges(window)) == _comparable(store.edges(window)), window
         moved += list(mirror._sums.values()) == before and bool(before)
     assert moved >= 50  # followed, not rebuilt
+
+
+def test_edges_of_the_map_are_made_again_only_when_their_sums_change(store: SqlStore) -> None:
+    mirror = MirroredStore(store, days=8, refresh_seconds=0, clock=lambda: NOW)
+    window = Window(NOW - DAY, NOW)
+    _write(store, lambda a: (_calls(a, NOW - 600, "web", "api", 2), _calls(a, NOW - 600, "api", "db", 1),
+                             _sighting(a, NOW - 600, "web")))
+
+    def both() -> tuple[dict[tuple[str, str], dict], dict[tuple[str, str], dict]]:  # type: ignore[type-arg]
+        by_mirror = {(e["source"], e["target"]): e for e in ServiceGraph.from_store(mirror, window).edge_dicts()}
+        by_sql = {(e["source"], e["target"]): e for e in ServiceGraph.from_store(store, window).edge_dicts()}
+        strip = {k: {**v, "exemplar_trace_ids": bool(v["exemplar_trace_ids"])} for k, v in by_sql.items()}
+        assert {k: {**v, "exemplar_trace_ids": bool(v["exemplar_trace_ids"])} for k, v in by_mirror.items()} == strip
+        return by_mirror, by_sql
+
+    first, _ = both()
+    _write(store, lambda a: _calls(a, NOW - 300, "web", "api", 5, failed=2))  # only web → api changes
+    second, by_sql = both()
+    assert second[("web", "api")]["calls"] == by_sql[("web", "api")]["calls"] == 7
+    assert second[("web", "api")] is not first[("web", "api")]
+    assert second[("api", "db")] is first[("api", "db")]  # unchanged: the same object, not made again
