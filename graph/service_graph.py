@@ -336,12 +336,12 @@ class ServiceGraph:
         assert t is not None
         # Histograms stay rows of the table's matrices (edge_dicts stacks them back without copying
         # every counter into Python integers).
-        return [
-            Edge(t.client[i], t.server[i], t.connection_type[i], t.calls[i], t.failed[i], t.client_hist[i],
-                 t.server_hist[i], t.first_seen_ns[i], t.last_seen_ns[i], t.exemplars[i], t.queue_sum[i],
-                 t.queue_count[i])
-            for i in rows
-        ]
+        every = zip(t.client, t.server, t.connection_type, t.calls, t.failed, t.client_hist, t.server_hist,
+                    t.first_seen_ns, t.last_seen_ns, t.exemplars, t.queue_sum, t.queue_count, strict=True)
+        if len(rows) == len(t):  # all of them (the usual case): no lookups by index
+            return [Edge(*values) for values in every]
+        wanted = set(rows)
+        return [Edge(*values) for i, values in enumerate(every) if i in wanted]
 
     def edge_dicts(self) -> list[dict[str, Any]]:
         """The API's edge objects, ordered by source, target and connection type."""
