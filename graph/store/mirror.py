@@ -4,9 +4,9 @@ Summing a week of buckets in SQL takes seconds at 20 000 edges (hundreds of thou
 fifty counters each); the API asks for such windows all the time. A `MirroredStore` loads the
 rows of the last `days` once, then before each query (at most every `refresh_seconds`) fetches
 only the rows whose `seq` changed since it last looked (graph.store.base.SqlStore.read_changes)
-and applies deletions made by compaction. A window inside the mirrored span is summed with numpy
-over the rows in memory; anything older goes to SQL. Answers equal the SQL ones (the store
-contract suite runs on both).
+and applies deletions made by compaction. A window inside the mirrored span is answered from
+per-edge sums kept current for it (graph.store.window_sums); anything older goes to SQL. Answers
+equal the SQL ones (tests/graph/test_mirror.py and tests/api/test_api_mirror.py hold them so).
 """
 
 from __future__ import annotations
