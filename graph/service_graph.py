@@ -14,7 +14,7 @@ import networkx as nx
 import numpy as np
 
 from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, NodeKind, Window
-from graph.store.base import EdgeRow, EdgeTable, Store, TopologyRows
+from graph.store.base import EdgeTable, Store, TopologyRows
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -35,31 +35,16 @@ def iso_ns_many(values: Sequence[int]) -> list[str | None]:
     return [f"{t}Z" if v else None for t, v in zip(text, ns.tolist(), strict=True)]
 
 
-def histogram_quantile(q: float, counts: list[int]) -> float | None:
-    """The q-quantile (seconds) of a bucketed histogram, interpolating linearly inside a bucket."""
-    total = sum(counts)
-    if total == 0:
-        return None
-    rank = q * total
-    cumulative = 0
-    for i, count in enumerate(counts):
-        if cumulative + count >= rank and count > 0:
-            if i >= len(LATENCY_BUCKETS):
-                return LATENCY_BUCKETS[-1]
-            lower = LATENCY_BUCKETS[i - 1] if i > 0 else 0.0
-            upper = LATENCY_BUCKETS[i]
-            return lower + (upper - lower) * (rank - cumulative) / count
-        cumulative += count
-    return LATENCY_BUCKETS[-1]
-
-
 _UPPER = np.array([*LATENCY_BUCKETS, LATENCY_BUCKETS[-1]])
 _LOWER = np.array([0.0, *LATENCY_BUCKETS])
 
 
 def histogram_quantiles(q: float, counts: np.ndarray) -> list[float | None]:
-    """`histogram_quantile` of every row of a matrix (one histogram a row), with the same arithmetic
-    in the same order (so the same floats); thousands of edges per answer make the loop too slow."""
+    """The q-quantile (seconds) of every histogram (one a row of `counts`), interpolating linearly
+    inside the bucket that reaches the rank; None for an empty histogram, 15 s (the last bound)
+    past the last bucket. Computed for all rows at once: thousands of edges per answer."""
+    if counts.shape[1] == 0:
+        return [None] * len(counts)
     totals = counts.sum(axis=1)
     rank = q * totals
     cumulative = np.cumsum(counts, axis=1)
@@ -100,22 +85,6 @@ class Edge:
     queue_sum: float = 0.0
     queue_count: int = 0
 
-    @classmethod
-    def from_row(cls, row: EdgeRow) -> Edge:
-        """Build from a store row."""
-        return cls(
-            row.client, row.server, row.connection_type, row.calls, row.failed, row.client_hist,
-            row.server_hist, row.first_seen_ns, row.last_seen_ns, row.exemplars, row.queue_sum, row.queue_count,
-        )
-
-    @property
-    def latency_hist(self) -> Sequence[int]:
-        """Server-side latency where measured, else client-side."""
-        return self.server_hist if sum(self.server_hist) else self.client_hist
-
-    def to_dict(self) -> dict[str, Any]:
-        """The API's edge object."""
-        return edge_dicts([self])[0]
 
 
 def _rounded_ms(values: list[float | None]) -> list[float | None]:
@@ -188,7 +157,7 @@ def _edge_dicts(
 ) -> list[dict[str, Any]]:
     if not source:
         return []
-    # Server-side latency where measured, else client-side (as Edge.latency_hist).
+    # Server-side latency where measured, else client-side.
     latency = np.where((server.sum(axis=1) > 0)[:, None], server, client)
     p50, p95, p99 = (_rounded_ms(histogram_quantiles(q, latency)) for q in (0.5, 0.95, 0.99))
     client_p95 = _rounded_ms(histogram_quantiles(0.95, client))
@@ -470,6 +439,6 @@ class ServiceGraph:
 
 
 __all__ = [
-    "Edge", "Node", "ServiceGraph", "Topology", "edge_dicts", "histogram_quantile", "histogram_quantiles", "iso_ns",
+    "Edge", "Node", "ServiceGraph", "Topology", "edge_dicts", "histogram_quantiles", "iso_ns",
     "iso_ns_many",
 ]

@@ -18,7 +18,7 @@ from graph.service_graph import (
     Edge,
     Node,
     ServiceGraph,
-    histogram_quantile,
+    edge_dicts,
     histogram_quantiles,
     iso_ns,
     iso_ns_many,
@@ -50,6 +50,29 @@ def graph_of(pairs: list[tuple[str, str]], include_self: bool = False, extra: tu
 
 
 # ------------------------------------------------------------------ quantiles
+
+
+def histogram_quantile(q: float, counts: list[int]) -> float | None:
+    """The quantile of one histogram, as answers compute it."""
+    return histogram_quantiles(q, np.array([counts], np.int64).reshape(1, len(counts)))[0]
+
+
+def reference_quantile(q: float, counts: list[int]) -> float | None:
+    """The definition, one bucket at a time: the oracle the computation for many rows must equal."""
+    total = sum(counts)
+    if total == 0:
+        return None
+    rank = q * total
+    cumulative = 0
+    for i, count in enumerate(counts):
+        if cumulative + count >= rank and count > 0:
+            if i >= len(LATENCY_BUCKETS):
+                return LATENCY_BUCKETS[-1]
+            lower = LATENCY_BUCKETS[i - 1] if i > 0 else 0.0
+            upper = LATENCY_BUCKETS[i]
+            return lower + (upper - lower) * (rank - cumulative) / count
+        cumulative += count
+    return LATENCY_BUCKETS[-1]
 
 
 def test_quantile_of_empty_histogram_is_none() -> None:
@@ -102,16 +125,16 @@ def test_edge_to_dict_uses_server_latency_else_client() -> None:
     e.server_hist = hist(b8=100)
     e.client_hist = hist(b0=100)
     e.queue_sum, e.queue_count = 1.5, 3
-    d = e.to_dict()
+    d = edge_dicts([e])[0]
     assert d["p95_ms"] == pytest.approx(195.0)
     assert d["client_p95_ms"] == pytest.approx(1.9)
     assert d["queue_delay_avg_ms"] == pytest.approx(500.0)
     assert (d["source"], d["target"], d["calls"], d["errors"]) == ("a", "b", 100, 3)
     assert d["first_seen"] == iso_ns(T0 * NS) == "2023-11-14T22:15:00.000Z"
     e.server_hist = [0] * HISTOGRAM_SIZE
-    assert e.to_dict()["p95_ms"] == pytest.approx(1.9)
+    assert edge_dicts([e])[0]["p95_ms"] == pytest.approx(1.9)
     e.client_hist = [0] * HISTOGRAM_SIZE
-    d = e.to_dict()
+    d = edge_dicts([e])[0]
     assert d["p50_ms"] is d["p95_ms"] is d["p99_ms"] is None
 
 
@@ -360,7 +383,7 @@ histograms = st.lists(
 
 @given(histograms, st.sampled_from([0.0, 0.01, 0.5, 0.95, 0.99, 1.0]))
 def test_quantiles_of_many_histograms_equal_the_one_at_a_time_function(rows: list[list[int]], q: float) -> None:
-    assert histogram_quantiles(q, np.array(rows, np.int64)) == [histogram_quantile(q, row) for row in rows]
+    assert histogram_quantiles(q, np.array(rows, np.int64)) == [reference_quantile(q, row) for row in rows]
 
 
 @given(st.lists(st.one_of(st.just(0), st.integers(1, 2**63 - 1)), max_size=20))
