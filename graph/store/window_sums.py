@@ -32,26 +32,12 @@ class WindowSums:
     def __init__(self, columns: Columns, ranges: WindowRanges, kind_names: list[str]) -> None:
         self.token = next(_TOKENS)
         self.ranges = ranges
-        rows, starts, latest = group_rows(columns.select(ranges), columns.group, columns.last)
-        self.size = len(starts)
-        if self.size:
-            self.group = columns.group[rows[starts]]
-            self.ints = np.add.reduceat(columns.ints[rows], starts, axis=0)
-            self.floats = np.add.reduceat(columns.floats[rows], starts, axis=0)
-            self.first = np.minimum.reduceat(columns.first[rows], starts)
-            ranks = _rank_of(kind_names)[columns.kinds[rows]]
-            self.kinds = _kind_ids(np.minimum.reduceat(ranks, starts, axis=0), kind_names)
-        else:
-            self.group = np.zeros(0, np.int64)
-            self.ints = np.zeros((0, columns.ints.shape[1]), np.int64)
-            self.floats = np.zeros((0, columns.floats.shape[1]), np.float64)
-            self.first = np.zeros(0, np.int64)
-            self.kinds = np.zeros((0, 2), np.int64)
-        self.latest = latest.copy()
-        self.last = columns.last[latest]
+        (self.group, self.ints, self.floats, self.first, self.kinds, self.latest,
+         self.last) = _per_group(columns, columns.select(ranges), kind_names)
+        self.size = len(self.group)
         self._slot_of = {g: slot for slot, g in enumerate(self.group.tolist())}
         # The trace ids of each slot's latest row, read from its text once, not at every answer.
-        self.exemplars = [exemplar_ids(columns.extra[row]) for row in latest.tolist()]
+        self.exemplars = [exemplar_ids(columns.extra[row]) for row in self.latest.tolist()]
         self.alive = np.ones(self.size, bool)  # a slot whose edge has no row left in the window is not
         self.version = np.zeros(self.size, np.int64)
         self._order: list[int] | None = None
@@ -134,16 +120,10 @@ class WindowSums:
         for slot in slots.tolist():
             self.exemplars[slot] = []
         keep = window_rows[np.isin(columns.group[window_rows], groups)]
-        rows, starts, latest = group_rows(keep, columns.group, columns.last)
-        if not len(rows):
-            return
-        found = np.array([self._slot_of[g] for g in columns.group[rows[starts]].tolist()], np.int64)
-        self.ints[found] = np.add.reduceat(columns.ints[rows], starts, axis=0)
-        self.floats[found] = np.add.reduceat(columns.floats[rows], starts, axis=0)
-        self.first[found] = np.minimum.reduceat(columns.first[rows], starts)
-        self.kinds[found] = _kind_ids(np.minimum.reduceat(_rank_of(kind_names)[columns.kinds[rows]], starts, axis=0),
-                                      kind_names)
-        self.latest[found], self.last[found], self.alive[found] = latest, columns.last[latest], True
+        group, ints, floats, first, kinds, latest, last = _per_group(columns, keep, kind_names)
+        found = np.array([self._slot_of[g] for g in group.tolist()], np.int64)
+        self.ints[found], self.floats[found], self.first[found], self.kinds[found] = ints, floats, first, kinds
+        self.latest[found], self.last[found], self.alive[found] = latest, last, True
         for slot, row in zip(found.tolist(), latest.tolist(), strict=True):
             self.exemplars[slot] = exemplar_ids(columns.extra[row])
 
@@ -172,6 +152,20 @@ class WindowSums:
         live = np.flatnonzero(self.alive[: self.size])
         return (self.group[live], self.ints[live], self.floats[live], self.first[live], self.last[live],
                 self.kinds[live], [self.exemplars[slot] for slot in live.tolist()])
+
+
+def _per_group(columns: Columns, rows: np.ndarray, kind_names: list[str]) -> tuple[np.ndarray, ...]:
+    """Per edge group of the given rows: group id, counters, float sums, first seen, least kinds,
+    latest row and its last seen."""
+    rows, starts, latest = group_rows(rows, columns.group, columns.last)
+    if not len(rows):
+        return (np.zeros(0, np.int64), np.zeros((0, columns.ints.shape[1]), np.int64),
+                np.zeros((0, columns.floats.shape[1])), np.zeros(0, np.int64), np.zeros((0, 2), np.int64),
+                np.zeros(0, np.int64), np.zeros(0, np.int64))
+    ranks = _rank_of(kind_names)[columns.kinds[rows]]
+    return (columns.group[rows[starts]], np.add.reduceat(columns.ints[rows], starts, axis=0),
+            np.add.reduceat(columns.floats[rows], starts, axis=0), np.minimum.reduceat(columns.first[rows], starts),
+            _kind_ids(np.minimum.reduceat(ranks, starts, axis=0), kind_names), latest, columns.last[latest])
 
 
 def _rank_of(kind_names: list[str]) -> np.ndarray:
