@@ -177,7 +177,7 @@ class IngestPipeline:
                     stopping = True
                 else:
                     spans += self._ingest_item(item, done)  # type: ignore[arg-type]
-                if (spans >= self.commit_spans and not stopping) or len(done) >= 256:
+                if spans >= self.commit_spans or len(done) >= 256:
                     break
                 try:
                     item = self._queue.get_nowait()
