@@ -1,10 +1,10 @@
 """The ingest pipeline: one worker thread owns the call detector and the aggregator.
 
 Receivers hand payloads (with their decoder) or decoded batches over through a bounded
-queue and wait for their future. The worker takes the batches that are waiting (until they
-hold about one full OTLP batch of spans), decodes them, runs the edge rules, expires the span
-index, writes the aggregates in one transaction (group commit) and only then completes the
-futures: a successful Export reply means its calls and sightings are durable.
+queue and wait for their future. The worker takes every batch that is waiting, decodes it,
+runs the edge rules, expires the span index, writes the aggregates in one transaction
+(group commit) and only then completes the futures: a successful Export reply means its
+calls and sightings are durable.
 
 Decoding on the worker rather than in the receivers' threads is deliberate: all of it runs
 under one GIL anyway, and span records used by the thread (and core) that just created them
@@ -71,7 +71,6 @@ class IngestPipeline:
         max_edges: int = 1_000_000,
         database_at_once: bool = False,
         tick_seconds: float = 0.5,
-        commit_spans: int = 8192,
     ) -> None:
         self.store = store
         self.aggregator = Aggregator(store.bucket_seconds, max_services=max_services, max_edges=max_edges)
@@ -81,7 +80,6 @@ class IngestPipeline:
         self.stats = PipelineStats()
         self.totals = EdgeTotals()
         self.tick_seconds = tick_seconds
-        self.commit_spans = commit_spans  # a group commit closes once it holds this many spans
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_batches)
         # Memory bound: decoded spans and payloads waiting for the worker, whatever the batch sizes.
         self.max_queued_spans = max_queued_spans
@@ -165,24 +163,42 @@ class IngestPipeline:
                 item = self._queue.get(timeout=self.tick_seconds)
             except queue.Empty:
                 item = None
-            done: list[tuple[Future[Any], DecodeResult | None]] = []
-            spans = 0
-            # One group commit: what is waiting, up to about `commit_spans` spans. Closing it there
-            # rather than taking the whole queue keeps the worker busy: the clients whose batches were
-            # committed send their next ones while the worker goes on with the rest of the queue
-            # (taking everything acknowledged every in-flight request at once, and the worker then
-            # waited for all of them to come back: a fifth of its time, bench/ingest.py).
+            work: list[tuple[object, Future[Any], int, int]] = []
             while item is not None:
                 if item is _STOP:
                     stopping = True
                 else:
-                    spans += self._ingest_item(item, done)  # type: ignore[arg-type]
-                if spans >= self.commit_spans or len(done) >= 256:
+                    work.append(item)  # type: ignore[arg-type]
+                if len(work) >= 256:
                     break
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     item = None
+            with self._queued_lock:
+                self._queued_spans -= sum(spans for _, _, spans, _ in work)
+                self._queued_bytes -= sum(size for _, _, _, size in work)
+            done: list[tuple[Future[Any], DecodeResult | None]] = []
+            for batch, future, _, _ in work:
+                if not future.set_running_or_notify_cancel():
+                    continue
+                decoded: DecodeResult | None = None
+                if callable(batch):  # a payload with its decoder
+                    try:
+                        decoded = batch()
+                    except Exception as exc:  # undecodable: the receiver answers with the error
+                        future.set_exception(exc)
+                        continue
+                    spans = decoded.spans
+                else:
+                    spans = batch  # type: ignore[assignment]
+                done.append((future, decoded))
+                if spans:
+                    self.stats.batches += 1
+                    self.detector.add(spans)
+                if decoded is not None:
+                    decoded.spans.clear()  # the span index owns them now; let go of them on this thread
+            del work
             if stopping:
                 self.detector.expire_all()
             else:
@@ -196,35 +212,6 @@ class IngestPipeline:
                 continue
             for future, decoded in done:
                 future.set_result(decoded)
-
-    def _ingest_item(
-        self, item: tuple[object, Future[Any], int, int], done: list[tuple[Future[Any], DecodeResult | None]]
-    ) -> int:
-        """Decode (for a payload) and run the edge rules on one queued item; returns its span count."""
-        batch, future, queued_spans, size = item
-        with self._queued_lock:
-            self._queued_spans -= queued_spans
-            self._queued_bytes -= size
-        if not future.set_running_or_notify_cancel():
-            return 0
-        decoded: DecodeResult | None = None
-        if callable(batch):  # a payload with its decoder
-            try:
-                decoded = batch()
-            except Exception as exc:  # undecodable: the receiver answers with the error
-                future.set_exception(exc)
-                return 0
-            spans = decoded.spans
-        else:
-            spans = batch  # type: ignore[assignment]
-        done.append((future, decoded))
-        count = len(spans)
-        if spans:
-            self.stats.batches += 1
-            self.detector.add(spans)
-        if decoded is not None:
-            decoded.spans.clear()  # the span index owns them now; let go of them on this thread
-        return count
 
     # ------------------------------------------------------------------ direct use (CLI ingest)
 

@@ -147,26 +147,6 @@ def test_queued_batches_are_written_in_one_transaction(
     assert store.service_names() == {f"s{i}" for i in range(9)}
 
 
-def test_a_group_commit_closes_at_commit_spans_and_is_acknowledged_before_the_rest_of_the_queue(
-    store: RecordingStore, make_pipeline: Callable[..., IngestPipeline]
-) -> None:
-    pipeline = make_pipeline(commit_spans=3)
-    store.gate.clear()
-    first = pipeline.submit(entry_span("s0"))
-    _wait_for(store.writing.is_set, "the first write to start")
-    queued = [pipeline.submit(entry_span(f"s{i}") + entry_span(f"s{i}")) for i in range(1, 5)]  # 2 spans each
-    _wait_for(lambda: pipeline.queue_depth == 4, "four queued batches")
-    store.watch.extend(queued[:2])
-    store.gate.set()
-    for future in (first, *queued):
-        future.result(timeout=WAIT)
-    # s1 and s2 reach 3 spans: they are one commit, s3 and s4 the next one.
-    assert [services for services, _ in store.writes] == [{"s0"}, {"s1", "s2"}, {"s3", "s4"}]
-    # s1's and s2's clients had their answer before the last write began (recorded at each write).
-    assert store.done_during_write[-2:] == [True, True]
-    assert pipeline.stats.flushes == 3
-
-
 def test_failed_write_fails_the_futures_and_keeps_the_aggregates(
     store: RecordingStore, make_pipeline: Callable[..., IngestPipeline]
 ) -> None:
