@@ -89,15 +89,26 @@ class CatalogLens:
         return self.of(node.name, node.kind)
 
     def _basic(self, name: str, kind: str) -> NodeOwnership:
-        if kind != NodeKind.SERVICE:
-            found = self.index.match_virtual(name)
-            owner = owner_name(self.index.owner_of(found.entity)) if found is not None else None
-            return NodeOwnership(owner=owner, owner_status="virtual")
-        found = self.index.match_service(name)
+        return catalog_match(self.index, name, kind)[0]
+
+
+def catalog_match(index: CatalogIndex, name: str, kind: str) -> tuple[NodeOwnership, ResolvedOwner | None]:
+    """A node's catalog entry and owner by the catalog alone (no findings), with the resolved owner
+    of a matched service: what both CatalogLens and OwnershipAnalysis start from."""
+    if kind != NodeKind.SERVICE:
+        found = index.match_virtual(name)
         if found is None:
-            return NodeOwnership(owner_status="undocumented")
-        resolved = self.index.owner_of(found.entity)
-        return NodeOwnership(owner=owner_name(resolved), owner_status=resolved.status)
+            return NodeOwnership(owner_status="virtual"), None
+        return NodeOwnership(owner=owner_name(index.owner_of(found.entity)), owner_status="virtual",
+                             catalog_ref=str(found.entity.ref), entity=found.entity), None
+    found = index.match_service(name)
+    if found is None:
+        return NodeOwnership(owner_status="undocumented"), None
+    entity = found.entity
+    resolved = index.owner_of(entity)
+    own = NodeOwnership(owner=owner_name(resolved), owner_status=resolved.status, catalog_ref=str(entity.ref),
+                        entity=entity, owner_ref=str(resolved.ref) if resolved.ref is not None else None)
+    return own, resolved
 
 
 def is_unnamed(service: str) -> bool:
@@ -151,26 +162,13 @@ class OwnershipAnalysis:
     # ------------------------------------------------------------------ per node
 
     def _analyse_node(self, node: Node, matched: set[Any]) -> NodeOwnership:
+        own, resolved = catalog_match(self.index, node.name, node.kind)
+        if own.entity is not None:
+            matched.add(own.entity.ref)
         if node.kind != NodeKind.SERVICE:
-            found = self.index.match_virtual(node.name)
-            if found is None:
-                return NodeOwnership(owner_status="virtual")
-            matched.add(found.entity.ref)
-            resolved = self.index.owner_of(found.entity)
-            return NodeOwnership(owner=owner_name(resolved), owner_status="virtual",
-                                 catalog_ref=str(found.entity.ref),
-                                 entity=found.entity)
-        return self._analyse_service(node, matched)
-
-    def _add(self, own: NodeOwnership, finding: Finding) -> None:
-        own.findings.append(finding.code)
-        self._findings.append(finding)
-
-    def _analyse_service(self, node: Node, matched: set[Any]) -> NodeOwnership:
+            return own
         name = node.name
-        found = self.index.match_service(name)
-        if found is None:
-            own = NodeOwnership(owner_status="undocumented")
+        if own.entity is None or resolved is None:
             if is_unnamed(name):
                 self._add(own, Finding(codes.UNNAMED_SERVICE, name,
                                        "spans arrive without service.name (the SDK's fallback name); "
@@ -187,17 +185,15 @@ class OwnershipAnalysis:
                     data={"entity": str(near.ref), "suggested_alias": name},
                 ))
             return own
-        entity = found.entity
-        matched.add(entity.ref)
-        resolved = self.index.owner_of(entity)
-        owner = owner_name(resolved)
-        own = NodeOwnership(owner=owner, owner_status=resolved.status, catalog_ref=str(entity.ref),
-                            entity=entity,
-                            owner_ref=str(resolved.ref) if resolved.ref is not None else None)
-        self._owner_findings(own, name, entity, resolved, owner)
-        self._documentation_findings(own, name, entity, owner)
-        self._usage_findings(own, node, entity, owner)
+        entity = own.entity
+        self._owner_findings(own, name, entity, resolved, own.owner)
+        self._documentation_findings(own, name, entity, own.owner)
+        self._usage_findings(own, node, entity, own.owner)
         return own
+
+    def _add(self, own: NodeOwnership, finding: Finding) -> None:
+        own.findings.append(finding.code)
+        self._findings.append(finding)
 
     def _owner_findings(
         self, own: NodeOwnership, name: str, entity: Entity, resolved: ResolvedOwner, owner: str | None

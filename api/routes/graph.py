@@ -36,7 +36,9 @@ def get_graph(
     lens = state.catalog_lens()  # owners only: the map needs no findings
     if format == "json":
         # The JSON body is kept with the (cached) graph: repeated requests for a window reuse it.
-        key = ("json", id(lens), (owner or "").lower())
+        # Keyed by the catalog index object (a reload makes a new one), as analyses are: an id()
+        # could be reused by the next catalog's lens while this graph is still cached.
+        key = ("json", lens.index, (owner or "").lower())
         body = graph.memo.get(key)
         if body is None:
             nodes, edges = _owned(graph_nodes(graph, lens), graph_edges(graph), owner)

@@ -298,6 +298,23 @@ def test_map_owners_and_statuses_equal_the_analysis_and_follow_a_catalog_reload(
     assert by_map() == by_analysis()
 
 
+def test_cached_map_follows_every_catalog_reload(world: World) -> None:
+    world.state.cache_seconds = 3600.0  # one graph object answers every request below
+
+    def checkout_owner() -> str | None:
+        nodes = world.client.get("/api/v1/graph").json()["nodes"]
+        return next(n["owner"] for n in nodes if n["id"] == "checkout")
+
+    assert checkout_owner() == "payments"
+    # The map's JSON body is kept with the cached graph: it must be kept per catalog, and each reload
+    # makes a new one (keying by a freed lens's id() could even bring back an older catalog's body).
+    for _ in range(3):
+        for team in ("search", "nobody", "payments"):
+            world.catalog_file.write_text(CATALOG.replace("owner: payments", f"owner: {team}"), encoding="utf-8")
+            world.state.catalog.reload()
+            assert checkout_owner() == team
+
+
 # ------------------------------------------------------------------------------------ /teams
 
 
