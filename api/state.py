@@ -63,8 +63,8 @@ class ApiState:
     def topology(self, window: Window, env: str | None) -> Topology:
         """Who calls whom in a window; reused while the store reports the same content digest."""
         rows = self.store.topology(window, env)
-        if rows.key is None:
-            return Topology.from_rows(rows)
+        if rows.key is None:  # no digest (not mirrored): the window's graph, cached like any other
+            return self.graph(window, env, False).topology
         with self._cache_lock:
             found = self._topologies.get(rows.key)
         if found is None:

@@ -422,9 +422,11 @@ class Store(ABC):
     def topology(self, window: Window, env: str | None = None) -> TopologyRows:
         """Who calls whom in the window and which services were seen (stores that can answer
         without summing counters override this)."""
-        edges = [(e.client, e.server, e.client_kind, e.server_kind) for e in self.edges(window, env)]
-        services = [s.service for s in self.services(window, env)]
-        return TopologyRows(None, lambda: (edges, services))
+        def read() -> tuple[list[TopologyEdge], list[str]]:
+            edges = [(e.client, e.server, e.client_kind, e.server_kind) for e in self.edges(window, env)]
+            return edges, [s.service for s in self.services(window, env)]
+
+        return TopologyRows(None, read)
 
     @abstractmethod
     def hints(self) -> dict[str, dict[str, str]]:
