@@ -47,11 +47,8 @@ _INDEXED, _ORPHAN, _LINK = 0, 1, 2
 class CallSink(Protocol):
     """Receives what the detector finds (implemented by graph.aggregate.Aggregator)."""
 
-    def sighting(self, span: Span) -> None:
-        """One span of a service was seen."""
-
     def sightings(self, spans: list[Span]) -> None:
-        """Each of these spans was seen (what `add` calls: one call per batch)."""
+        """Each of these spans was seen (one call per batch)."""
 
     def call(
         self,
@@ -383,10 +380,9 @@ class CallDetector:
         return False
 
     def _expired(self, span: Span) -> None:
-        """Rules 3 and 4: a CLIENT/PRODUCER span that never got a cross-service child."""
+        """Rules 3 and 4: a CLIENT/PRODUCER span (callers check the kind) that never got a
+        cross-service child."""
         kind = span.kind
-        if kind not in _CALLER_KINDS:
-            return
         attrs = span.attrs
         if kind == _CLIENT and _is_database(span):
             name = _first_name(attrs, DATABASE_NAME_ORDER)

@@ -125,7 +125,6 @@ def decode_request(request: Any, owner_keys: Iterable[str] = ()) -> DecodeResult
                     # when it gets no child (rules 3 and 4), and scanning them is about half of
                     # decoding. The call detector settles them before the span outlives the request.
                     span = lazy_span(trace_id, span_id, parent_id, resource, kind, start, end, error)
-                    span._attrs = None
                     span.pb_attributes = s.attributes
                 else:
                     # Of the other spans only roots are named by attributes (rule 5, entry points), and

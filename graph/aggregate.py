@@ -156,9 +156,6 @@ class Aggregator:
         self._last_warning: dict[str, float] = {}
         self._last_resource: Resource | None = None
 
-    def _bucket(self, ts_ns: int) -> int:
-        return (ts_ns // self.bucket_ns) * self.bucket_seconds
-
     def sighting(self, span: Span) -> None:
         """Count one span of its service."""
         self.sightings((span,))

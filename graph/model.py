@@ -139,7 +139,7 @@ class Span:
         self.start_ns = start_ns
         self.end_ns = end_ns
         self.error = error
-        self._attrs: dict[str, str] | None = attrs if attrs is not None else {}
+        self._attrs = attrs  # None: read on first use (`_read_attrs`; none unless a decoder's subclass)
         self.links = links
         self.paired = False
         self.key = b""
