@@ -62,7 +62,8 @@ class WindowSums:
             last = int(columns.last[row])
             if last > self.last[slot] or (last == self.last[slot] and row > self.latest[slot]):
                 self.last[slot], self.latest[slot] = last, row
-            self.exemplars[slot] = exemplar_ids(columns.extra[self.latest[slot]])
+            if self.latest[slot] == row:  # the slot's exemplars come from its latest row: parse when that changed
+                self.exemplars[slot] = exemplar_ids(columns.extra[row])
             for side in (0, 1):  # the least kind by name, as SQL's MIN
                 kind = int(columns.kinds[row, side])
                 if rank_of[kind] < rank_of[self.kinds[slot, side]]:
