@@ -339,13 +339,13 @@ class ServiceGraph:
     ) -> ServiceGraph:
         """Build the graph of a window from the store."""
         hints = store.hints()
+        services, table = store.window_rows(window, env)
         nodes: dict[str, Node] = {}
-        for row in store.services(window, env):
+        for row in services:
             nodes[row.service] = Node(
                 row.service, NodeKind.SERVICE, row.spans, row.error_spans, row.first_seen_ns, row.last_seen_ns,
                 hints.get(row.service, {}),
             )
-        table = store.edge_table(window, env)
 
         def seen(name: str, kind: str, first: int, last: int) -> None:
             node = nodes.get(name)

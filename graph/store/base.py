@@ -419,6 +419,11 @@ class Store(ABC):
     def services(self, window: Window, env: str | None = None) -> list[ServiceRow]:
         """Services seen in the window."""
 
+    def window_rows(self, window: Window, env: str | None = None) -> tuple[list[ServiceRow], EdgeTable]:
+        """`services` and `edge_table` of a window, for building its graph (stores that refresh
+        before reads override this to refresh once)."""
+        return self.services(window, env), self.edge_table(window, env)
+
     def topology(self, window: Window, env: str | None = None) -> TopologyRows:
         """Who calls whom in the window and which services were seen (stores that can answer
         without summing counters override this)."""

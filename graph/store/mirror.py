@@ -193,22 +193,40 @@ class MirroredStore(Store):
         """Edges of the window as columns, from sums kept current for the windows asked for."""
         with self._lock:
             self._refresh(False)
-            if not self._covers(window):
-                return self.store.edge_table(window, env)
-            sums = self._window_sums(WindowRanges.of(window, self.bucket_seconds, self._env_id(env)))
-            group, ints, floats, first, last, kinds, exemplars = sums.view()
-            keys, kind_names = self._edge_keys.values, self._kinds.values
-            order, states = sums.order(keys), sums.states()
-            first, last, kinds, group = first.tolist(), last.tolist(), kinds.tolist(), group.tolist()
-        n = HISTOGRAM_SIZE
-        edge_keys = [keys[g] for g in group]
-        return EdgeTable(
-            [k[0] for k in edge_keys], [k[1] for k in edge_keys], [k[2] for k in edge_keys],
-            [kind_names[k[0]] for k in kinds], [kind_names[k[1]] for k in kinds],
-            ints[:, 0].tolist(), ints[:, 1].tolist(), floats[:, 0].tolist(), floats[:, 1].tolist(),
-            floats[:, 2].tolist(), ints[:, 2].tolist(), ints[:, 3:3 + n], ints[:, 3 + n:3 + 2 * n], first, last,
-            exemplars, order, states,
-        )
+            finish = self._edge_table_locked(window, env)
+        return finish()
+
+    def window_rows(self, window: Window, env: str | None = None) -> tuple[list[ServiceRow], EdgeTable]:
+        """`services` and `edge_table` after one refresh: the two agree on what was committed."""
+        with self._lock:
+            self._refresh(False)
+            services = self._services_locked(window, env)
+            finish = self._edge_table_locked(window, env)
+        return services, finish()
+
+    def _edge_table_locked(self, window: Window, env: str | None) -> Callable[[], EdgeTable]:
+        """Read what the window's edge table needs (under the lock); the returned call builds it."""
+        if not self._covers(window):
+            table = self.store.edge_table(window, env)
+            return lambda: table
+        sums = self._window_sums(WindowRanges.of(window, self.bucket_seconds, self._env_id(env)))
+        group, ints, floats, first, last, kinds, exemplars = sums.view()
+        keys, kind_names = self._edge_keys.values, self._kinds.values
+        order, states = sums.order(keys), sums.states()
+        first, last, kinds, group = first.tolist(), last.tolist(), kinds.tolist(), group.tolist()
+
+        def build() -> EdgeTable:
+            n = HISTOGRAM_SIZE
+            edge_keys = [keys[g] for g in group]
+            return EdgeTable(
+                [k[0] for k in edge_keys], [k[1] for k in edge_keys], [k[2] for k in edge_keys],
+                [kind_names[k[0]] for k in kinds], [kind_names[k[1]] for k in kinds],
+                ints[:, 0].tolist(), ints[:, 1].tolist(), floats[:, 0].tolist(), floats[:, 1].tolist(),
+                floats[:, 2].tolist(), ints[:, 2].tolist(), ints[:, 3:3 + n], ints[:, 3 + n:3 + 2 * n], first, last,
+                exemplars, order, states,
+            )
+
+        return build
 
     def _window_sums(self, ranges: WindowRanges) -> WindowSums:
         """The kept sums of a window: as they are, moved from a window like it, or built."""
@@ -268,17 +286,20 @@ class MirroredStore(Store):
         """Services seen in the window (in memory when the window is recent)."""
         with self._lock:
             self._refresh(False)
-            if not self._covers(window):
-                return self.store.services(window, env)
-            columns = self._services
-            ranges = WindowRanges.of(window, self.bucket_seconds, self._env_id(env))
-            rows, starts, latest = group_rows(columns.select(ranges), columns.group, columns.last)
-            if not len(rows):
-                return []
-            sums = np.add.reduceat(columns.ints[rows], starts, axis=0).tolist()
-            first = np.minimum.reduceat(columns.first[rows], starts).tolist()
-            last = columns.last[latest].tolist()
-            names = [self._service_names.values[g] for g in columns.group[rows[starts]].tolist()]
+            return self._services_locked(window, env)
+
+    def _services_locked(self, window: Window, env: str | None) -> list[ServiceRow]:
+        if not self._covers(window):
+            return self.store.services(window, env)
+        columns = self._services
+        ranges = WindowRanges.of(window, self.bucket_seconds, self._env_id(env))
+        rows, starts, latest = group_rows(columns.select(ranges), columns.group, columns.last)
+        if not len(rows):
+            return []
+        sums = np.add.reduceat(columns.ints[rows], starts, axis=0).tolist()
+        first = np.minimum.reduceat(columns.first[rows], starts).tolist()
+        last = columns.last[latest].tolist()
+        names = [self._service_names.values[g] for g in columns.group[rows[starts]].tolist()]
         return [ServiceRow(name, s[0], s[1], f, la) for name, s, f, la in zip(names, sums, first, last, strict=True)]
 
     # ------------------------------------------------------------------ everything else: the store

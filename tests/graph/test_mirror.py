@@ -90,6 +90,22 @@ def test_mirror_equals_sql_through_writes_compaction_backfill_and_time(store: Sq
         clock.now += rng.choice([300, 3 * HOUR, DAY + 1800])  # the horizon moves on
 
 
+def test_a_graph_is_built_from_one_refresh(store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(store, lambda a: (_calls(a, NOW - 60, "web", "api", 2), _sighting(a, NOW - 60, "web")))
+    mirror = MirroredStore(store, days=8, refresh_seconds=0, clock=lambda: NOW)
+    window = Window(NOW - DAY, NOW)
+    mirror.refresh(force=True)
+    reads: list[Any] = []
+    read_changes = store.read_changes
+    monkeypatch.setattr(store, "read_changes", lambda *args: reads.append(args) or read_changes(*args))
+    graph = ServiceGraph.from_store(mirror, window)
+    assert len(reads) == 1  # services and edges from the same look at the store
+    assert set(graph.nodes) == {"web", "api"} and [(e.source, e.target, e.calls) for e in graph.edges] == [
+        ("web", "api", 2)]
+    services, table = mirror.window_rows(window)
+    assert (services, table.rows()) == (mirror.services(window), mirror.edge_table(window).rows())
+
+
 def test_windows_beyond_the_mirrored_days_are_answered_by_sql(store: SqlStore) -> None:
     _write(store, lambda a: (_calls(a, NOW - 20 * DAY, "old", "api", 2), _calls(a, NOW - 60, "new", "api", 1)))
     mirror = MirroredStore(store, days=2, refresh_seconds=0, clock=lambda: NOW)
