@@ -39,7 +39,6 @@ from graph.store.window_sums import WindowSums
 log = logging.getLogger(__name__)
 
 DAY = 86_400
-_KIND_CODES = 256  # node kinds are a handful of words; codes pack (edge, client kind, server kind)
 _LOAD_STEP = 4 * HOUR  # the first load reads this much of the history at a time
 _WINDOW_SUMS = 8  # windows whose sums are kept current (the ones asked for most recently)
 
@@ -259,26 +258,22 @@ class MirroredStore(Store):
         edges with their kinds (from its kept sums) and its services."""
         with self._lock:
             self._refresh(False)
-            if not self._covers(window) or len(self._kinds.values) >= _KIND_CODES:
+            if not self._covers(window):
                 return super().topology(window, env)
             ranges = WindowRanges.of(window, self.bucket_seconds, self._env_id(env))
-            group, kinds = self._window_sums(ranges).live_kinds()
-            codes = np.sort((group * _KIND_CODES + kinds[:, 0]) * _KIND_CODES + kinds[:, 1])
+            group, kinds = self._window_sums(ranges).live_kinds()  # one slot per edge group
+            by_group = np.argsort(group)
+            group, kinds = group[by_group], np.ascontiguousarray(kinds[by_group])
             services = np.unique(self._services.group[self._services.select(ranges)])
-            key = hashlib.blake2b(codes.tobytes() + b"/" + services.tobytes(), digest_size=16).digest()
+            key = hashlib.blake2b(group.tobytes() + kinds.tobytes() + b"/" + services.tobytes(),
+                                  digest_size=16).digest()
             # Interned values are only ever appended: these lists are safe to read after the lock.
             edge_keys, kind_names, names = self._edge_keys.values, self._kinds.values, self._service_names.values
 
         def read() -> tuple[list[TopologyEdge], list[str]]:
-            found: dict[int, tuple[str, str]] = {}
-            for code in codes.tolist():  # by edge (one code each); the least kinds, as SQL's MIN
-                group, rest = divmod(code, _KIND_CODES * _KIND_CODES)
-                client_kind, server_kind = (kind_names[k] for k in divmod(rest, _KIND_CODES))
-                if group in found:
-                    client_kind, server_kind = min(found[group][0], client_kind), min(found[group][1], server_kind)
-                found[group] = (client_kind, server_kind)
-            out = [(*edge_keys[group][:2], *pair) for group, pair in found.items()]
-            return out, [names[g] for g in services.tolist()]
+            edges = [(*edge_keys[g][:2], kind_names[client], kind_names[server])
+                     for g, (client, server) in zip(group.tolist(), kinds.tolist(), strict=True)]
+            return edges, [names[g] for g in services.tolist()]
 
         return TopologyRows(key, read)
 
