@@ -116,7 +116,6 @@ def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]
     for team, calls in calls_by_team.items():
         add(team, W_NEIGHBOURS * calls / total_calls,
             f"{team} owns neighbours: {', '.join(sorted(detail[team])[:5])}")
-    # Many teams can share a prefix or a neighbour: score each once, keep the best few.
-    scored = [(-c.confidence, c.team, c) for c in candidates.values()]
-    best = heapq.nsmallest(MAX_SUGGESTIONS, scored, key=lambda s: (s[0], s[1]))
-    return [c.to_dict() for negative, _, c in best if negative < 0]
+    # Many teams can share a prefix or a neighbour: keep the best few without sorting them all.
+    best = heapq.nsmallest(MAX_SUGGESTIONS, candidates.values(), key=lambda c: (-c.confidence, c.team))
+    return [c.to_dict() for c in best if c.confidence > 0]
