@@ -14,6 +14,11 @@ from hypothesis import settings
 # `pytest --hypothesis-profile=long` fuzzes for much longer than CI does (see bench/README.md).
 settings.register_profile("long", max_examples=20_000, deadline=None)
 
+
+def at_least_examples(count: int) -> int:
+    """A property test's example count: `count` in CI, the profile's when that is more (`long`)."""
+    return max(count, settings.default.max_examples)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 

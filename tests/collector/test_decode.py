@@ -35,6 +35,7 @@ from collector.decode import (
     response_json,
 )
 from graph.model import MAX_NAME_LENGTH, UNKNOWN_SERVICE, DecodeResult, SpanKind
+from tests.conftest import at_least_examples
 
 T0 = 1_700_000_000_000_000_000
 TRACE = bytes.fromhex("0af7651916cd43dd8448eb211c80319c")
@@ -602,8 +603,7 @@ def test_protobuf_and_json_decode_scalar_attributes_identically() -> None:
 # =========================================================================== properties
 
 _PROPERTY_SETTINGS = settings(
-    # at least 300 examples; more under `--hypothesis-profile=long`
-    max_examples=max(300, settings.default.max_examples), deadline=None,
+    max_examples=at_least_examples(300), deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 

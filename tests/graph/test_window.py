@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from graph.model import Window
 from graph.window import MAX_WINDOW_SECONDS, WindowError, parse_duration, parse_time, resolve_window
+from tests.conftest import at_least_examples
 
 NOW = 1_700_000_100.0
 
@@ -129,25 +130,25 @@ def _resolves_or_window_error(**kwargs: str | None) -> None:
     window.as_dict()  # what every API answer does with it
 
 
-@settings(max_examples=max(300, settings.default.max_examples), deadline=None)
+@settings(max_examples=at_least_examples(300), deadline=None)
 @given(st.text(max_size=40))
 def test_any_window_text_parses_or_raises_window_error(text: str) -> None:
     _resolves_or_window_error(window=text or None)
 
 
-@settings(max_examples=max(300, settings.default.max_examples), deadline=None)
+@settings(max_examples=at_least_examples(300), deadline=None)
 @given(st.text(max_size=40), st.text(max_size=40))
 def test_any_start_end_text_parses_or_raises_window_error(start: str, end: str) -> None:
     _resolves_or_window_error(start=start or None, end=end or None)
 
 
-@settings(max_examples=max(200, settings.default.max_examples), deadline=None)
+@settings(max_examples=at_least_examples(200), deadline=None)
 @given(st.from_regex(r"\A[0-9]{1,8}[mhdw]\Z"))
 def test_durations_in_the_grammar(text: str) -> None:
     _resolves_or_window_error(window=text)
 
 
-@settings(max_examples=max(200, settings.default.max_examples), deadline=None)
+@settings(max_examples=at_least_examples(200), deadline=None)
 @given(st.datetimes(timezones=st.timezones() | st.none()))
 def test_any_iso_datetime_parses_or_raises_window_error(moment: datetime) -> None:
     _resolves_or_window_error(end=moment.isoformat())
