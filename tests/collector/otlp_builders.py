@@ -17,7 +17,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,3 +212,11 @@ class FakeClock:
         if seconds < 0:
             raise ValueError("a monotonic clock does not go back")
         self._now += seconds
+
+
+def wait_until(condition: Callable[[], bool], what: str = "the condition", timeout: float = 10.0) -> None:
+    """Poll `condition` until it holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.005)

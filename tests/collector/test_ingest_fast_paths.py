@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from collector.pipeline import IngestPipeline, OverloadedError
 from graph.aggregate import Aggregator
 from graph.model import DecodeResult, Resource, Span, SpanKind
 from graph.store.sqlite import SQLiteStore
+from tests.collector.otlp_builders import wait_until
 from tests.collector.test_decode import pb_request, pb_resource_spans, pb_span, sid
 
 WAIT = 10.0
@@ -151,7 +152,7 @@ def test_queued_payload_bytes_are_bounded(tmp_path: Path) -> None:
 
     try:
         first = pipeline.submit_payload(blocking_decoder, 10)
-        _wait_for(lambda: pipeline.queue_depth == 0)  # the worker holds it, decoding
+        wait_until(lambda: pipeline.queue_depth == 0)  # the worker holds it, decoding
         second = pipeline.submit_payload(lambda: DecodeResult(spans=[]), 600)
         with pytest.raises(OverloadedError):
             pipeline.submit_payload(lambda: DecodeResult(spans=[]), 600)
@@ -164,13 +165,6 @@ def test_queued_payload_bytes_are_bounded(tmp_path: Path) -> None:
         release.set()
         pipeline.stop(timeout=WAIT)
         store.close()
-
-
-def _wait_for(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
 
 
 def test_payload_result_waits_for_the_commit(pipeline: IngestPipeline) -> None:

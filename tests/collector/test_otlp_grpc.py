@@ -34,6 +34,7 @@ from graph.aggregate import AggregateBatch
 from graph.model import Window
 from graph.service_graph import ServiceGraph
 from graph.store.sqlite import SQLiteStore
+from tests.collector.otlp_builders import wait_until
 
 METHOD = f"/{SERVICE_NAME}/Export"
 MiB = 1 << 20
@@ -267,20 +268,13 @@ def test_unknown_method_is_unimplemented(otlp: Harness) -> None:
 # --------------------------------------------------------------------------- overload
 
 
-def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.005)
-
-
 def _fill_queue(otlp: Harness) -> list[grpc.Future]:
     """Block the worker in a store write and leave one batch queued (queue size 1)."""
     otlp.store.gate.clear()
     first = otlp.stub.Export.future(call_request(), timeout=TIMEOUT)
-    _wait_for(otlp.store.writing.is_set, "the worker to block in the store")
+    wait_until(otlp.store.writing.is_set, "the worker to block in the store")
     second = otlp.stub.Export.future(call_request(), timeout=TIMEOUT)
-    _wait_for(lambda: otlp.pipeline.queue_depth == 1, "the second batch to be queued")
+    wait_until(lambda: otlp.pipeline.queue_depth == 1, "the second batch to be queued")
     return [first, second]
 
 

@@ -41,6 +41,7 @@ from graph.aggregate import AggregateBatch
 from graph.model import Window
 from graph.service_graph import ServiceGraph
 from graph.store.sqlite import SQLiteStore
+from tests.collector.otlp_builders import wait_until
 
 PROTOBUF = "application/x-protobuf"
 MiB = 1 << 20
@@ -464,13 +465,6 @@ def test_body_at_the_limit_is_accepted(make_server: Callable[..., Harness]) -> N
 # --------------------------------------------------------------------------- overload
 
 
-def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.005)
-
-
 def test_full_ingest_queue_is_503_with_retry_after(make_server: Callable[..., Harness]) -> None:
     otlp = make_server(queue_batches=1)
     otlp.store.gate.clear()
@@ -484,10 +478,10 @@ def test_full_ingest_queue_is_503_with_retry_after(make_server: Callable[..., Ha
 
     first = threading.Thread(target=send, args=("first",))
     first.start()
-    _wait_for(otlp.store.writing.is_set, "the worker to block in the store")
+    wait_until(otlp.store.writing.is_set, "the worker to block in the store")
     second = threading.Thread(target=send, args=("second",))
     second.start()
-    _wait_for(lambda: otlp.pipeline.queue_depth == 1, "the second batch to be queued")
+    wait_until(lambda: otlp.pipeline.queue_depth == 1, "the second batch to be queued")
 
     try:
         response = otlp.post(call_request().SerializeToString())

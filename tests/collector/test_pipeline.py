@@ -17,6 +17,7 @@ from graph.aggregate import AggregateBatch
 from graph.model import MAX_NAME_LENGTH, Resource, Span, SpanKind, Window
 from graph.service_graph import ServiceGraph
 from graph.store.sqlite import SQLiteStore
+from tests.collector.otlp_builders import wait_until
 
 ALL_TIME = Window(0, 2**33)
 T0 = 1_700_000_000_000_000_000
@@ -98,13 +99,6 @@ def client_span(service: str, peer: str) -> list[Span]:
                  T0, T0 + 2_000_000, attrs={"peer.service": peer})]
 
 
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.005)
-
-
 # --------------------------------------------------------------------------- durability
 
 
@@ -115,7 +109,7 @@ def test_future_completes_only_after_the_store_write(
     store.gate.clear()
     future = pipeline.submit(entry_span("checkout"))
     store.watch.append(future)
-    _wait_for(store.writing.is_set, "the write to start")
+    wait_until(store.writing.is_set, "the write to start")
     time.sleep(0.05)
     assert not future.done()  # the worker is inside the write: not acknowledged yet
     assert store.writes == []
@@ -133,9 +127,9 @@ def test_queued_batches_are_written_in_one_transaction(
     pipeline = make_pipeline()
     store.gate.clear()
     first = pipeline.submit(entry_span("s0"))
-    _wait_for(store.writing.is_set, "the first write to start")
+    wait_until(store.writing.is_set, "the first write to start")
     queued = [pipeline.submit(entry_span(f"s{i}")) for i in range(1, 9)]
-    _wait_for(lambda: pipeline.queue_depth == 8, "eight queued batches")
+    wait_until(lambda: pipeline.queue_depth == 8, "eight queued batches")
     store.gate.set()
     for future in (first, *queued):
         future.result(timeout=WAIT)
@@ -185,7 +179,7 @@ def test_failed_batch_is_written_by_the_idle_tick_without_new_traffic(
     store.fail_next = 1
     with pytest.raises(OSError):
         pipeline.submit(entry_span("retried")).result(timeout=WAIT)
-    _wait_for(lambda: store.service_names() == {"retried"}, "the retried flush")
+    wait_until(lambda: store.service_names() == {"retried"}, "the retried flush")
 
 
 # --------------------------------------------------------------------------- back-pressure
@@ -195,7 +189,7 @@ def test_full_queue_raises_overloaded(store: RecordingStore, make_pipeline: Call
     pipeline = make_pipeline(queue_batches=1)
     store.gate.clear()
     first = pipeline.submit(entry_span("a"))
-    _wait_for(store.writing.is_set, "the worker to block in the store")
+    wait_until(store.writing.is_set, "the worker to block in the store")
     second = pipeline.submit(entry_span("b"))
     with pytest.raises(OverloadedError):
         pipeline.submit(entry_span("refused"))
