@@ -18,18 +18,11 @@ from graph.service_graph import ServiceGraph
 from graph.store.base import SqlStore, batch_rows
 from graph.store.mirror import MirroredStore
 from graph.store.sqlite import SQLiteStore
+from tests.collector.otlp_builders import FakeClock
 from tests.graph.store_builders import postgres_store as _postgres
 from tests.graph.test_store_contract import DAY, NOW, _calls, _sighting, _write
 
 HOUR = 3600
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _comparable(rows: list[Any]) -> list[tuple[Any, ...]]:
@@ -76,18 +69,18 @@ def _random_batch(rng: random.Random, agg: Aggregator, now: float) -> None:
 
 def test_mirror_equals_sql_through_writes_compaction_backfill_and_time(store: SqlStore) -> None:
     rng = random.Random(7)
-    clock = Clock(NOW)
+    clock = FakeClock(NOW)
     mirror = MirroredStore(store, days=8, refresh_seconds=0, clock=clock)
-    _write(store, lambda a: _random_batch(rng, a, clock.now))
-    _assert_same(mirror, store, clock.now)  # the first load
+    _write(store, lambda a: _random_batch(rng, a, clock.now()))
+    _assert_same(mirror, store, clock.now())  # the first load
     for step in range(12):
-        _write(store, lambda a: _random_batch(rng, a, clock.now))
+        _write(store, lambda a: _random_batch(rng, a, clock.now()))
         if step % 3 == 2:
-            store.compact(clock.now, retention_days=rng.choice([2, 90]))
+            store.compact(clock.now(), retention_days=rng.choice([2, 90]))
         if step % 4 == 3:  # a backfill of old data, below the compaction cutoff, after a compaction
-            _write(store, lambda a: _calls(a, clock.now - 3 * DAY - 77, "batch", "api", 3))
-        _assert_same(mirror, store, clock.now)
-        clock.now += rng.choice([300, 3 * HOUR, DAY + 1800])  # the horizon moves on
+            _write(store, lambda a: _calls(a, clock.now() - 3 * DAY - 77, "batch", "api", 3))
+        _assert_same(mirror, store, clock.now())
+        clock.advance(rng.choice([300, 3 * HOUR, DAY + 1800]))  # the horizon moves on
 
 
 def test_a_graph_is_built_from_one_refresh(store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -238,16 +231,16 @@ def test_past_max_rows_the_mirror_lets_go_and_answers_come_from_sql(store: SqlSt
 
 
 def test_a_window_ending_now_keeps_its_sums_until_the_next_bucket_then_moves_them(store: SqlStore) -> None:
-    clock = Clock(NOW + 10)
+    clock = FakeClock(NOW + 10)
     mirror = MirroredStore(store, days=8, refresh_seconds=0, clock=clock)
     _write(store, lambda a: (_calls(a, NOW + 5, "web", "api", 2), _calls(a, NOW - 2 * DAY, "old", "api", 1)))
     for _ in range(3):  # a dashboard asking for the last week every few seconds
-        window = Window(clock.now - 7 * DAY, clock.now)
+        window = Window(clock.now() - 7 * DAY, clock.now())
         assert _comparable(mirror.edges(window)) == _comparable(store.edges(window))
-        clock.now += 7
+        clock.advance(7)
     (sums,) = mirror._sums.values()
-    clock.now = NOW + 300  # the next 5-minute bucket: other ranges, the same sums moved along
-    window = Window(clock.now - 7 * DAY, clock.now)
+    clock.advance(NOW + 300 - clock.now())  # the next 5-minute bucket: other ranges, the same sums moved along
+    window = Window(clock.now() - 7 * DAY, clock.now())
     assert _comparable(mirror.edges(window)) == _comparable(store.edges(window))
     assert list(mirror._sums.values()) == [sums]
 
@@ -257,7 +250,7 @@ def test_moving_windows_follow_rows_in_and_out_exactly(store: SqlStore) -> None:
     its end and leave at its start (some edges lose every row), and the moved sums equal SQL."""
     rng = random.Random(5)
     start = NOW - 2 * DAY
-    clock = Clock(start)
+    end = start  # where the moving window ends (the mirror's clock stays at NOW)
     mirror = MirroredStore(store, days=8, refresh_seconds=0, clock=lambda: NOW)
 
     def fill(agg: Aggregator) -> None:
@@ -272,8 +265,8 @@ def test_moving_windows_follow_rows_in_and_out_exactly(store: SqlStore) -> None:
     store.compact(NOW, retention_days=90)  # the first day becomes hourly rows
     moved = 0
     for _ in range(60):
-        clock.now += rng.choice([300, 300, 900, 3600])
-        window = Window(clock.now - 6 * HOUR, clock.now)
+        end += rng.choice([300, 300, 900, 3600])
+        window = Window(end - 6 * HOUR, end)
         before = list(mirror._sums.values())
         assert _comparable(mirror.edges(window)) == _comparable(store.edges(window)), window
         moved += list(mirror._sums.values()) == before and bool(before)
