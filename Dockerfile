@@ -1,5 +1,6 @@
 # ownermap: multi-stage build, non-root, binds all interfaces, health-checked.
-# The install command is the one CI tests: pip install '.[postgres]' from this source tree.
+# The install command is the one CI tests (tests/packaging builds the wheel from the same files and
+# installs it with these extras into a fresh virtual environment): pip install '.[postgres,demo]'.
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -11,7 +12,7 @@ COPY api ./api
 COPY ownermap ./ownermap
 RUN python -m venv /opt/ownermap \
  && /opt/ownermap/bin/pip install --no-cache-dir --upgrade pip \
- && /opt/ownermap/bin/pip install --no-cache-dir '.[postgres]'
+ && /opt/ownermap/bin/pip install --no-cache-dir '.[postgres,demo]'
 
 FROM python:3.11-slim
 RUN groupadd --system ownermap && useradd --system --gid ownermap --home-dir /data ownermap \

@@ -94,11 +94,15 @@ def serve(config_file: Path | None, db: str | None, catalog: tuple[str, ...], ot
 def demo(config_file: Path | None, db: str | None, catalog: tuple[str, ...], otlp_grpc: str | None,
          otlp_http: str | None, api: str | None, pairing_ttl: float | None, role: str | None, rate: float) -> None:
     """Serve with a sample catalog and generated shop traffic (a throwaway database unless --db)."""
+    import importlib.util
     import tempfile
 
     from ownermap.server import Listening
     from ownermap.server import serve as run_server
 
+    if importlib.util.find_spec("opentelemetry.sdk") is None:
+        raise click.ClickException("the demo sends its traffic with the OpenTelemetry SDK: "
+                                   "pip install 'ownermap[demo]'")
     demo_catalog = str(Path(__file__).resolve().parent / "demo" / "catalog")
     workspace = tempfile.TemporaryDirectory(prefix="ownermap-demo-", ignore_cleanup_errors=True)
     workdir = workspace.name
