@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 
@@ -23,6 +23,59 @@ from ownership.identity import CatalogIndex
 
 WEEK = 7 * 86400
 HISTORY_SLACK = 12 * 3600
+
+
+class Risk(TypedDict):
+    """Why an orphan ranks where it does."""
+
+    dependents: int
+    calls: int
+    error_rate: float
+
+
+class OrphanEntry(TypedDict):
+    """One orphaned service of the week."""
+
+    service: str
+    codes: list[str]
+    status: str  # "new" | "persisting"
+    orphaned_since: str
+    risk: Risk
+    owner: str | None
+    suggested_owners: list[dict[str, Any]]
+
+
+class ResolvedEntry(TypedDict):
+    """An orphan of last week that is no longer one."""
+
+    service: str
+    codes_before: list[str]
+    reason: str  # "fixed" | "not_seen"
+
+
+class Summary(TypedDict):
+    """The report's headline counts."""
+
+    services_seen: int
+    services_owned: int
+    orphans: int
+    orphans_previous: int
+    new: int
+    resolved: int
+
+
+class ReportData(TypedDict):
+    """The report as DESIGN §4 shapes its JSON; each section is built by its own function below."""
+
+    window: dict[str, str]
+    previous_window: dict[str, str]
+    summary: Summary
+    orphans: list[OrphanEntry]
+    resolved: list[ResolvedEntry]
+    stale: list[dict[str, Any]]
+    unowned_dependencies: list[dict[str, Any]]
+    documentation_gaps: list[dict[str, Any]]
+    teams: list[dict[str, Any]]
 
 
 @dataclass
@@ -61,7 +114,7 @@ def _first_seen(week: WeekAnalysis, service: str) -> float:
 class WeeklyReport:
     """The report's data (DESIGN §4 JSON shape), every finding of the week, and the week's analysis."""
 
-    data: dict[str, Any]
+    data: ReportData
     findings: list[dict[str, Any]]
     week: WeekAnalysis
 
@@ -80,6 +133,14 @@ class WeeklyReport:
         return render_svg(nodes, edges, graph.layout(names), highlight={service}, title=f"neighbourhood of {service}")
 
 
+@dataclass
+class PreviousWeek:
+    """Last week's orphans (service → codes) and since when each was orphaned (seconds)."""
+
+    orphans: dict[str, list[str]]
+    since: dict[str, float]
+
+
 def build_weekly_report(
     store: Store,
     index: CatalogIndex,
@@ -91,32 +152,58 @@ def build_weekly_report(
     end = time.time() if end is None else end
     window = Window(end - WEEK, end)
     previous_window = Window(end - 2 * WEEK, end - WEEK)
-    # Last week's run: the newest recorded run ending within half a day of the previous window's
-    # end (a cron job's runs are a few seconds apart from one week to the next, not exactly 7 days).
+    now = analyse_week(store, index, window, owner_attributes)
+    previous = previous_week(store, index, previous_window, end, owner_attributes)
+    orphans, since_ms = orphans_section(now, previous)
+    resolved = resolved_section(now, previous, {o["service"] for o in orphans})
+    findings = now.analysis.findings()
+    report: ReportData = {
+        "window": window.as_dict(),
+        "previous_window": previous_window.as_dict(),
+        "summary": summary_section(now, orphans, previous, resolved),
+        "orphans": orphans,
+        "resolved": resolved,
+        "stale": [{"service": f.service, "owner": f.owner} for f in findings if f.code == STALE],
+        "unowned_dependencies": now.analysis.unowned_dependencies(),
+        "documentation_gaps": _documentation_gaps(findings),
+        "teams": _teams(now.analysis),
+    }
+    if record:
+        store.record_report(int(end), [(f.service, f.code) for f in findings], int(time.time()), since_ms)
+    return WeeklyReport(report, [f.to_dict() for f in findings], now)
+
+
+def previous_week(
+    store: Store, index: CatalogIndex, previous_window: Window, end: float, owner_attributes: Sequence[str]
+) -> PreviousWeek:
+    """Last week as last week's run recorded it; without such a run, as the aggregates tell it.
+
+    Last week's run is the newest recorded run ending within half a day of the previous window's
+    end (a cron job's runs are a few seconds apart from one week to the next, not exactly 7 days).
+    """
     history = [run for run in store.report_history(int(previous_window.end + HISTORY_SLACK), limit=5)
                if abs(run[0] - previous_window.end) <= HISTORY_SLACK and run[0] < end - HISTORY_SLACK][:1]
-    now = analyse_week(store, index, window, owner_attributes)
-    # Last week as it was recorded by last week's run; without one, as the aggregates tell it.
-    previous_orphans: dict[str, list[str]] = {}
-    previous_since: dict[str, float] = {}
-    if history:
-        for service, code in sorted(history[0][1]):
-            if code in ORPHAN_CODES:
-                previous_orphans.setdefault(service, []).append(code)
-        previous_since = {s: t / 1000 for s, t in store.report_orphans_since(history[0][0]).items()}
-    else:
-        previous = analyse_week(store, index, previous_window, owner_attributes)
-        previous_orphans = previous.orphan_codes()
-        previous_since = {service: _first_seen(previous, service) for service in previous_orphans}
+    if not history:
+        week = analyse_week(store, index, previous_window, owner_attributes)
+        orphans = week.orphan_codes()
+        return PreviousWeek(orphans, {service: _first_seen(week, service) for service in orphans})
+    orphans: dict[str, list[str]] = {}
+    for service, code in sorted(history[0][1]):
+        if code in ORPHAN_CODES:
+            orphans.setdefault(service, []).append(code)
+    return PreviousWeek(orphans, {s: t / 1000 for s, t in store.report_orphans_since(history[0][0]).items()})
 
-    orphans = []
-    since_now: dict[str, int] = {}
+
+def orphans_section(now: WeekAnalysis, previous: PreviousWeek) -> tuple[list[OrphanEntry], dict[str, int]]:
+    """This week's orphans ranked by risk, and since when each is orphaned (milliseconds, to record)."""
+    orphans: list[OrphanEntry] = []
+    since_ms: dict[str, int] = {}
     for risk in now.analysis.orphans():
-        before = risk.service in previous_orphans
+        before = risk.service in previous.orphans
         # An orphan's streak starts at its first sighting as an orphan, never earlier.
-        since = previous_since.get(risk.service, _first_seen(now, risk.service)) if before \
+        since = previous.since.get(risk.service, _first_seen(now, risk.service)) if before \
             else _first_seen(now, risk.service)
-        since_now[risk.service] = round(since * 1000)  # milliseconds, as reported
+        since_ms[risk.service] = round(since * 1000)
         orphans.append({
             "service": risk.service,
             "codes": risk.codes,
@@ -126,38 +213,31 @@ def build_weekly_report(
             "owner": risk.owner,
             "suggested_owners": risk.suggested_owners,
         })
-    current = {o["service"] for o in orphans}
-    resolved = [
+    return orphans, since_ms
+
+
+def resolved_section(now: WeekAnalysis, previous: PreviousWeek, current: set[str]) -> list[ResolvedEntry]:
+    """Last week's orphans that are no longer orphans: fixed, or not seen this week."""
+    return [
         {"service": service, "codes_before": sorted(codes),
          "reason": "fixed" if service in now.graph.nodes else "not_seen"}
-        for service, codes in sorted(previous_orphans.items()) if service not in current
+        for service, codes in sorted(previous.orphans.items()) if service not in current
     ]
-    findings = now.analysis.findings()
-    stale = [{"service": f.service, "owner": f.owner} for f in findings if f.code == STALE]
-    gaps = _documentation_gaps(findings)
+
+
+def summary_section(
+    now: WeekAnalysis, orphans: list[OrphanEntry], previous: PreviousWeek, resolved: list[ResolvedEntry]
+) -> Summary:
+    """The headline counts."""
     services = [n for n in now.graph.nodes.values() if n.kind == NodeKind.SERVICE]
-    owned = sum(1 for n in services if now.analysis.of(n.name).owner_status == "ok")
-    report = {
-        "window": window.as_dict(),
-        "previous_window": previous_window.as_dict(),
-        "summary": {
-            "services_seen": len(services),
-            "services_owned": owned,
-            "orphans": len(orphans),
-            "orphans_previous": len(previous_orphans),
-            "new": sum(1 for o in orphans if o["status"] == "new"),
-            "resolved": len(resolved),
-        },
-        "orphans": orphans,
-        "resolved": resolved,
-        "stale": stale,
-        "unowned_dependencies": now.analysis.unowned_dependencies(),
-        "documentation_gaps": gaps,
-        "teams": _teams(now.analysis),
+    return {
+        "services_seen": len(services),
+        "services_owned": sum(1 for n in services if now.analysis.of(n.name).owner_status == "ok"),
+        "orphans": len(orphans),
+        "orphans_previous": len(previous.orphans),
+        "new": sum(1 for o in orphans if o["status"] == "new"),
+        "resolved": len(resolved),
     }
-    if record:
-        store.record_report(int(end), [(f.service, f.code) for f in findings], int(time.time()), since_now)
-    return WeeklyReport(report, [f.to_dict() for f in findings], now)
 
 
 def _documentation_gaps(findings: list[Any]) -> list[dict[str, Any]]:
