@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector.calls import CallDetector
-from graph.aggregate import Aggregator, EdgeTotals
+from graph.aggregate import AggregateBatch, Aggregator, EdgeTotals
 from graph.model import DecodeResult, Span
 from graph.store.base import Store
 
@@ -50,6 +50,7 @@ class PipelineStats:
     overloaded: int = 0
     flushes: int = 0
     flush_failures: int = 0
+    unstorable_rows: int = 0
     flush_seconds_total: float = 0.0
     last_flush_seconds: float = 0.0
 
@@ -213,6 +214,20 @@ class IngestPipeline:
             for future, decoded in done:
                 future.set_result(decoded)
 
+    def _write(self, batch: AggregateBatch) -> None:
+        """Write a batch; when that fails and the batch holds unstorable rows, write it without them."""
+        try:
+            self.store.write(batch)
+        except Exception:
+            dropped = batch.drop_unstorable()
+            if not dropped:
+                raise  # nothing wrong with the data: a passing failure, the caller keeps the batch
+            self.stats.unstorable_rows += dropped
+            log.warning("dropped %d aggregate rows whose names cannot be stored (not UTF-8, or a NUL); "
+                        "see ownermap_aggregate_rows_unstorable_total", dropped)
+            if batch or batch.hints:
+                self.store.write(batch)
+
     # ------------------------------------------------------------------ direct use (CLI ingest)
 
     def ingest(self, spans: Iterable[Span]) -> None:
@@ -227,13 +242,19 @@ class IngestPipeline:
         self.flush()
 
     def flush(self) -> None:
-        """Write what the aggregator holds; on failure keep it for the next try."""
+        """Write what the aggregator holds; on failure keep it for the next try.
+
+        A write can fail for a passing reason (the database is locked or out of reach): then the
+        batch is kept and retried at the next flush. It can also fail because of what it holds (a
+        name the database cannot encode): retrying that would fail forever and hold every later
+        batch back, so the offending rows are dropped (counted and logged) and the rest written.
+        """
         batch = self.aggregator.drain()
         if not batch and not batch.hints:
             return
         started = time.perf_counter()
         try:
-            self.store.write(batch)
+            self._write(batch)
         except Exception:
             self.stats.flush_failures += 1
             self.aggregator.restore(batch)

@@ -106,6 +106,34 @@ class AggregateBatch:
     def __bool__(self) -> bool:
         return bool(self.edges or self.services)
 
+    def drop_unstorable(self) -> int:
+        """Remove the rows naming something no database can store (text that is not valid
+        UTF-8, such as a lone surrogate, or that holds a NUL); returns how many were removed."""
+        bad_edges = [key for key, edge in self.edges.items()
+                     if not storable(*key[1:], edge.client_kind, edge.server_kind)]
+        bad_services = [key for key in self.services if not storable(*key[1:])]
+        bad_hints = [service for service, hints in self.hints.items()
+                     if not storable(service, *hints, *hints.values())]
+        for key in bad_edges:
+            del self.edges[key]
+        for skey in bad_services:
+            del self.services[skey]
+        for service in bad_hints:
+            del self.hints[service]
+        return len(bad_edges) + len(bad_services) + len(bad_hints)
+
+
+def storable(*texts: str) -> bool:
+    """Whether every text can be written to SQLite and PostgreSQL (UTF-8 encodable, no NUL)."""
+    for text in texts:
+        if "\x00" in text:
+            return False
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
+
 
 class EdgeTotals:
     """Cumulative counters per (client, server, connection_type) since the process started, for the

@@ -55,6 +55,9 @@ class IngestCollector(Collector):
                                   value=ps.overloaded)
         yield CounterMetricFamily("ownermap_flushes", "Group commits", value=ps.flushes)
         yield CounterMetricFamily("ownermap_flush_failures", "Failed group commits", value=ps.flush_failures)
+        yield CounterMetricFamily("ownermap_aggregate_rows_unstorable",
+                                  "Aggregate rows dropped at a flush because a name cannot be stored",
+                                  value=ps.unstorable_rows)
         yield CounterMetricFamily("ownermap_flush_seconds", "Time spent in group commits",
                                   value=ps.flush_seconds_total)
         yield GaugeMetricFamily("ownermap_last_flush_seconds", "Duration of the last group commit",

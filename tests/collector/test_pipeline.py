@@ -295,3 +295,30 @@ def test_virtual_node_names_from_span_attributes_are_capped(store: RecordingStor
     pipeline.finish()
     (edge,) = store.calls()
     assert len(edge[1]) <= MAX_NAME_LENGTH
+
+
+def test_unencodable_rows_are_dropped_and_counted_not_retried_forever(
+    store: RecordingStore, make_pipeline: Callable[..., IngestPipeline]
+) -> None:
+    pipeline = make_pipeline()
+    # Straight into the pipeline (the decoder would reject it): a lone surrogate cannot be UTF-8 encoded.
+    mixed = pipeline.submit([*entry_span("bad\ud800name"), *entry_span("kept")])
+    assert mixed.result(timeout=WAIT) is None  # the good call of the same batch is kept
+    later = pipeline.submit(entry_span("later"))
+    assert later.result(timeout=WAIT) is None
+    assert store.service_names() == {"kept", "later"}
+    assert store.calls() == {("user", "kept", "entry"): 1, ("user", "later", "entry"): 1}
+    # Dropped: the service row, the edge user → bad name, and its resource hints.
+    assert pipeline.stats.unstorable_rows == 3
+    assert pipeline.stats.flush_failures == 0
+
+
+def test_a_transient_failure_keeps_a_batch_with_unstorable_rows_for_the_retry(
+    store: RecordingStore, make_pipeline: Callable[..., IngestPipeline]
+) -> None:
+    pipeline = make_pipeline(tick_seconds=60.0)
+    store.fail_next = 2  # the first write and the write without the bad rows both fail
+    with pytest.raises(OSError):
+        pipeline.submit([*entry_span("bad\udfffname"), *entry_span("kept")]).result(timeout=WAIT)
+    pipeline.submit(entry_span("later")).result(timeout=WAIT)
+    assert store.calls() == {("user", "kept", "entry"): 1, ("user", "later", "entry"): 1}
