@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector.calls import CallDetector
+from collector.resends import RecentBatches, batch_digest
 from graph.aggregate import AggregateBatch, Aggregator, EdgeTotals
 from graph.model import DecodeResult, Span
 from graph.store.base import Store
@@ -47,6 +48,7 @@ class PipelineStats:
     """Counters exposed as metrics."""
 
     batches: int = 0
+    resent_batches: int = 0
     overloaded: int = 0
     flushes: int = 0
     flush_failures: int = 0
@@ -79,6 +81,7 @@ class IngestPipeline:
             self.aggregator, ttl=ttl, max_pending=max_pending, clock=clock, database_at_once=database_at_once
         )
         self.stats = PipelineStats()
+        self.recent = RecentBatches(clock)  # batches taken by the worker, to recognise resends
         self.totals = EdgeTotals()
         self.tick_seconds = tick_seconds
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_batches)
@@ -195,8 +198,14 @@ class IngestPipeline:
                     spans = batch  # type: ignore[assignment]
                 done.append((future, decoded))
                 if spans:
-                    self.stats.batches += 1
-                    self.detector.add(spans)
+                    if self.recent.seen(batch_digest(spans)):
+                        # A resend of a batch taken before (its reply was lost, late or an error): what
+                        # it holds is committed, or kept for the next commit. Answered, not counted again.
+                        self.stats.resent_batches += 1
+                        self.detector.stats.duplicates += len(spans)
+                    else:
+                        self.stats.batches += 1
+                        self.detector.add(spans)
                 if decoded is not None:
                     decoded.spans.clear()  # the span index owns them now; let go of them on this thread
             del work

@@ -53,6 +53,9 @@ class IngestCollector(Collector):
                                 value=self.pipeline.queue_depth)
         yield CounterMetricFamily("ownermap_ingest_overloaded", "Requests refused because the queue was full",
                                   value=ps.overloaded)
+        yield CounterMetricFamily("ownermap_batches_resent",
+                                  "Batches recognised as resends of a batch already taken (not counted again)",
+                                  value=ps.resent_batches)
         yield CounterMetricFamily("ownermap_flushes", "Group commits", value=ps.flushes)
         yield CounterMetricFamily("ownermap_flush_failures", "Failed group commits", value=ps.flush_failures)
         yield CounterMetricFamily("ownermap_aggregate_rows_unstorable",

@@ -322,3 +322,21 @@ def test_a_transient_failure_keeps_a_batch_with_unstorable_rows_for_the_retry(
         pipeline.submit([*entry_span("bad\udfffname"), *entry_span("kept")]).result(timeout=WAIT)
     pipeline.submit(entry_span("later")).result(timeout=WAIT)
     assert store.calls() == {("user", "kept", "entry"): 1, ("user", "later", "entry"): 1}
+
+
+def test_a_resend_after_a_failed_write_and_the_ttl_counts_once(
+    store: RecordingStore, make_pipeline: Callable[..., IngestPipeline]
+) -> None:
+    now = [1000.0]
+    pipeline = make_pipeline(ttl=5.0, clock=lambda: now[0], tick_seconds=60.0)
+    batch = entry_span("stalled")
+    store.fail_next = 1
+    with pytest.raises(OSError):
+        pipeline.submit(batch).result(timeout=WAIT)  # the exporter sees an error and will resend
+    now[0] += 30  # past the TTL: the span index has let go of the first attempt
+    pipeline.tick().result(timeout=WAIT)  # the kept aggregates are written
+    assert pipeline.detector.pending == 0
+    assert pipeline.submit(list(batch)).result(timeout=WAIT) is None  # the resend is answered
+    assert store.calls() == {("user", "stalled", "entry"): 1}
+    (row,) = store.services(ALL_TIME)
+    assert row.spans == 1

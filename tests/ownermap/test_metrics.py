@@ -26,6 +26,7 @@ COUNTERS = [
     "ownermap_spans_unmatched_total", "ownermap_pending_expired_early_total", "ownermap_ingest_overloaded_total",
     "ownermap_flushes_total", "ownermap_flush_failures_total", "ownermap_flush_seconds_total",
     "ownermap_services_dropped_total", "ownermap_edges_dropped_total", "ownermap_spans_invalid_total",
+    "ownermap_batches_resent_total", "ownermap_aggregate_rows_unstorable_total",
 ]
 GAUGES = ["ownermap_pending_spans", "ownermap_ingest_queue_batches", "ownermap_last_flush_seconds"]
 
@@ -92,6 +93,7 @@ def test_metrics_after_ingesting_a_small_batch(store: SQLiteStore) -> None:
     assert _value(registry, "ownermap_spans_rejected_total") == 1
     assert _value(registry, "ownermap_requests_rejected_total") == 1
     assert _value(registry, "ownermap_spans_duplicate_total") == 7
+    assert _value(registry, "ownermap_batches_resent_total") == 1
     # entry user → frontend, frontend → checkout, checkout → orders (database), evil → frontend
     assert _value(registry, "ownermap_calls_detected_total") == 4
     assert _value(registry, "ownermap_spans_unpaired_total") == 1
