@@ -25,7 +25,14 @@ from typing import Any
 
 from collector.calls import CallDetector
 from collector.resends import RecentBatches, batch_digest
-from graph.aggregate import AggregateBatch, Aggregator, EdgeTotals
+from graph.aggregate import (
+    DEFAULT_MAX_EDGES,
+    DEFAULT_MAX_ENVIRONMENTS,
+    DEFAULT_MAX_SERVICES,
+    AggregateBatch,
+    Aggregator,
+    EdgeTotals,
+)
 from graph.model import DecodeResult, Span
 from graph.store.base import Store
 
@@ -70,13 +77,15 @@ class IngestPipeline:
         queue_batches: int = 64,
         max_queued_spans: int = 100_000,
         max_queued_bytes: int | None = None,
-        max_services: int = 100_000,
-        max_edges: int = 1_000_000,
+        max_services: int = DEFAULT_MAX_SERVICES,
+        max_edges: int = DEFAULT_MAX_EDGES,
+        max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
         database_at_once: bool = False,
         tick_seconds: float = 0.5,
     ) -> None:
         self.store = store
-        self.aggregator = Aggregator(store.bucket_seconds, max_services=max_services, max_edges=max_edges)
+        self.aggregator = Aggregator(store.bucket_seconds, max_services=max_services, max_edges=max_edges,
+                                     max_environments=max_environments)
         self.detector = CallDetector(
             self.aggregator, ttl=ttl, max_pending=max_pending, clock=clock, database_at_once=database_at_once
         )

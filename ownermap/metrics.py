@@ -65,8 +65,12 @@ class IngestCollector(Collector):
                                   value=ps.flush_seconds_total)
         yield GaugeMetricFamily("ownermap_last_flush_seconds", "Duration of the last group commit",
                                 value=ps.last_flush_seconds)
-        yield CounterMetricFamily("ownermap_services_dropped", "Spans dropped at the max_services cap",
+        yield CounterMetricFamily("ownermap_services_dropped",
+                                  "Spans and calls dropped at the max_services cap (node names of every kind)",
                                   value=ags.dropped_services)
+        yield CounterMetricFamily("ownermap_environments_other",
+                                  "Spans and calls of environments beyond max_environments, counted as 'other'",
+                                  value=ags.other_environments)
         yield CounterMetricFamily("ownermap_edges_dropped", "Calls dropped at the max_edges cap",
                                   value=ags.dropped_edges)
 
