@@ -24,7 +24,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector.calls import CallDetector
-from graph.aggregate import Aggregator, EdgeTotals
+from collector.resends import RecentBatches, batch_digest
+from graph.aggregate import (
+    DEFAULT_MAX_EDGES,
+    DEFAULT_MAX_ENVIRONMENTS,
+    DEFAULT_MAX_SERVICES,
+    AggregateBatch,
+    Aggregator,
+    EdgeTotals,
+)
 from graph.model import DecodeResult, Span
 from graph.store.base import Store
 
@@ -47,9 +55,11 @@ class PipelineStats:
     """Counters exposed as metrics."""
 
     batches: int = 0
+    resent_batches: int = 0
     overloaded: int = 0
     flushes: int = 0
     flush_failures: int = 0
+    unstorable_rows: int = 0
     flush_seconds_total: float = 0.0
     last_flush_seconds: float = 0.0
 
@@ -67,17 +77,20 @@ class IngestPipeline:
         queue_batches: int = 64,
         max_queued_spans: int = 100_000,
         max_queued_bytes: int | None = None,
-        max_services: int = 100_000,
-        max_edges: int = 1_000_000,
+        max_services: int = DEFAULT_MAX_SERVICES,
+        max_edges: int = DEFAULT_MAX_EDGES,
+        max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
         database_at_once: bool = False,
         tick_seconds: float = 0.5,
     ) -> None:
         self.store = store
-        self.aggregator = Aggregator(store.bucket_seconds, max_services=max_services, max_edges=max_edges)
+        self.aggregator = Aggregator(store.bucket_seconds, max_services=max_services, max_edges=max_edges,
+                                     max_environments=max_environments)
         self.detector = CallDetector(
             self.aggregator, ttl=ttl, max_pending=max_pending, clock=clock, database_at_once=database_at_once
         )
         self.stats = PipelineStats()
+        self.recent = RecentBatches(clock)  # batches taken by the worker, to recognise resends
         self.totals = EdgeTotals()
         self.tick_seconds = tick_seconds
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_batches)
@@ -194,8 +207,14 @@ class IngestPipeline:
                     spans = batch  # type: ignore[assignment]
                 done.append((future, decoded))
                 if spans:
-                    self.stats.batches += 1
-                    self.detector.add(spans)
+                    if self.recent.seen(batch_digest(spans)):
+                        # A resend of a batch taken before (its reply was lost, late or an error): what
+                        # it holds is committed, or kept for the next commit. Answered, not counted again.
+                        self.stats.resent_batches += 1
+                        self.detector.stats.duplicates += len(spans)
+                    else:
+                        self.stats.batches += 1
+                        self.detector.add(spans)
                 if decoded is not None:
                     decoded.spans.clear()  # the span index owns them now; let go of them on this thread
             del work
@@ -213,6 +232,20 @@ class IngestPipeline:
             for future, decoded in done:
                 future.set_result(decoded)
 
+    def _write(self, batch: AggregateBatch) -> None:
+        """Write a batch; when that fails and the batch holds unstorable rows, write it without them."""
+        try:
+            self.store.write(batch)
+        except Exception:
+            dropped = batch.drop_unstorable()
+            if not dropped:
+                raise  # nothing wrong with the data: a passing failure, the caller keeps the batch
+            self.stats.unstorable_rows += dropped
+            log.warning("dropped %d aggregate rows whose names cannot be stored (not UTF-8, or a NUL); "
+                        "see ownermap_aggregate_rows_unstorable_total", dropped)
+            if batch or batch.hints:
+                self.store.write(batch)
+
     # ------------------------------------------------------------------ direct use (CLI ingest)
 
     def ingest(self, spans: Iterable[Span]) -> None:
@@ -227,13 +260,19 @@ class IngestPipeline:
         self.flush()
 
     def flush(self) -> None:
-        """Write what the aggregator holds; on failure keep it for the next try."""
+        """Write what the aggregator holds; on failure keep it for the next try.
+
+        A write can fail for a passing reason (the database is locked or out of reach): then the
+        batch is kept and retried at the next flush. It can also fail because of what it holds (a
+        name the database cannot encode): retrying that would fail forever and hold every later
+        batch back, so the offending rows are dropped (counted and logged) and the rest written.
+        """
         batch = self.aggregator.drain()
         if not batch and not batch.hints:
             return
         started = time.perf_counter()
         try:
-            self.store.write(batch)
+            self._write(batch)
         except Exception:
             self.stats.flush_failures += 1
             self.aggregator.restore(batch)

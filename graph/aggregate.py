@@ -18,6 +18,12 @@ from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_EXEMPLARS, Resource
 
 log = logging.getLogger(__name__)
 
+# Defaults of the cardinality caps (ownermap.settings.Settings takes its defaults from these).
+DEFAULT_MAX_SERVICES = 50_000  # distinct node names of every kind: services and virtual nodes
+DEFAULT_MAX_EDGES = 500_000  # distinct (client, server, connection_type)
+DEFAULT_MAX_ENVIRONMENTS = 50  # distinct environments; further ones count under OTHER_ENVIRONMENT
+OTHER_ENVIRONMENT = "other"
+
 EdgeKey = tuple[int, str, str, str, str]  # bucket, client, server, connection_type, environment
 ServiceKey = tuple[int, str, str]  # bucket, service, environment
 
@@ -106,6 +112,34 @@ class AggregateBatch:
     def __bool__(self) -> bool:
         return bool(self.edges or self.services)
 
+    def drop_unstorable(self) -> int:
+        """Remove the rows naming something no database can store (text that is not valid
+        UTF-8, such as a lone surrogate, or that holds a NUL); returns how many were removed."""
+        bad_edges = [key for key, edge in self.edges.items()
+                     if not storable(*key[1:], edge.client_kind, edge.server_kind)]
+        bad_services = [key for key in self.services if not storable(*key[1:])]
+        bad_hints = [service for service, hints in self.hints.items()
+                     if not storable(service, *hints, *hints.values())]
+        for key in bad_edges:
+            del self.edges[key]
+        for skey in bad_services:
+            del self.services[skey]
+        for service in bad_hints:
+            del self.hints[service]
+        return len(bad_edges) + len(bad_services) + len(bad_hints)
+
+
+def storable(*texts: str) -> bool:
+    """Whether every text can be written to SQLite and PostgreSQL (UTF-8 encodable, no NUL)."""
+    for text in texts:
+        if "\x00" in text:
+            return False
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
+
 
 class EdgeTotals:
     """Cumulative counters per (client, server, connection_type) since the process started, for the
@@ -137,24 +171,37 @@ class AggregatorStats:
 
     dropped_services: int = 0
     dropped_edges: int = 0
+    other_environments: int = 0  # spans and calls of environments beyond the cap, counted as `other`
 
 
 class Aggregator:
-    """Implements the call detector's sink; one owner thread."""
+    """Implements the call detector's sink; one owner thread.
+
+    Caps bound everything that grows with the input (names are counted since the process
+    started): `max_services` distinct node names of every kind (services and virtual nodes:
+    databases, queues, external hosts, peer services, the user), `max_edges` distinct
+    (client, server, connection type) and `max_environments` distinct environments. Beyond the
+    first two, new names are dropped; spans and calls of further environments count under
+    `other`. Each is counted (AggregatorStats) and logged at most once a minute.
+    """
 
     def __init__(
-        self, bucket_seconds: int = 300, max_services: int = 100_000, max_edges: int = 1_000_000
+        self, bucket_seconds: int = 300, max_services: int = DEFAULT_MAX_SERVICES,
+        max_edges: int = DEFAULT_MAX_EDGES, max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
     ) -> None:
         self.bucket_ns = bucket_seconds * 1_000_000_000
         self.bucket_seconds = bucket_seconds
         self.max_services = max_services
         self.max_edges = max_edges
+        self.max_environments = max_environments
         self.stats = AggregatorStats()
-        self._known_services: set[str] = set()
+        self._known_nodes: set[str] = set()
+        self._known_environments: set[str] = set()
         self._known_edges: set[tuple[str, str, str]] = set()
         self._batch = AggregateBatch()
         self._last_warning: dict[str, float] = {}
         self._last_resource: Resource | None = None
+        self._last_environment = ("", False)  # the last resource's environment, as counted
 
     def sighting(self, span: Span) -> None:
         """Count one span of its service."""
@@ -169,8 +216,11 @@ class Aggregator:
         """
         bucket_ns, bucket_seconds = self.bucket_ns, self.bucket_seconds
         services = self._batch.services
-        known = self._known_services
+        known = self._known_nodes
+        environments = self._known_environments
         last_resource = self._last_resource
+        environment, folded = self._last_environment  # folded: it counts under `other`
+        other = 0
         last_bucket = -1
         agg: ServiceAggregate | None = None
         for span in spans:
@@ -185,13 +235,18 @@ class Aggregator:
                         self._warn_cap("max_services", self.max_services, service)
                         continue
                     known.add(service)
+                environment = resource.environment
+                folded = False
+                if environment not in environments:
+                    environment = self._environment(environment)
+                    folded = environment is OTHER_ENVIRONMENT
                 hints = self._batch.hints
                 if resource.hints or service not in hints:
                     hints[service] = resource.hints  # the latest non-empty hints win
                 last_resource = resource
                 agg = None
             if agg is None or bucket != last_bucket:
-                key = (bucket * bucket_seconds, resource.service, resource.environment)
+                key = (bucket * bucket_seconds, resource.service, environment)
                 agg = services.get(key)
                 if agg is None:
                     agg = services[key] = ServiceAggregate(ts)
@@ -203,7 +258,11 @@ class Aggregator:
                 agg.first_ns = ts
             elif ts > agg.last_ns:
                 agg.last_ns = ts
+            if folded:
+                other += 1
         self._last_resource = last_resource
+        self._last_environment = (environment, folded)
+        self.stats.other_environments += other
 
     def call(
         self,
@@ -221,6 +280,10 @@ class Aggregator:
         queue_seconds: float | None = None,
     ) -> None:
         """Count one call client → server."""
+        if environment not in self._known_environments:
+            environment = self._environment(environment)
+            if environment is OTHER_ENVIRONMENT:
+                self.stats.other_environments += 1
         key = ((ts_ns // self.bucket_ns) * self.bucket_seconds, client, server, connection_type, environment)
         edges = self._batch.edges
         agg = edges.get(key)
@@ -230,6 +293,8 @@ class Aggregator:
                 if len(self._known_edges) >= self.max_edges:
                     self.stats.dropped_edges += 1
                     self._warn_cap("max_edges", self.max_edges, f"{client} -> {server}")
+                    return
+                if not self._admit_nodes(client, server):
                     return
                 self._known_edges.add(identity)
             agg = edges[key] = EdgeAggregate(client_kind, server_kind, ts_ns)
@@ -254,13 +319,36 @@ class Aggregator:
             if exemplar not in agg.exemplars:
                 agg.exemplars.append(exemplar)
 
+    def _admit_nodes(self, client: str, server: str) -> bool:
+        """Remember both ends of a new edge, or neither (and count the call dropped) at max_services."""
+        known = self._known_nodes
+        new = {client, server} - known
+        if not new:
+            return True
+        if len(known) + len(new) > self.max_services:
+            self.stats.dropped_services += 1
+            self._warn_cap("max_services", self.max_services, sorted(new)[0])
+            return False
+        known |= new
+        return True
+
+    def _environment(self, environment: str) -> str:
+        """An environment not seen before: remembered, or `other` beyond max_environments."""
+        known = self._known_environments
+        if len(known) < self.max_environments:
+            known.add(environment)
+            return environment
+        self._warn_cap("max_environments", self.max_environments, environment)
+        return OTHER_ENVIRONMENT
+
     def _warn_cap(self, setting: str, limit: int, example: str) -> None:
         """Log a cap being hit, at most once a minute per cap."""
         now = time.monotonic()
         if now - self._last_warning.get(setting, -60.0) >= 60.0:
             self._last_warning[setting] = now
-            log.warning("%s=%d reached: dropping data for new names such as %r (see ownermap_*_dropped_total)",
-                        setting, limit, example[:200])
+            log.warning("%s=%d reached: new names such as %r are dropped (environments: counted as %r); "
+                        "see ownermap_services_dropped_total, ownermap_edges_dropped_total and "
+                        "ownermap_environments_other_total", setting, limit, example[:200], OTHER_ENVIRONMENT)
 
     def drain(self) -> AggregateBatch:
         """Hand over everything counted since the last drain."""

@@ -144,6 +144,7 @@ def ingest(config_file: Path | None, db: str | None, catalog: tuple[str, ...], f
     # of the import (bounded by max_pending), not for a wall-clock TTL.
     pipeline = IngestPipeline(store, ttl=settings.pairing_ttl, max_pending=settings.max_pending,
                               max_services=settings.max_services, max_edges=settings.max_edges,
+                              max_environments=settings.max_environments,
                               database_at_once=settings.database_at_once, clock=lambda: 0.0)
     spans = rejected = 0
     failed = False

@@ -53,14 +53,24 @@ class IngestCollector(Collector):
                                 value=self.pipeline.queue_depth)
         yield CounterMetricFamily("ownermap_ingest_overloaded", "Requests refused because the queue was full",
                                   value=ps.overloaded)
+        yield CounterMetricFamily("ownermap_batches_resent",
+                                  "Batches recognised as resends of a batch already taken (not counted again)",
+                                  value=ps.resent_batches)
         yield CounterMetricFamily("ownermap_flushes", "Group commits", value=ps.flushes)
         yield CounterMetricFamily("ownermap_flush_failures", "Failed group commits", value=ps.flush_failures)
+        yield CounterMetricFamily("ownermap_aggregate_rows_unstorable",
+                                  "Aggregate rows dropped at a flush because a name cannot be stored",
+                                  value=ps.unstorable_rows)
         yield CounterMetricFamily("ownermap_flush_seconds", "Time spent in group commits",
                                   value=ps.flush_seconds_total)
         yield GaugeMetricFamily("ownermap_last_flush_seconds", "Duration of the last group commit",
                                 value=ps.last_flush_seconds)
-        yield CounterMetricFamily("ownermap_services_dropped", "Spans dropped at the max_services cap",
+        yield CounterMetricFamily("ownermap_services_dropped",
+                                  "Spans and calls dropped at the max_services cap (node names of every kind)",
                                   value=ags.dropped_services)
+        yield CounterMetricFamily("ownermap_environments_other",
+                                  "Spans and calls of environments beyond max_environments, counted as 'other'",
+                                  value=ags.other_environments)
         yield CounterMetricFamily("ownermap_edges_dropped", "Calls dropped at the max_edges cap",
                                   value=ags.dropped_edges)
 

@@ -205,7 +205,8 @@ class OwnermapServer:
             self.pipeline = IngestPipeline(
                 self.store, ttl=s.pairing_ttl, max_pending=s.max_pending, clock=self.clock,
                 queue_batches=s.ingest_queue_batches, max_queued_spans=s.ingest_queue_spans,
-                max_services=s.max_services, max_edges=s.max_edges, database_at_once=s.database_at_once,
+                max_services=s.max_services, max_edges=s.max_edges, max_environments=s.max_environments,
+                database_at_once=s.database_at_once,
             )
             self.pipeline.start()
             maintenance = self._start_maintenance()

@@ -16,6 +16,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from graph.aggregate import DEFAULT_MAX_EDGES, DEFAULT_MAX_ENVIRONMENTS, DEFAULT_MAX_SERVICES
+
 _HOSTPORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]*):([0-9]{1,5})$")
 
 CommaList = Annotated[list[str], NoDecode]
@@ -48,8 +50,9 @@ class Settings(BaseSettings):
     owner_attributes: CommaList = Field(default_factory=lambda: ["service.owner", "team", "owner"])
     max_request_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     max_decompressed_bytes: int = Field(64 * 1024 * 1024, ge=1024)
-    max_services: int = Field(50_000, ge=1)
-    max_edges: int = Field(500_000, ge=1)
+    max_services: int = Field(DEFAULT_MAX_SERVICES, ge=1)
+    max_edges: int = Field(DEFAULT_MAX_EDGES, ge=1)
+    max_environments: int = Field(DEFAULT_MAX_ENVIRONMENTS, ge=1)
     ingest_queue_batches: int = Field(64, ge=1)
     ingest_queue_spans: int = Field(100_000, ge=1)
     max_concurrent_requests: int = Field(64, ge=1)

@@ -108,6 +108,7 @@ MIGRATIONS: list[list[str]] = [
 ]
 
 FINE_SECONDS = 86_400  # 5-minute buckets are kept for the last day, hourly ones beyond
+FUTURE_SECONDS = 86_400  # rows whose bucket starts this far ahead of now are deleted by compaction
 HOUR = 3600
 
 
@@ -601,8 +602,11 @@ class SqlStore(Store):
         seq = self._next_seq(cur)
         for statement in rollup_sql(p):
             cur.execute(statement, (seq, cutoff) if statement.startswith("INSERT") else (cutoff,))
+        # Rows far ahead of the clock (spans with a wrong clock or forged times) are deleted too: they
+        # would never age out, and every reader that loads "from a horizon on" would load them.
+        future = int(now) + FUTURE_SECONDS
         for table in ("edge_hours", "service_hours", "edge_buckets", "service_buckets"):
-            cur.execute(f"DELETE FROM {table} WHERE bucket < {p}", (expired,))
+            cur.execute(f"DELETE FROM {table} WHERE bucket < {p} OR bucket >= {p}", (expired, future))
         cur.execute(f"DELETE FROM claims WHERE claimed_at < {p}", (expired,))
         # Readers that mirror the tables (graph.store.mirror) learn from these what was deleted.
         cur.execute("UPDATE store_meta SET value = value + 1 WHERE name = 'compactions'")
@@ -623,10 +627,10 @@ class SqlStore(Store):
     def read_changes(self, since: int | None, horizon: int, compactions: int, until: int | None = None) -> ChangeSet:
         """Rows changed since a watermark (all rows when `since` is None), from one snapshot.
 
-        Only buckets at or after `horizon` (and before `until`, if given) are read. When a
-        compaction has run since the caller last looked (`compactions` differs), the rows a reader
-        must re-read are included too: whatever is left below the deleted ranges (written after
-        the compaction).
+        Only buckets at or after `horizon` (and before `until`, if given) are returned, changed
+        rows included. When a compaction has run since the caller last looked (`compactions`
+        differs), the rows a reader must re-read are included too: whatever is left below the
+        deleted ranges (written after the compaction).
         """
         p = self.placeholder
         with self._read_snapshot() as cur:
@@ -652,9 +656,10 @@ class SqlStore(Store):
                     if out.compactions != compactions:
                         below = max(out.expired, out.fine_cutoff if resolution == 0 else out.expired)
                         queries.append((f"{select} AND bucket < {p}", (horizon, below)))
+                end = until if until is not None else float("inf")
                 for sql, params in queries:
                     cur.execute(sql, params)
-                    sink.extend((resolution, row) for row in cur.fetchall() if row[0] >= horizon)
+                    sink.extend((resolution, row) for row in cur.fetchall() if horizon <= row[0] < end)
             return out
 
     def ping(self) -> None:

@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 DAY = 86_400
 _LOAD_STEP = 4 * HOUR  # the first load reads this much of the history at a time
 _WINDOW_SUMS = 8  # windows whose sums are kept current (the ones asked for most recently)
+# Buckets up to this far ahead of the clock are mirrored (clients' clocks run ahead a little); rows
+# further ahead are left in the database, neither loaded nor counted against max_rows, and taken in
+# as the clock reaches them. Compaction deletes rows a day ahead (graph.store.base.FUTURE_SECONDS).
+AHEAD_SECONDS = 2 * HOUR
 
 # Positions in a row of EDGE_COLUMNS.
 _KEY = slice(0, 5)
@@ -71,6 +75,7 @@ class MirroredStore(Store):
         self._watermark: int | None = None
         self._compactions = 0
         self._horizon = 0
+        self._until = 0  # buckets before this are mirrored (the clock's hour plus AHEAD_SECONDS)
         self._edge_keys = Interner()  # (client, server, connection_type)
         self._envs = Interner()
         self._kinds = Interner()
@@ -101,13 +106,27 @@ class MirroredStore(Store):
             if self._edges.delete(self._edges.bucket[: self._edges.size] < horizon):
                 self._sums.clear()
             self._services.delete(self._services.bucket[: self._services.size] < horizon)
-        changes = self.store.read_changes(self._watermark, self._horizon, self._compactions)
+        changes = self.store.read_changes(self._watermark, self._horizon, self._compactions, self._until)
         if self._watermark is not None and changes.compactions != self._compactions:
             self._forget_compacted(changes)
         self._apply_edges(changes)
         self._apply_services(changes)
         self._watermark, self._compactions, self._loaded_at = changes.watermark, changes.compactions, now
+        until = self._ahead()
+        if until > self._until:
+            # The clock moved on: take in the buckets it reached, whole rows from a newer snapshot (rows
+            # changed after this refresh's watermark are read again by the next one: same values).
+            self._take(self.store.read_changes(None, self._until, self._compactions, until))
+            self._until = until
         self._check_size()
+
+    def _ahead(self) -> int:
+        """The end of the mirrored buckets now: the clock's hour plus AHEAD_SECONDS."""
+        return (int(self.clock()) // HOUR) * HOUR + AHEAD_SECONDS
+
+    def _take(self, changes: ChangeSet) -> None:
+        self._apply_edges(changes)
+        self._apply_services(changes)
 
     def _load(self, horizon: int, now: float) -> None:
         """The first load, a few hours of rows at a time (only those are ever held as Python rows).
@@ -115,19 +134,17 @@ class MirroredStore(Store):
         The chunks come from different snapshots; the next refresh starts from the first chunk's
         watermark and compaction count, so it re-reads whatever changed while loading.
         """
-        self._horizon = horizon
+        self._horizon = self._until = horizon
         first: ChangeSet | None = None
-        start, today = horizon, int(self.clock())
-        while not self.disabled:
-            last = start + _LOAD_STEP > today  # the last chunk also takes buckets ahead of the clock
-            changes = self.store.read_changes(None, start, 0, None if last else start + _LOAD_STEP)
+        start, until = horizon, self._ahead()
+        while not self.disabled and start < until:
+            end = min(start + _LOAD_STEP, until)  # the last chunk ends AHEAD_SECONDS past the clock
+            changes = self.store.read_changes(None, start, 0, end)
             first = first or changes
-            self._apply_edges(changes)
-            self._apply_services(changes)
+            self._take(changes)
+            self._until = end
             self._check_size()
-            if last:
-                break
-            start += _LOAD_STEP
+            start = end
         if first is not None and not self.disabled:
             self._watermark, self._compactions, self._loaded_at = first.watermark, first.compactions, now
 
@@ -177,7 +194,8 @@ class MirroredStore(Store):
                            [int(r[6]) for r in rows], [(0, 0)] * len(rows), [""] * len(rows))
 
     def _covers(self, window: Window) -> bool:
-        return not self.disabled and self.days > 0 and bucket_range(window, HOUR)[0] >= self._horizon
+        start, end = bucket_range(window, HOUR)
+        return not self.disabled and self.days > 0 and start >= self._horizon and end <= self._until
 
     def _env_id(self, env: str | None) -> int | None:
         return None if env is None else self._envs.ids.get(env, -1)

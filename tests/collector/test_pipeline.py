@@ -295,3 +295,48 @@ def test_virtual_node_names_from_span_attributes_are_capped(store: RecordingStor
     pipeline.finish()
     (edge,) = store.calls()
     assert len(edge[1]) <= MAX_NAME_LENGTH
+
+
+def test_unencodable_rows_are_dropped_and_counted_not_retried_forever(
+    store: RecordingStore, make_pipeline: Callable[..., IngestPipeline]
+) -> None:
+    pipeline = make_pipeline()
+    # Straight into the pipeline (the decoder would reject it): a lone surrogate cannot be UTF-8 encoded.
+    mixed = pipeline.submit([*entry_span("bad\ud800name"), *entry_span("kept")])
+    assert mixed.result(timeout=WAIT) is None  # the good call of the same batch is kept
+    later = pipeline.submit(entry_span("later"))
+    assert later.result(timeout=WAIT) is None
+    assert store.service_names() == {"kept", "later"}
+    assert store.calls() == {("user", "kept", "entry"): 1, ("user", "later", "entry"): 1}
+    # Dropped: the service row, the edge user → bad name, and its resource hints.
+    assert pipeline.stats.unstorable_rows == 3
+    assert pipeline.stats.flush_failures == 0
+
+
+def test_a_transient_failure_keeps_a_batch_with_unstorable_rows_for_the_retry(
+    store: RecordingStore, make_pipeline: Callable[..., IngestPipeline]
+) -> None:
+    pipeline = make_pipeline(tick_seconds=60.0)
+    store.fail_next = 2  # the first write and the write without the bad rows both fail
+    with pytest.raises(OSError):
+        pipeline.submit([*entry_span("bad\udfffname"), *entry_span("kept")]).result(timeout=WAIT)
+    pipeline.submit(entry_span("later")).result(timeout=WAIT)
+    assert store.calls() == {("user", "kept", "entry"): 1, ("user", "later", "entry"): 1}
+
+
+def test_a_resend_after_a_failed_write_and_the_ttl_counts_once(
+    store: RecordingStore, make_pipeline: Callable[..., IngestPipeline]
+) -> None:
+    now = [1000.0]
+    pipeline = make_pipeline(ttl=5.0, clock=lambda: now[0], tick_seconds=60.0)
+    batch = entry_span("stalled")
+    store.fail_next = 1
+    with pytest.raises(OSError):
+        pipeline.submit(batch).result(timeout=WAIT)  # the exporter sees an error and will resend
+    now[0] += 30  # past the TTL: the span index has let go of the first attempt
+    pipeline.tick().result(timeout=WAIT)  # the kept aggregates are written
+    assert pipeline.detector.pending == 0
+    assert pipeline.submit(list(batch)).result(timeout=WAIT) is None  # the resend is answered
+    assert store.calls() == {("user", "stalled", "entry"): 1}
+    (row,) = store.services(ALL_TIME)
+    assert row.spans == 1

@@ -183,18 +183,23 @@ def test_max_edges_cap_is_counted_and_known_edges_still_count() -> None:
 
 
 def test_hitting_a_cap_logs_once_per_cap(caplog: pytest.LogCaptureFixture) -> None:
-    agg = Aggregator(max_services=1, max_edges=1)
+    agg = Aggregator(max_services=4, max_edges=1, max_environments=1)
     with caplog.at_level(logging.WARNING, logger="graph.aggregate"):
         for i in range(5):
             sighting(agg, "a", T0)
-            sighting(agg, f"new{i}", T0)
+            sighting(agg, "b", T0)
+            sighting(agg, f"new{i}", T0)  # new0 and new1 fit, the rest are dropped
             call(agg, "a", "b", T0)
-            call(agg, "a", f"x{i}", T0)
+            call(agg, "b", "a", T0)  # known nodes, but a second edge
+            call(agg, "a", "b", T0, env=f"env{i}")  # the empty environment took the one place: `other`
     messages = [r.getMessage() for r in caplog.records]
-    assert len([m for m in messages if "max_services=1" in m]) == 1
+    assert len([m for m in messages if "max_services=4" in m]) == 1
     assert len([m for m in messages if "max_edges=1" in m]) == 1
-    assert agg.stats.dropped_services == 5
+    assert len([m for m in messages if "max_environments=1" in m]) == 1
+    assert agg.stats.dropped_services == 3
     assert agg.stats.dropped_edges == 5
+    assert agg.stats.other_environments == 5
+    assert {key[4] for key in agg.drain().edges} == {"", "other"}
 
 
 # ------------------------------------------------------------------ drain / restore

@@ -292,3 +292,49 @@ def test_edges_of_the_map_are_made_again_only_when_their_sums_change(store: SqlS
     assert second[("web", "api")]["calls"] == by_sql[("web", "api")]["calls"] == 7
     assert second[("web", "api")] is not first[("web", "api")]
     assert second[("api", "db")] is first[("api", "db")]  # unchanged: the same object, not made again
+
+
+YEAR_2100 = 4_102_444_800  # 2100-01-01T00:00:00Z
+
+
+def _far_future(agg: Aggregator) -> None:
+    """6 000 distinct 5-minute buckets in the year 2100, on one service (a client with a broken clock)."""
+    for i in range(6_000):
+        ts = YEAR_2100 + i * 300
+        _calls(agg, ts, "skewed", "api", 1)
+        _sighting(agg, ts, "skewed")
+
+
+def test_rows_far_ahead_of_the_clock_neither_load_nor_count_against_max_rows(store: SqlStore) -> None:
+    _write(store, lambda a: (_calls(a, NOW - 60, "web", "api", 2), _sighting(a, NOW - 60, "web")))
+    running = MirroredStore(store, days=8, refresh_seconds=0, clock=lambda: NOW, max_rows=100)
+    _assert_same(running, store, NOW)
+    _write(store, _far_future)  # arrives while the mirror serves
+    _assert_same(running, store, NOW)
+    fresh = MirroredStore(store, days=8, refresh_seconds=0, clock=lambda: NOW, max_rows=100)
+    _assert_same(fresh, store, NOW)  # the first load after a restart
+    for mirror in (running, fresh):
+        assert not mirror.disabled
+        assert mirror._edges.size + mirror._services.size == 2
+        graph = ServiceGraph.from_store(mirror, Window(NOW - 7 * DAY, NOW))
+        assert [(e.source, e.target, e.calls) for e in graph.edges] == [("web", "api", 2)]
+    # A window that reaches that far is summed in SQL, so it is still answered in full.
+    assert _comparable(fresh.edges(Window(NOW - DAY, YEAR_2100 + 400 * DAY))) == _comparable(
+        store.edges(Window(NOW - DAY, YEAR_2100 + 400 * DAY)))
+
+
+def test_rows_a_little_ahead_are_mirrored_and_later_ones_taken_in_as_the_clock_reaches_them(
+    store: SqlStore,
+) -> None:
+    clock = FakeClock(NOW)
+    mirror = MirroredStore(store, days=8, refresh_seconds=0, clock=clock)
+    _write(store, lambda a: (_calls(a, NOW + 600, "soon", "api", 1), _calls(a, NOW + 5 * HOUR, "later", "api", 3)))
+    _assert_same(mirror, store, NOW)
+    assert mirror._edges.size == 1  # the row 10 minutes ahead; not yet the one 5 hours ahead
+    clock.advance(4 * HOUR)
+    _assert_same(mirror, store, clock.now())
+    clock.advance(2 * HOUR)  # now past it
+    _assert_same(mirror, store, clock.now())
+    assert mirror._edges.size == 2
+    window = Window(clock.now() - DAY, clock.now())
+    assert {(e.client, e.calls) for e in mirror.edges(window)} == {("soon", 1), ("later", 3)}

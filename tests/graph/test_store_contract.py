@@ -105,6 +105,20 @@ def test_compaction_rolls_up_without_changing_any_window_and_applies_retention(s
     assert [_edges(store, *w) for w in windows] == [b[0] for b in before]
 
 
+def test_compaction_deletes_rows_too_far_ahead_of_the_clock(store: SqlStore) -> None:
+    def fill(agg: Aggregator) -> None:
+        for ts in (NOW - 60, NOW + 3 * 3600, NOW + 2 * DAY, 4_102_444_800):  # the last two: a wrong clock
+            _calls(agg, ts, "web", "api", 1)
+            _sighting(agg, ts, "web")
+
+    _write(store, fill)
+    store.compact(NOW, retention_days=90)
+    for table in ("edge_buckets", "service_buckets", "edge_hours", "service_hours"):
+        buckets = sorted(row[0] for row in store._select(f"SELECT bucket FROM {table}", []))
+        assert all(bucket < NOW + DAY for bucket in buckets), table
+    assert _edges(store, NOW - DAY, NOW + DAY) == {("web", "api"): (2, 0)}  # now and 3 hours ahead are kept
+
+
 def test_concurrent_writers_add_up(store: SqlStore, tmp_path: Path) -> None:
     others = [store if isinstance(store, SQLiteStore) else _postgres(store.schema) for _ in range(3)]  # type: ignore[attr-defined]
 

@@ -16,6 +16,7 @@ from api.state import ApiState
 from collector.decode import DecodeError, decode_json_document
 from collector.ingest import Receiver
 from collector.pipeline import IngestPipeline
+from graph.model import Resource
 from graph.store.sqlite import SQLiteStore
 from ownermap.metrics import build_registry
 from tests.ownermap.otlp_documents import otlp_document, otlp_span, resource_spans
@@ -26,6 +27,7 @@ COUNTERS = [
     "ownermap_spans_unmatched_total", "ownermap_pending_expired_early_total", "ownermap_ingest_overloaded_total",
     "ownermap_flushes_total", "ownermap_flush_failures_total", "ownermap_flush_seconds_total",
     "ownermap_services_dropped_total", "ownermap_edges_dropped_total", "ownermap_spans_invalid_total",
+    "ownermap_batches_resent_total", "ownermap_aggregate_rows_unstorable_total",
 ]
 GAUGES = ["ownermap_pending_spans", "ownermap_ingest_queue_batches", "ownermap_last_flush_seconds"]
 
@@ -92,6 +94,7 @@ def test_metrics_after_ingesting_a_small_batch(store: SQLiteStore) -> None:
     assert _value(registry, "ownermap_spans_rejected_total") == 1
     assert _value(registry, "ownermap_requests_rejected_total") == 1
     assert _value(registry, "ownermap_spans_duplicate_total") == 7
+    assert _value(registry, "ownermap_batches_resent_total") == 1
     # entry user → frontend, frontend → checkout, checkout → orders (database), evil → frontend
     assert _value(registry, "ownermap_calls_detected_total") == 4
     assert _value(registry, "ownermap_spans_unpaired_total") == 1
@@ -109,13 +112,18 @@ def test_metrics_after_ingesting_a_small_batch(store: SQLiteStore) -> None:
 
 
 def test_cap_and_early_expiry_counters(store: SQLiteStore) -> None:
-    pipeline = IngestPipeline(store, max_services=1, max_edges=1, max_pending=3)
-    registry = build_registry(Receiver(pipeline), pipeline)
-    pipeline.ingest(decode_json_document(otlp_document()).spans)
-    pipeline.finish()
-    assert _value(registry, "ownermap_services_dropped_total") > 0
-    assert _value(registry, "ownermap_edges_dropped_total") > 0
-    assert _value(registry, "ownermap_pending_expired_early_total") > 0
+    for caps, counter in (({"max_services": 1}, "ownermap_services_dropped_total"),
+                          ({"max_edges": 1}, "ownermap_edges_dropped_total"),
+                          ({"max_environments": 1}, "ownermap_environments_other_total")):
+        pipeline = IngestPipeline(store, max_pending=3, **caps)
+        registry = build_registry(Receiver(pipeline), pipeline)
+        spans = decode_json_document(otlp_document()).spans
+        for i, span in enumerate(spans):
+            span.resource = Resource(span.resource.service, f"env{i}", span.resource.hints)
+        pipeline.ingest(spans)
+        pipeline.finish()
+        assert _value(registry, counter) > 0, counter
+        assert _value(registry, "ownermap_pending_expired_early_total") > 0
 
 
 def test_metrics_endpoint_serves_the_registry(store: SQLiteStore) -> None:
