@@ -214,7 +214,8 @@ class OwnermapServer:
             host, port = split_hostport(s.otlp_grpc)
             bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             grpc_server, port = build_grpc_server(
-                receiver, bind, max_request_bytes=s.max_request_bytes, token=token, tls=self._tls()
+                receiver, bind, max_request_bytes=s.max_request_bytes, token=token, tls=self._tls(),
+                max_concurrent=s.grpc_max_concurrent, max_inflight_bytes=s.grpc_max_inflight_bytes,
             )
             grpc_server.start()
             self.listening.grpc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
