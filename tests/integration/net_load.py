@@ -3,13 +3,13 @@ senders with /healthz probed meanwhile, and the server's RSS (shared by tests an
 
 from __future__ import annotations
 
+import multiprocessing
 import statistics
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing.queues import Queue
 from pathlib import Path
 
 import grpc
@@ -97,43 +97,51 @@ class HttpLoad:
         return statistics.quantiles(self.health, n=20)[-1]
 
 
-@contextmanager
-def _senders(url: str, body: bytes, count: int, stop: threading.Event, load: HttpLoad) -> Iterator[None]:
+def _send_loop(url: str, body: bytes, count: int, seconds: float, out: Queue[dict[int, int]]) -> None:
+    """In a child process: `count` threads post `body` in a loop for `seconds`; put the status counts."""
+    statuses: Counter[int] = Counter()
     lock = threading.Lock()
+    deadline = time.monotonic() + seconds
 
     def send() -> None:
         with httpx.Client(timeout=30) as client:
-            while not stop.is_set():
+            while time.monotonic() < deadline:
                 try:
                     status = client.post(url, content=body,
                                          headers={"Content-Type": "application/x-protobuf"}).status_code
                 except httpx.HTTPError:
                     status = 0
                 with lock:
-                    load.statuses[status] += 1
+                    statuses[status] += 1
 
     threads = [threading.Thread(target=send, daemon=True) for _ in range(count)]
     for thread in threads:
         thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(35)
+    for thread in threads:
+        thread.join(seconds + 35)
+    out.put(dict(statuses))
 
 
 def http_senders_with_probe(http_url: str, api_url: str, body: bytes, senders: int = 100,
                             seconds: float = 10.0, probe_every: float = 0.1) -> HttpLoad:
-    """`senders` threads post `body` in a loop for `seconds` while /healthz is timed every `probe_every` s."""
+    """`senders` threads (in a child process, so their GIL is not the prober's) post `body` in a loop
+    while /healthz is timed every `probe_every` s on a fresh connection, as kubelet does."""
     load = HttpLoad()
-    stop = threading.Event()
-    with _senders(http_url, body, senders, stop, load):
-        time.sleep(1.0)  # let the senders ramp up
+    context = multiprocessing.get_context("spawn")
+    out: Queue[dict[int, int]] = context.Queue()
+    child = context.Process(target=_send_loop, args=(http_url, body, senders, seconds + 3.0, out), daemon=True)
+    child.start()
+    try:
+        time.sleep(3.0)  # the child starts and its senders ramp up
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             began = time.perf_counter()
-            httpx.get(f"{api_url}/healthz", timeout=30).raise_for_status()  # a fresh connection, as kubelet
+            httpx.get(f"{api_url}/healthz", timeout=30).raise_for_status()
             load.health.append(time.perf_counter() - began)
             time.sleep(probe_every)
+        load.statuses.update(out.get(timeout=60))
+    finally:
+        child.join(10)
+        if child.is_alive():
+            child.kill()
     return load
