@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -11,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
 from api.state import ApiState
+from graph.bearer import BearerCheck
 from graph.model import Window
 from graph.service_graph import ServiceGraph
 from graph.window import resolve_window
@@ -27,14 +27,13 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 def require_token(
-    state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    state: State, request: Request, _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
-    """Check the bearer token when `api_token` is set (compared in constant time)."""
-    expected = state.config.api_token
-    if not expected:
-        return
-    given = credentials.credentials if credentials else ""
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    """Check the bearer token when `api_token` is set (graph.bearer: constant time, scheme in any case).
+
+    `_bearer` only declares the scheme in the OpenAPI document; the check reads the header itself.
+    """
+    if not BearerCheck(state.config.api_token).allows(request.headers.get("authorization")):
         raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 
 

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,34 @@ def tune_gc_for_ingest() -> None:
     """
     gc.freeze()  # everything allocated at start-up stays out of collections
     gc.set_threshold(200_000, 50, 1000)
+
+
+HTTP_INGEST_WORKERS = 4  # the OTLP/HTTP pool: decoding holds the GIL, more threads only contend
+
+
+def serve_in_own_thread(server: uvicorn.Server, sock: socket.socket, name: str) -> asyncio.Future[None]:
+    """Run a uvicorn server on its own thread and event loop; the future completes when it stops.
+
+    Stop it with `server.should_exit = True` (uvicorn polls the flag). Requests on it can then
+    never hold the event loop, nor the worker threads, of the servers on other loops.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def finish(error: BaseException | None) -> None:
+        if not done.done():
+            done.set_exception(error) if error is not None else done.set_result(None)
+
+    def run() -> None:
+        error: BaseException | None = None
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # reported to the awaiting loop
+            error = exc
+        loop.call_soon_threadsafe(finish, error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return done
 
 
 def bind_socket(hostport: str) -> socket.socket:
@@ -199,6 +228,7 @@ class OwnermapServer:
         maintenance: threading.Event | None = None
         grpc_server: grpc.Server | None = None
         servers: list[tuple[_QuietServer, socket.socket]] = []
+        http_ingest: tuple[_QuietServer, asyncio.Future[None], ThreadPoolExecutor] | None = None
         scheme = "https" if s.tls_cert else "http"
         if s.role in ("all", "ingest"):
             tune_gc_for_ingest()
@@ -215,18 +245,22 @@ class OwnermapServer:
             host, port = split_hostport(s.otlp_grpc)
             bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             grpc_server, port = build_grpc_server(
-                receiver, bind, max_request_bytes=s.max_request_bytes, token=token, tls=self._tls()
+                receiver, bind, max_request_bytes=s.max_request_bytes, token=token, tls=self._tls(),
+                max_concurrent=s.grpc_max_concurrent, max_inflight_bytes=s.grpc_max_inflight_bytes,
             )
             grpc_server.start()
             self.listening.grpc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            http_pool = ThreadPoolExecutor(HTTP_INGEST_WORKERS, thread_name_prefix="otlp-http")
             http_app = create_otlp_http_app(
                 receiver, max_request_bytes=s.max_request_bytes,
                 max_decompressed_bytes=s.max_decompressed_bytes, token=token,
-                max_concurrent=s.max_concurrent_requests,
+                max_concurrent=s.max_concurrent_requests, executor=http_pool,
             )
             sock = bind_socket(s.otlp_http)
             self.listening.http = _address(sock)
-            servers.append((self._uvicorn(http_app, sock), sock))
+            http_server = self._uvicorn(http_app, sock)
+            # OTLP/HTTP on its own thread, event loop and pool: ingest cannot starve the API and health.
+            http_ingest = (http_server, serve_in_own_thread(http_server, sock, "otlp-http-loop"), http_pool)
         catalog = CatalogSource(s.catalog)
         if s.role != "ingest":
             report = catalog.reload()
@@ -245,7 +279,9 @@ class OwnermapServer:
         self.listening.api = _address(api_sock)
         servers.append((self._uvicorn(api_app, api_sock, limit_concurrency=s.max_concurrent_requests), api_sock))
 
-        tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in servers]
+        tasks: list[asyncio.Future[Any]] = [asyncio.create_task(srv.serve(sockets=[sock])) for srv, sock in servers]
+        if http_ingest is not None:
+            tasks.append(http_ingest[1])
         if self.listening.grpc:
             _say(f"OTLP/gRPC listening on {self.listening.grpc}")
             _say(f"OTLP/HTTP listening on {scheme}://{self.listening.http}/v1/traces")
@@ -261,7 +297,11 @@ class OwnermapServer:
             await asyncio.get_running_loop().run_in_executor(None, lambda: grpc_server.stop(5).wait(10))
         for server, _ in servers:
             server.should_exit = True
+        if http_ingest is not None:
+            http_ingest[0].should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
+        if http_ingest is not None:
+            http_ingest[2].shutdown(wait=False)
         if self.pipeline is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.pipeline.stop)
         catalog.close()

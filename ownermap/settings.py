@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     ingest_queue_batches: int = Field(64, ge=1)
     ingest_queue_spans: int = Field(100_000, ge=1)
     max_concurrent_requests: int = Field(64, ge=1)
+    grpc_max_concurrent: int = Field(16, ge=1, le=1024)
+    grpc_max_inflight_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     query_cache_seconds: float = Field(5.0, ge=0, le=3600)
     query_mirror_days: float = Field(8.0, ge=0, le=400)
     query_mirror_max_rows: int = Field(500_000, ge=0)

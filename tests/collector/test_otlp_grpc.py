@@ -17,6 +17,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -133,12 +134,14 @@ class Harness:
 def make_server(tmp_path: Path) -> Iterator[Callable[..., Harness]]:
     started: list[tuple[grpc.Server, grpc.Channel, IngestPipeline, GatedStore]] = []
 
-    def make(*, token: str | None = None, max_request_bytes: int = 4 * MiB, queue_batches: int = 64) -> Harness:
+    def make(*, token: str | None = None, max_request_bytes: int = 4 * MiB, queue_batches: int = 64,
+             max_concurrent: int = 32, max_inflight_bytes: int = 64 * MiB) -> Harness:
         store = GatedStore(tmp_path / f"graph{len(started)}.db")
         pipeline = IngestPipeline(store, ttl=60.0, queue_batches=queue_batches, tick_seconds=0.05)
         pipeline.start()
         server, port = build_grpc_server(
-            Receiver(pipeline), "127.0.0.1:0", max_request_bytes=max_request_bytes, token=token, workers=4
+            Receiver(pipeline), "127.0.0.1:0", max_request_bytes=max_request_bytes, token=token,
+            max_concurrent=max_concurrent, max_inflight_bytes=max_inflight_bytes,
         )
         server.start()
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
@@ -310,6 +313,60 @@ def test_overload_answer_carries_retry_info(make_server: Callable[..., Harness])
     assert "grpc-status-details-bin" in trailers
 
 
+def _retry_delay(error: grpc.RpcError) -> int:
+    """The RetryInfo delay (seconds) in a refusal's grpc-status-details-bin trailer."""
+    trailers = dict(error.trailing_metadata() or ())  # type: ignore[attr-defined]
+    status = status_pb2.Status.FromString(trailers["grpc-status-details-bin"])
+    info = error_details_pb2.RetryInfo()
+    assert status.details[0].Unpack(info)
+    return info.retry_delay.seconds
+
+
+def _block_one_export(otlp: Harness, request: ExportTraceServiceRequest) -> grpc.Future:
+    """One admitted export held in a store write (so it stays in progress)."""
+    otlp.store.gate.clear()
+    blocked = otlp.stub.Export.future(request, timeout=TIMEOUT)
+    wait_until(otlp.store.writing.is_set, "the export to block in the store")
+    return blocked
+
+
+def test_exports_beyond_the_concurrency_limit_are_unavailable_with_retry_info(
+    make_server: Callable[..., Harness],
+) -> None:
+    otlp = make_server(max_concurrent=1)
+    blocked = _block_one_export(otlp, call_request())
+    try:
+        with pytest.raises(grpc.RpcError) as info:
+            otlp.export(call_request())
+        assert _code(info) == grpc.StatusCode.UNAVAILABLE
+        assert "exports in progress" in info.value.details()  # type: ignore[attr-defined]
+        assert _retry_delay(info.value) == 2
+        assert otlp.pipeline.stats.overloaded == 1
+    finally:
+        otlp.store.gate.set()
+    assert blocked.result() == ExportTraceServiceResponse()
+    otlp.expect_call()
+    otlp.assert_still_serving()  # the slot was given back
+
+
+def test_exports_beyond_the_byte_budget_are_resource_exhausted_with_retry_info(
+    make_server: Callable[..., Harness],
+) -> None:
+    otlp = make_server(max_inflight_bytes=600 * 1024)
+    blocked = _block_one_export(otlp, call_request(padding=512 * 1024))  # alone, it may exceed nothing
+    try:
+        with pytest.raises(grpc.RpcError) as info:
+            otlp.export(call_request(padding=128 * 1024))  # 512 + 128 KiB held would be over 600 KiB
+        assert _code(info) == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "request bytes in progress" in info.value.details()  # type: ignore[attr-defined]
+        assert _retry_delay(info.value) == 2
+    finally:
+        otlp.store.gate.set()
+    assert blocked.result() == ExportTraceServiceResponse()
+    otlp.expect_call()
+    otlp.assert_still_serving()  # the bytes were given back
+
+
 # --------------------------------------------------------------------------- bearer token
 
 
@@ -328,3 +385,12 @@ def test_bearer_token(make_server: Callable[..., Harness]) -> None:
     assert otlp.export(request, metadata=[("authorization", "Bearer s3cret-token")]) == ExportTraceServiceResponse()
     otlp.expect_call()
     otlp.assert_still_serving()
+
+
+def test_bearer_scheme_is_case_insensitive(make_server: Callable[..., Harness]) -> None:
+    otlp = make_server(token="s3cret-token")
+    for scheme in ("bearer", "BEARER"):
+        assert otlp.export(call_request(), metadata=[("authorization", f"{scheme} s3cret-token")]) \
+            == ExportTraceServiceResponse()
+        otlp.expect_call()
+    otlp.assert_graph()

@@ -526,6 +526,20 @@ def test_bearer_token(make_server: Callable[..., Harness]) -> None:
     otlp.assert_still_serving()
 
 
+def test_bearer_scheme_is_case_insensitive(make_server: Callable[..., Harness]) -> None:
+    otlp = make_server(token="s3cret-token")
+    for scheme in ("bearer", "BEARER"):
+        response = otlp.client.post(otlp.url, content=call_request().SerializeToString(),
+                                    headers={"content-type": PROTOBUF, "authorization": f"{scheme} s3cret-token"})
+        assert response.status_code == 200, scheme
+        otlp.expect_call()
+    zipkin = otlp.url.replace("/v1/traces", "/api/v2/spans")
+    response = otlp.client.post(zipkin, content=b"[]", headers={"content-type": "application/json",
+                                                               "authorization": "bearer s3cret-token"})
+    assert response.status_code == 202
+    otlp.assert_graph()
+
+
 def test_token_is_checked_before_the_body_is_read(make_server: Callable[..., Harness]) -> None:
     otlp = make_server(token="t", max_request_bytes=1024)
     response = otlp.client.post(otlp.url, content=b"\x00" * 4096, headers={"content-type": PROTOBUF})
