@@ -67,7 +67,7 @@ def stalled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[S
     clock = FakeClock(1000.0)
     pipeline = IngestPipeline(store, ttl=5.0, clock=clock, tick_seconds=0.05)
     pipeline.start()
-    server, port = build_grpc_server(Receiver(pipeline), "127.0.0.1:0", max_request_bytes=1 << 22, workers=4)
+    server, port = build_grpc_server(Receiver(pipeline), "127.0.0.1:0", max_request_bytes=1 << 22, max_concurrent=4)
     server.start()
     yield store, pipeline, f"127.0.0.1:{port}"
     server.stop(grace=None).wait(WAIT)
