@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ownership.catalog import Catalog, CatalogError, load_catalog
+from ownership.catalog.loader import catalog_files
 from ownership.identity import CatalogIndex
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class CatalogSource:
             if root.is_file():
                 candidates.add(root)
             elif root.is_dir():
-                candidates.update(p for p in root.rglob("*") if p.suffix.lower() in (".yaml", ".yml"))
+                candidates.update(catalog_files(root))  # the loader's own bounded, confined scan
         entries: list[tuple[str, float, int]] = []
         for path in sorted(candidates):
             try:
