@@ -283,7 +283,8 @@ def test_sighup_reload_keeps_the_event_loop_responsive(tmp_path: Path) -> None:
     longest, took = asyncio.run(main())
     assert "component:default/cart" in {str(e.ref) for e in source.index.catalog.entities}
     assert took > 0.3  # the reload really ran while the ticker did
-    assert longest < 0.25, f"the event loop stalled {longest:.2f} s during a {took:.1f} s reload"
+    # Generous (a loaded 2-core machine): a reload on the loop stalls it for the whole reload (3 s+).
+    assert longest < min(1.0, took / 2), f"the event loop stalled {longest:.2f} s during a {took:.1f} s reload"
 
 
 def test_concurrent_reloads_are_coalesced_not_stacked(tmp_path: Path) -> None:
