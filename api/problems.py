@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.security import SECURITY_HEADERS
 from graph.window import WindowError
 
 log = logging.getLogger(__name__)
@@ -57,4 +58,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return problem(500, "internal error; see the server log")
+        # Starlette sends this answer outside the SecurityHeaders middleware: add them here.
+        return problem(500, "internal error; see the server log", dict(SECURITY_HEADERS))

@@ -268,7 +268,7 @@ class OwnermapServer:
                  f"{len(report.errors)} error(s)")
             catalog.watch()
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, catalog.reload)
+                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, catalog.request_reload)
         scheduler = self._schedule_reports(catalog) if s.role != "ingest" else None
         state = ApiState(
             config=api_config(s), store=self._query_store(), catalog=catalog, cache_seconds=s.query_cache_seconds,

@@ -1,4 +1,8 @@
-"""The live catalog: loaded from the configured paths, reloaded on request or when files change."""
+"""The live catalog: loaded from the configured paths, reloaded on request or when files change.
+
+Every reload (start-up, SIGHUP, the API, the file watcher) runs in one reload thread, never on
+the event loop; requests that arrive during a reload are served by a single following one.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ownership.catalog import Catalog, CatalogError, load_catalog
+from ownership.catalog.loader import catalog_files
+from ownership.coalesce import Coalescer
 from ownership.identity import CatalogIndex
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,8 @@ class CatalogSource:
         self._loaded_files: list[Path] = []
         self._watcher: threading.Thread | None = None
         self._stop = threading.Event()
+        self._log_errors = True
+        self._reloads: Coalescer[LoadReport] = Coalescer(self._load, "ownermap-catalog-reload")
 
     @property
     def index(self) -> CatalogIndex:
@@ -57,7 +65,23 @@ class CatalogSource:
         return self._index
 
     def reload(self, log_errors: bool = True) -> LoadReport:
-        """Load every path again; errors are reported (and logged), good entities are kept."""
+        """Load every path again in the reload thread and wait for it; errors are reported (and
+        logged unless `log_errors` is false), good entities are kept. Concurrent calls share one
+        following reload."""
+        self._log_errors = log_errors
+        return self._reloads.run()
+
+    def request_reload(self) -> None:
+        """Start a reload in the reload thread and return at once (for SIGHUP on the event loop)."""
+        self._reloads.request()
+
+    @property
+    def reloads(self) -> int:
+        """How many reloads have run."""
+        return self._reloads.runs
+
+    def _load(self) -> LoadReport:
+        """The reload itself (only ever run in the reload thread, one at a time)."""
         with self._lock:
             fingerprint = self._current_fingerprint()
             catalog = load_catalog(self.paths)
@@ -66,7 +90,7 @@ class CatalogSource:
             self._fingerprint = self._current_fingerprint() if catalog.files else fingerprint
             self.report = LoadReport(self.clock(), catalog.counts(), list(catalog.errors),
                                      list(catalog.warnings), len(catalog.files))
-        if log_errors:
+        if self._log_errors:
             for error in self.report.errors[:20]:
                 log.warning("catalog: %s", error)
         return self.report
@@ -79,7 +103,7 @@ class CatalogSource:
             if root.is_file():
                 candidates.add(root)
             elif root.is_dir():
-                candidates.update(p for p in root.rglob("*") if p.suffix.lower() in (".yaml", ".yml"))
+                candidates.update(catalog_files(root))  # the loader's own bounded, confined scan
         entries: list[tuple[str, float, int]] = []
         for path in sorted(candidates):
             try:

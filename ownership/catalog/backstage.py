@@ -6,7 +6,6 @@ files confined to the catalog root, and the loader follows them.
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +30,7 @@ from ownership.catalog.model import (
     LoadResult,
 )
 from ownership.catalog.safe_yaml import YamlDocument, read_documents
+from ownership.catalog.walk import GLOB_LIMITS, WalkLimitError, WalkLimits, glob_files, has_magic
 
 API_VERSION_PREFIX = "backstage.io/"
 # spec fields (beyond owner) each kind must have; lists may be empty.
@@ -215,11 +215,12 @@ def _read_location(check: Checker, spec: dict[str, Any], entity: Entity) -> None
 
 
 def resolve_target(
-    location_file: Path, target: str, root: Path, *, optional: bool = False
+    location_file: Path, target: str, root: Path, *, optional: bool = False, limits: WalkLimits | None = None
 ) -> tuple[list[Path], list[CatalogError]]:
     """Files a Location target names, relative to the Location's file and confined to root.
 
-    Globs (`./teams/*.yaml`) are expanded. Returns the files and the problems: a remote target
+    Globs (`./teams/*.yaml`, `./**/*.yaml`) are expanded inside root only and within `limits` (default `GLOB_LIMITS`)
+    (symlinks out of root are not followed and are reported). Returns the files and the problems: a remote target
     (warning), a path escaping root (by `..`, an absolute path or a symlink), a directory, or a
     target that names nothing (unless the Location's presence is optional).
     """
@@ -236,13 +237,19 @@ def resolve_target(
     # Lexical check first, so that neither `..` nor an absolute path is ever listed or globbed.
     if not Path(os.path.normpath(target if absolute else base / target)).is_relative_to(root):
         return [], [problem(f"target {show(target)} is outside the catalog root {root}")]
-    if any(ch in target for ch in "*?["):
-        pattern = target if absolute else os.path.join(glob.escape(str(base)), target)
-        matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
-    else:
-        matches = [Path(target) if absolute else base / target]
     found: list[Path] = []
     problems: list[CatalogError] = []
+    if has_magic(target):
+        start, pattern = (root, os.path.relpath(os.path.normpath(target), root)) if absolute else (base, target)
+        try:
+            globbed = glob_files(start, pattern, root, limits or GLOB_LIMITS)
+        except WalkLimitError as exc:
+            return [], [problem(f"target {show(target)}: {exc}; nothing from it was read")]
+        problems += [problem(f"target {show(target)}: symlink {show(str(link))} points outside the catalog root "
+                             f"{root}; not followed") for link in globbed.refused]
+        matches = globbed.files
+    else:
+        matches = [Path(target) if absolute else base / target]
     for match in matches:
         try:
             resolved = match.resolve()

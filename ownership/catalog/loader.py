@@ -6,7 +6,6 @@ but only inside the root they were found under (a directory argument, or a file'
 
 from __future__ import annotations
 
-import os
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -22,6 +21,7 @@ from ownership.catalog.model import Catalog, CatalogError, Entity, LoadResult
 from ownership.catalog.owners_yaml import FILE_NAMES as OWNERS_NAMES
 from ownership.catalog.owners_yaml import parse_owners_document
 from ownership.catalog.safe_yaml import parse_documents, read_text
+from ownership.catalog.walk import WalkLimitError, scan_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv"})
@@ -115,13 +115,12 @@ class _Walker:
 
 
 def _scan(root: Path, result: LoadResult) -> Iterator[Path]:
-    """YAML files under root in a stable order; hidden directories and symlinked dirs are skipped."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS)
-        for name in sorted(filenames):
-            if not name.lower().endswith(YAML_SUFFIXES):
-                continue
-            path = Path(dirpath) / name
+    """YAML files under root in a stable order; hidden directories and symlinked dirs are skipped.
+
+    The scan is bounded (`walk.SCAN_LIMITS`); running out is an error naming the directory.
+    """
+    try:
+        for path in scan_yaml(root, SKIP_DIRS, YAML_SUFFIXES):
             try:
                 resolved = path.resolve()
             except (OSError, RuntimeError) as exc:
@@ -132,6 +131,13 @@ def _scan(root: Path, result: LoadResult) -> Iterator[Path]:
                 continue
             if resolved.is_file():
                 yield resolved
+    except WalkLimitError as exc:
+        result.report(CatalogError(str(root), f"catalog directory scan {exc}; files beyond it were not read"))
+
+
+def catalog_files(root: Path) -> list[Path]:
+    """The YAML files a load of directory root would consider (for change detection); bounded."""
+    return list(_scan(root.resolve(), LoadResult()))
 
 
 def _read(file: Path, default: str | None, *, explicit: bool) -> LoadResult | None:

@@ -127,6 +127,26 @@ def test_store_failure_is_a_500_problem_without_internals(make_client: MakeClien
     assert body["title"] == "Internal Server Error"
 
 
+SECURITY_HEADER_NAMES = ("content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options")
+
+
+def test_unhandled_error_500_carries_the_security_headers(make_client: MakeClient) -> None:
+    """Issue #14 item 9: Starlette answers an unhandled exception outside the user middleware."""
+    client = make_client()
+
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    client.app.add_api_route("/api/v1/test-boom", boom)  # type: ignore[attr-defined]
+    normal = client.get("/healthz")
+    response = client.get("/api/v1/test-boom")
+    body = assert_problem(response, 500)
+    assert "secret" not in response.text and body["title"] == "Internal Server Error"
+    for name in SECURITY_HEADER_NAMES:
+        assert normal.headers.get(name), name
+        assert response.headers.get(name) == normal.headers[name], name
+
+
 # ------------------------------------------------------------------ bearer token
 
 API_PATHS = ["/api/v1/services", "/api/v1/services/payments/dependents", "/api/v1/graph?format=dot",

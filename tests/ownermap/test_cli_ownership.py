@@ -9,6 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -257,6 +260,31 @@ def test_catalog_validate_missing_path(tmp_path: Path) -> None:
 
 def test_catalog_validate_needs_a_path() -> None:
     assert run("catalog", "validate").exit_code == 2
+
+
+def test_catalog_validate_symlink_glob_ends_with_a_clear_error(tmp_path: Path) -> None:
+    """Issue #14 item 7, as the tester ran it: a real `ownermap catalog validate` process."""
+    root = tmp_path / "catalog"
+    root.mkdir()
+    (root / "catalog-info.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: all}\n"
+        "spec: {targets: ['./**/*.yaml']}\n", encoding="utf-8")
+    (root / "teams").mkdir()
+    (root / "teams" / "payments.yaml").write_text(CATALOG, encoding="utf-8")
+    (root / "slash").symlink_to("/", target_is_directory=True)
+    started = time.monotonic()
+    try:
+        done = subprocess.run([sys.executable, "-m", "ownermap", "catalog", "validate", str(root)],
+                              capture_output=True, text=True, timeout=5)
+    except subprocess.TimeoutExpired:
+        pytest.fail("catalog validate did not finish within 5 s")
+    assert time.monotonic() - started < 5
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, done.stderr
+    assert "location:default/all" in errors[0] and "spec.target" in errors[0]
+    assert "symlink" in errors[0] and "slash" in errors[0] and "outside the catalog root" in errors[0]
+    assert "2 file(s): 2 Component, 1 Group, 1 Location" in done.stdout
 
 
 # ---------------------------------------------------------------------------------------- scaffold

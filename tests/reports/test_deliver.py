@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
@@ -47,6 +48,8 @@ class Webhook:
     script: list[int]
     then: int
     requests: list[Received] = field(default_factory=list)
+    retry_after: str | None = None  # sent with every 429 and 503
+    drip: int = 0  # body bytes of a 200, sent one every 0.2 s
     url: str = ""
     server: ThreadingHTTPServer | None = None
 
@@ -62,11 +65,27 @@ def _handler(hook: Webhook) -> type[BaseHTTPRequestHandler]:
             hook.requests.append(Received(self.path, self.headers.get("Content-Type", ""), body))
             status = hook.status_for_next()
             answer = b"ok" if status < 400 else b"no"
+            if status == 200 and hook.drip:
+                answer = b"." * hook.drip
             self.send_response(status)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(answer)))
+            if status in (429, 503) and hook.retry_after is not None:
+                self.send_header("Retry-After", hook.retry_after)
             self.end_headers()
-            self.wfile.write(answer)
+            if status == 200 and hook.drip:
+                self._drip(answer)
+            else:
+                self.wfile.write(answer)
+
+        def _drip(self, answer: bytes) -> None:
+            try:
+                for byte in answer:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass  # the client hung up
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -78,8 +97,8 @@ def _handler(hook: Webhook) -> type[BaseHTTPRequestHandler]:
 def webhook() -> Iterator[Callable[..., Webhook]]:
     hooks: list[Webhook] = []
 
-    def start(script: list[int] | None = None, then: int = 200) -> Webhook:
-        hook = Webhook(list(script or []), then)
+    def start(script: list[int] | None = None, then: int = 200, **options: Any) -> Webhook:
+        hook = Webhook(list(script or []), then, **options)
         server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(hook))
         hook.server = server
         hook.url = f"http://127.0.0.1:{server.server_address[1]}{SECRET_PATH}"
@@ -157,6 +176,51 @@ def test_unreachable_receiver_is_retried_then_fails() -> None:
         port = sock.getsockname()[1]  # closed again: connections are refused
     with pytest.raises(DeliveryError, match="after 3 attempt"):
         post_webhook(f"http://127.0.0.1:{port}{SECRET_PATH}", PAYLOAD, attempts=3, initial_wait=0.01, timeout=2)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_seconds_is_honoured(webhook: Callable[..., Webhook], status: int) -> None:
+    """Issue #14 item 9: the receiver's Retry-After, not the (much shorter) backoff."""
+    hook = webhook([status], then=200, retry_after="2")
+    started = time.monotonic()
+    assert post_webhook(hook.url, PAYLOAD, attempts=3, initial_wait=0.01, max_wait=0.05) == 2
+    assert 1.9 <= time.monotonic() - started < 4
+
+
+def test_retry_after_http_date_is_honoured(webhook: Callable[..., Webhook]) -> None:
+    hook = webhook([429], then=200, retry_after=formatdate(time.time() + 3, usegmt=True))
+    started = time.monotonic()
+    assert post_webhook(hook.url, PAYLOAD, attempts=3, initial_wait=0.01, max_wait=0.05) == 2
+    assert 1.8 <= time.monotonic() - started < 4.5  # whole seconds: between 2 and 3 s
+
+
+def test_retry_after_is_capped_and_within_the_attempts(webhook: Callable[..., Webhook]) -> None:
+    hook = webhook(then=429, retry_after="86400")
+    started = time.monotonic()
+    with pytest.raises(DeliveryError, match="after 3 attempt"):
+        post_webhook(hook.url, PAYLOAD, attempts=3, initial_wait=0.01, max_retry_after=0.3)
+    assert len(hook.requests) == 3
+    assert 0.55 <= time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("value", ["soon", "-5", "1.5e9", "Wed, 99 Foo 2024 99:99:99 GMT", ""])
+def test_unusable_retry_after_falls_back_to_the_backoff(webhook: Callable[..., Webhook], value: str) -> None:
+    hook = webhook([429], then=200, retry_after=value)
+    started = time.monotonic()
+    assert post_webhook(hook.url, PAYLOAD, attempts=3, initial_wait=0.01, max_wait=0.05) == 2
+    assert time.monotonic() - started < 1.5
+
+
+def test_timeout_is_a_deadline_per_attempt_not_per_read(webhook: Callable[..., Webhook]) -> None:
+    """A receiver that sends a byte every 0.2 s (10 s in all) is cut at the 1 s deadline."""
+    hook = webhook(then=200, drip=50)
+    started = time.monotonic()
+    with pytest.raises(DeliveryError, match=r"after 2 attempt.*timed out") as caught:
+        post_webhook(hook.url, PAYLOAD, attempts=2, initial_wait=0.01, timeout=1.0)
+    elapsed = time.monotonic() - started
+    assert len(hook.requests) == 2
+    assert 2.0 <= elapsed < 4.0, elapsed
+    assert "SECRETTOKEN" not in str(caught.value)
 
 
 def test_slack_payload_truncates_long_reports() -> None:

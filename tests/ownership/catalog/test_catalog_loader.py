@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from ownership.catalog import load_catalog, validate_paths
+from ownership.catalog import backstage, load_catalog, validate_paths
 from ownership.catalog.loader import classify, sniff
+from ownership.catalog.walk import WalkLimits
 
 
 def write(path: Path, text: str) -> Path:
@@ -264,3 +266,39 @@ def test_ten_thousand_entities_load_quickly(tmp_path: Path) -> None:
     assert catalog.errors == []
     assert len(catalog.entities) == 10_001
     assert elapsed < 15, f"10 000 entities took {elapsed:.1f}s"
+
+
+GLOB_LOCATION = (
+    "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: everything}\n"
+    "spec: {targets: ['./**/*.yaml']}\n"
+)
+
+
+def test_location_glob_through_a_symlink_to_slash_ends_quickly(tmp_path: Path) -> None:
+    """Issue #14 item 7: `./**/*.yaml` with `slash -> /` in the root used to walk the whole disk."""
+    root = tmp_path / "root"
+    write(root / "catalog-info.yaml", GLOB_LOCATION)
+    write(root / "teams" / "payments.yaml", GROUP)
+    (root / "slash").symlink_to("/", target_is_directory=True)
+    done: list[object] = []
+    worker = threading.Thread(target=lambda: done.append(load_catalog([root / "catalog-info.yaml"])), daemon=True)
+    worker.start()
+    worker.join(5.0)
+    assert done, "loading a Location glob through a symlink to / did not finish within 5 s"
+    catalog = done[0]
+    assert refs(catalog) == ["group:default/payments", "location:default/everything"]
+    (error,) = catalog.errors  # type: ignore[attr-defined]
+    assert error.entity == "location:default/everything" and error.field == "spec.target"
+    assert "symlink" in error.message and "slash" in error.message and "not followed" in error.message
+
+
+def test_location_glob_over_its_bound_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backstage, "GLOB_LIMITS", WalkLimits(max_entries=1_000_000, max_files=20, max_seconds=5))
+    write(tmp_path / "catalog-info.yaml", GLOB_LOCATION)
+    for i in range(30):
+        write(tmp_path / "many" / f"c{i:02}.yaml", component(f"c{i:02}"))
+    catalog = load_catalog([tmp_path / "catalog-info.yaml"])
+    assert refs(catalog) == ["location:default/everything"]  # nothing half-read
+    (error,) = catalog.errors
+    assert error.entity == "location:default/everything"
+    assert "'./**/*.yaml'" in error.message and "more than 20 files" in error.message
