@@ -18,7 +18,7 @@ from graph.model import NodeKind, Window
 from graph.service_graph import ServiceGraph, edge_dicts, iso_ns
 from graph.store.base import Store
 from ownership.analysis import OwnershipAnalysis
-from ownership.findings import DOCUMENTATION_CODES, ORPHAN_CODES, STALE
+from ownership.findings import DOCUMENTATION_CODES, ORPHAN_CODES, FindingCode
 from ownership.identity import CatalogIndex
 
 WEEK = 7 * 86400
@@ -133,7 +133,7 @@ def build_weekly_report(
         for service, codes in sorted(previous_orphans.items()) if service not in current
     ]
     findings = now.analysis.findings()
-    stale = [{"service": f.service, "owner": f.owner} for f in findings if f.code == STALE]
+    stale = [{"service": f.service, "owner": f.owner} for f in findings if f.code == FindingCode.STALE]
     gaps = _documentation_gaps(findings)
     services = [n for n in now.graph.nodes.values() if n.kind == NodeKind.SERVICE]
     owned = sum(1 for n in services if now.analysis.of(n.name).owner_status == "ok")
