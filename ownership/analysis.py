@@ -13,11 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.model import UNKNOWN_SERVICE, NodeKind
+from graph.model import NodeKind
 from graph.service_graph import Edge, Node, ServiceGraph
-from ownership import findings as codes
 from ownership.catalog.model import Entity
 from ownership.findings import ORPHAN_CODES, SEVERITY_ORDER, Finding
+from ownership.findings.registry import DEFAULT_RULES, RuleSet
+from ownership.findings.rules import ServiceFacts, WindowFacts
 from ownership.identity import CatalogIndex, ResolvedOwner
 from ownership.scaffold import node_ref, scaffold_yaml
 from ownership.suggest import SuggestionContext, suggest_owners
@@ -63,9 +64,7 @@ class OrphanRisk:
 
 def owner_name(resolved: ResolvedOwner) -> str | None:
     """The owning team's (or user's) name as declared, or as referenced when it does not resolve."""
-    if resolved.entity is not None:
-        return resolved.entity.name
-    return resolved.ref.name if resolved.ref is not None else None
+    return resolved.name
 
 
 class CatalogLens:
@@ -99,32 +98,32 @@ def catalog_match(index: CatalogIndex, name: str, kind: str) -> tuple[NodeOwners
         found = index.match_virtual(name)
         if found is None:
             return NodeOwnership(owner_status="virtual"), None
-        return NodeOwnership(owner=owner_name(index.owner_of(found.entity)), owner_status="virtual",
+        return NodeOwnership(owner=index.owner_of(found.entity).name, owner_status="virtual",
                              catalog_ref=str(found.entity.ref), entity=found.entity), None
     found = index.match_service(name)
     if found is None:
         return NodeOwnership(owner_status="undocumented"), None
     entity = found.entity
     resolved = index.owner_of(entity)
-    own = NodeOwnership(owner=owner_name(resolved), owner_status=resolved.status, catalog_ref=str(entity.ref),
+    own = NodeOwnership(owner=resolved.name, owner_status=resolved.status, catalog_ref=str(entity.ref),
                         entity=entity, owner_ref=str(resolved.ref) if resolved.ref is not None else None)
     return own, resolved
-
-
-def is_unnamed(service: str) -> bool:
-    """`unknown_service` or `unknown_service:<executable>`: an SDK's fallback name."""
-    return service == UNKNOWN_SERVICE or service.startswith(UNKNOWN_SERVICE + ":")
 
 
 class OwnershipAnalysis:
     """Ownership of every node of one graph, and the findings of the window."""
 
     def __init__(
-        self, graph: ServiceGraph, index: CatalogIndex, owner_attributes: Sequence[str] = DEFAULT_OWNER_ATTRIBUTES
+        self,
+        graph: ServiceGraph,
+        index: CatalogIndex,
+        owner_attributes: Sequence[str] = DEFAULT_OWNER_ATTRIBUTES,
+        rules: RuleSet = DEFAULT_RULES,
     ) -> None:
         self.graph = graph
         self.index = index
         self.owner_attributes = tuple(owner_attributes)
+        self.rules = rules
         self._nodes: dict[str, NodeOwnership] = {}
         self._findings: list[Finding] = []
         self._team_refs: dict[str, str] = {}
@@ -137,7 +136,9 @@ class OwnershipAnalysis:
         matched: set[Any] = set()
         for name, node in graph.nodes.items():
             self._nodes[name] = self._analyse_node(node, matched)
-        self._stale(matched)
+        window = WindowFacts(index, frozenset(matched))
+        for rule in rules.window:
+            self._findings.extend(rule(window))
         # Owner suggestions cost as much as the rest together and the map, the service list and
         # blast-radius answers never show them: they are made on first need (_ensure_suggestions).
         self._suggested = False
@@ -167,103 +168,27 @@ class OwnershipAnalysis:
             matched.add(own.entity.ref)
         if node.kind != NodeKind.SERVICE:
             return own
-        name = node.name
-        if own.entity is None or resolved is None:
-            if is_unnamed(name):
-                self._add(own, Finding(codes.UNNAMED_SERVICE, name,
-                                       "spans arrive without service.name (the SDK's fallback name); "
-                                       "set OTEL_SERVICE_NAME so the service can be identified"))
-            self._add(own, Finding(codes.UNDOCUMENTED, name,
-                                   "seen in telemetry but no catalog entry matches its name or aliases"))
-            near = self.index.near_match(name)
-            if near is not None:
-                self._add(own, Finding(
-                    codes.NAME_MISMATCH, name,
-                    f"catalog entry {near.ref} matches only after normalising the name; add the "
-                    f"annotation ownermap.io/service-names: {name!r} to it",
-                    owner=owner_name(self.index.owner_of(near)),
-                    data={"entity": str(near.ref), "suggested_alias": name},
-                ))
-            return own
-        entity = own.entity
-        self._owner_findings(own, name, entity, resolved, own.owner)
-        self._documentation_findings(own, name, entity, own.owner)
-        self._usage_findings(own, node, entity, own.owner)
+        facts = self._service_facts(node, own, resolved)
+        for rule in self.rules.service:
+            for finding in rule(facts):
+                own.findings.append(finding.code)
+                self._findings.append(finding)
         return own
 
-    def _add(self, own: NodeOwnership, finding: Finding) -> None:
-        own.findings.append(finding.code)
-        self._findings.append(finding)
-
-    def _owner_findings(
-        self, own: NodeOwnership, name: str, entity: Entity, resolved: ResolvedOwner, owner: str | None
-    ) -> None:
-        status = resolved.status
-        if status == codes.UNOWNED:
-            self._add(own, Finding(codes.UNOWNED, name, f"{entity.ref} declares no owner"))
-        elif status == codes.OWNER_NOT_FOUND:
-            self._add(own, Finding(codes.OWNER_NOT_FOUND, name,
-                                   f"owner {resolved.ref} is not a declared Group or User", owner=owner))
-        elif status == codes.OWNER_INACTIVE:
-            self._add(own, Finding(codes.OWNER_INACTIVE, name,
-                                   f"owning group {resolved.ref} has no members, directly or through child groups",
-                                   owner=owner))
-        if resolved.is_user and resolved.entity is not None:
-            self._add(own, Finding(codes.INDIVIDUAL_OWNER, name,
-                                   f"owned by a person ({resolved.ref}), not a team", owner=owner))
-
-    def _documentation_findings(self, own: NodeOwnership, name: str, entity: Entity, owner: str | None) -> None:
-        if not self.index.has_oncall(entity):
-            self._add(own, Finding(codes.NO_ONCALL, name,
-                                   "no PagerDuty/Opsgenie annotation or on-call on the service or its team",
-                                   owner=owner))
-        if not self.index.has_runbook(entity):
-            self._add(own, Finding(codes.NO_RUNBOOK, name, "no runbook link", owner=owner))
-        if not self.index.has_docs(entity):
-            self._add(own, Finding(codes.NO_DOCS, name, "no docs (techdocs-ref or a docs/wiki link)", owner=owner))
-
-    def _usage_findings(self, own: NodeOwnership, node: Node, entity: Entity, owner: str | None) -> None:
+    def _service_facts(self, node: Node, own: NodeOwnership, resolved: ResolvedOwner | None) -> ServiceFacts:
         name = node.name
-        callers = sorted({e.source for e in self._in.get(name, [])})
-        if self.index.is_deprecated(entity) and callers:
-            self._add(own, Finding(codes.DEPRECATED_IN_USE, name,
-                                   f"lifecycle is deprecated but {len(callers)} caller(s) still use it: "
-                                   f"{', '.join(callers[:10])}", owner=owner, data={"callers": callers}))
-        for key in self.owner_attributes:
-            value = node.hints.get(key)
-            if value and owner and value.lower() != owner.lower():
-                self._add(own, Finding(codes.OWNER_MISMATCH, name,
-                                       f"telemetry says {key}={value} but the catalog owner is {owner}",
-                                       owner=owner, data={"attribute": key, "value": value}))
-                break
-        if entity.depends_on:
-            calls_by_target: dict[str, int] = {}
-            for edge in self._out.get(name, []):
-                calls_by_target[edge.target] = calls_by_target.get(edge.target, 0) + edge.calls
-            for target, calls in sorted(calls_by_target.items()):
-                if not self._declared(entity, target):
-                    self._add(own, Finding(codes.UNDECLARED_DEPENDENCY, name,
-                                           f"calls {target} ({calls} calls) but dependsOn does not list it",
-                                           owner=owner, data={"target": target, "calls": calls}))
+        calls_by_target: dict[str, int] = {}
+        for edge in self._out.get(name, []):
+            calls_by_target[edge.target] = calls_by_target.get(edge.target, 0) + edge.calls
+        return ServiceFacts(
+            name=name, node=node, index=self.index, entity=own.entity, resolved=resolved, owner=own.owner,
+            callers=tuple(sorted({e.source for e in self._in.get(name, [])})), calls_by_target=calls_by_target,
+            kind_of=self._kind_of, owner_attributes=self.owner_attributes,
+        )
 
-    def _declared(self, entity: Entity, target: str) -> bool:
-        kind = self.graph.nodes[target].kind if target in self.graph.nodes else NodeKind.SERVICE
-        found = self.index.match_service(target) if kind == NodeKind.SERVICE else self.index.match_virtual(target)
-        if found is not None and self.index.declares_dependency(entity, found.entity):
-            return True
-        lowered = target.lower()
-        return any(ref.name.lower() == lowered for ref in entity.depends_on)
-
-    def _stale(self, matched: set[Any]) -> None:
-        for entity in self.index.services():
-            if entity.ref in matched:
-                continue
-            owner = owner_name(self.index.owner_of(entity))
-            self._findings.append(Finding(
-                codes.STALE, entity.name,
-                f"{entity.ref} is a service in the catalog but sent no telemetry in the window",
-                owner=owner, data={"entity": str(entity.ref)},
-            ))
+    def _kind_of(self, name: str) -> str:
+        node = self.graph.nodes.get(name)
+        return node.kind if node is not None else NodeKind.SERVICE
 
     def _ensure_suggestions(self) -> None:
         with self._suggest_lock:  # one analysis serves concurrent requests

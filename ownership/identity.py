@@ -17,24 +17,18 @@ from typing import Literal
 from ownership.catalog.model import (
     ALIAS_ANNOTATIONS,
     DEFAULT_NAMESPACE,
-    ONCALL_ANNOTATIONS,
-    RUNBOOK_ANNOTATION,
     SERVICE_NAMES_ANNOTATION,
-    TECHDOCS_ANNOTATION,
     Catalog,
     Entity,
     EntityRef,
     RefError,
 )
+from ownership.findings.owner import owner_status
 
 SERVICE_KINDS: tuple[str, ...] = ("component",)
 # Virtual nodes (databases, queues, external peers) are usually Resources, sometimes Components.
 VIRTUAL_KINDS: tuple[str, ...] = ("resource", "component")
-_DOC_WORDS = frozenset({"doc", "docs", "documentation", "wiki", "techdocs"})
 _SEPARATORS = re.compile(r"[-_.]")
-_WORDS = re.compile(r"[a-z0-9]+")
-
-OwnerStatus = Literal["ok", "unowned", "owner_not_found", "owner_inactive"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +52,16 @@ class ResolvedOwner:
     active: bool | None  # None: membership unknown (a team known only from a Datadog definition)
 
     @property
-    def status(self) -> OwnerStatus:
-        """`ok`, `unowned`, `owner_not_found` or `owner_inactive` (an individual owner is `ok`)."""
-        if self.ref is None:
-            return "unowned"
-        if self.entity is None:
-            return "owner_not_found"
-        if self.active is False:
-            return "owner_inactive"
-        return "ok"
+    def status(self) -> str:
+        """`ok`, `unowned`, `owner_not_found` or `owner_inactive`: decided by ownership.findings.owner."""
+        return owner_status(self)
+
+    @property
+    def name(self) -> str | None:
+        """The owning team's (or user's) name as declared, or as referenced when it does not resolve."""
+        if self.entity is not None:
+            return self.entity.name
+        return self.ref.name if self.ref is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,29 +100,6 @@ def telemetry_names(entity: Entity) -> list[tuple[str, str]]:
         values = raw.split(",") if key == SERVICE_NAMES_ANNOTATION else [raw]
         out.extend((key, v.strip()) for v in values if v.strip())
     return out
-
-
-def has_runbook(entity: Entity) -> bool:
-    """A link whose title, type or URL mentions runbook, or the ownermap.io/runbook annotation."""
-    if entity.annotations.get(RUNBOOK_ANNOTATION, "").strip():
-        return True
-    return any("runbook" in (part or "").lower() for link in entity.links for part in (link.title, link.type, link.url))
-
-
-def has_docs(entity: Entity) -> bool:
-    """backstage.io/techdocs-ref, or a link whose title or type says docs, wiki or documentation."""
-    if entity.annotations.get(TECHDOCS_ANNOTATION, "").strip():
-        return True
-    for link in entity.links:
-        words = set(_WORDS.findall(f"{link.title or ''} {link.type or ''}".lower()))
-        if words & _DOC_WORDS:
-            return True
-    return False
-
-
-def declares_oncall(entity: Entity) -> bool:
-    """A PagerDuty/Opsgenie annotation, Datadog integration or owners.yaml oncall on this entity."""
-    return any(entity.annotations.get(key, "").strip() for key in ONCALL_ANNOTATIONS)
 
 
 class CatalogIndex:
@@ -176,7 +148,7 @@ class CatalogIndex:
         return self._by_ref.get(ref)
 
     def services(self) -> list[Entity]:
-        """Components of type service (the entries `stale` is checked against)."""
+        """Components of type service (the entries the `stale` rule checks)."""
         return [e for e in self.catalog.of_kind("component") if (e.type or "").lower() == "service"]
 
     def match_service(self, name: str, *, namespace: str | None = None) -> Match | None:
@@ -302,22 +274,7 @@ class CatalogIndex:
         wanted = {k.lower() for k in kinds}
         return [e for e in self._owned.get(ref, []) if e.kind.lower() in wanted]
 
-    # -- documentation signals ----------------------------------------------------------------
-
-    def has_runbook(self, entity: Entity) -> bool:
-        """See module function has_runbook."""
-        return has_runbook(entity)
-
-    def has_docs(self, entity: Entity) -> bool:
-        """See module function has_docs."""
-        return has_docs(entity)
-
-    def has_oncall(self, entity: Entity) -> bool:
-        """An on-call reference on the entity or on the Group/User that owns it."""
-        if declares_oncall(entity):
-            return True
-        owner = self.owner_of(entity).entity
-        return owner is not None and declares_oncall(owner)
+    # -- declarations ---------------------------------------------------------------------------
 
     def depends_on(self, entity: Entity) -> list[EntityRef]:
         """Declared dependencies (spec.dependsOn / owners.yaml depends_on)."""
@@ -331,10 +288,6 @@ class CatalogIndex:
     def lifecycle(self, entity: Entity) -> str | None:
         """The lifecycle, lowercased (experimental, production, deprecated, ...)."""
         return entity.lifecycle.lower() if entity.lifecycle else None
-
-    def is_deprecated(self, entity: Entity) -> bool:
-        """lifecycle is deprecated."""
-        return self.lifecycle(entity) == "deprecated"
 
 
 def _prefixes(entity: Entity) -> set[str]:

@@ -18,7 +18,7 @@ from graph.model import NodeKind, Window
 from graph.service_graph import ServiceGraph, edge_dicts, iso_ns
 from graph.store.base import Store
 from ownership.analysis import OwnershipAnalysis
-from ownership.findings import DOCUMENTATION_CODES, ORPHAN_CODES, STALE
+from ownership.findings import DOCUMENTATION_CODES, ORPHAN_CODES, FindingCode
 from ownership.identity import CatalogIndex
 
 WEEK = 7 * 86400
@@ -163,7 +163,7 @@ def build_weekly_report(
         "summary": summary_section(now, orphans, previous, resolved),
         "orphans": orphans,
         "resolved": resolved,
-        "stale": [{"service": f.service, "owner": f.owner} for f in findings if f.code == STALE],
+        "stale": [{"service": f.service, "owner": f.owner} for f in findings if f.code == FindingCode.STALE],
         "unowned_dependencies": now.analysis.unowned_dependencies(),
         "documentation_gaps": _documentation_gaps(findings),
         "teams": _teams(now.analysis),

@@ -20,7 +20,7 @@ from ownership.catalog.model import (
     LoadResult,
     RefError,
 )
-from ownership.catalog.owners_yaml import OwnersFile, load_owners_file, owners_json_schema
+from ownership.catalog.owners_yaml import load_owners_file, owners_json_schema
 
 __all__ = [
     "ALIAS_ANNOTATIONS",
@@ -37,7 +37,6 @@ __all__ = [
     "EntityRef",
     "Link",
     "LoadResult",
-    "OwnersFile",
     "RefError",
     "load_backstage_file",
     "load_catalog",

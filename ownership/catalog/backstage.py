@@ -15,6 +15,7 @@ from ownership.catalog.fields import (
     KIND_RE,
     TAG_RE,
     Checker,
+    finish,
     name_problem,
     namespace_problem,
     show,
@@ -107,10 +108,9 @@ def parse_entity(doc: YamlDocument, path: Path, *, index: int, result: LoadResul
 
 
 def _finish(check: Checker, result: LoadResult, entity: Entity | None) -> Entity | None:
-    """Report what the checker found; the entity survives only without errors."""
-    for problem in [*check.warnings, *check.errors]:
-        result.report(problem)
-    return None if check.errors else entity
+    """The entity if `fields.finish` keeps it."""
+    kept = finish(check, result, [entity] if entity is not None else [])
+    return kept[0] if kept else None
 
 
 def _check_kind(check: Checker, kind_text: str | None) -> str | None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ownership.catalog.fields import MAX_NAME, Checker, show, type_name
+from ownership.catalog.fields import MAX_NAME, Checker, finish, show, type_name
 from ownership.catalog.model import (
     ONCALL_ANNOTATION,
     CatalogError,
@@ -71,15 +71,11 @@ def load_datadog_file(path: Path) -> LoadResult:
 
 def parse_definition(doc: YamlDocument, path: Path, result: LoadResult, *, index: int = 1) -> list[Entity]:
     """Validate one definition; return its Component (and synthetic team Group), or [] when invalid."""
-    file, data = str(path), doc.data
+    data = doc.data
+    check = Checker(str(path), f"document {index}", doc)
     if not isinstance(data, Mapping):
-        result.report(
-            CatalogError(
-                file, f"document must be a mapping, got {type_name(data)}", f"document {index}", None, doc.line
-            )
-        )
-        return []
-    check = Checker(file, f"document {index}", doc)
+        check.fail(None, f"document must be a mapping, got {type_name(data)}")
+        return finish(check, result, [])
     version = data.get("schema-version")
     if version not in VERSIONS:
         check.fail("schema-version", f"must be one of {', '.join(VERSIONS)}, got {show(version)}")
@@ -93,11 +89,7 @@ def parse_definition(doc: YamlDocument, path: Path, result: LoadResult, *, index
     entities: list[Entity] = []
     if service and version in VERSIONS:
         entities = _convert(check, data, version, service, path)
-    for problem in check.warnings:
-        result.report(problem)
-    for problem in check.errors:
-        result.report(problem)
-    return [] if check.errors else entities
+    return finish(check, result, entities)
 
 
 def _convert(check: Checker, data: Mapping[str, Any], version: str, service: str, path: Path) -> list[Entity]:
@@ -116,7 +108,7 @@ def _convert(check: Checker, data: Mapping[str, Any], version: str, service: str
     if version != "v2":
         component.description = check.string(data, "description", "description")
         component.lifecycle = check.string(data, "lifecycle", "lifecycle")
-        component.tier = _tier(check, data)
+        component.tier = check.string_or_int(data, "tier", "tier")
         if app := check.string(data, "application", "application"):
             component.annotations["datadoghq.com/application"] = app
     if version == "v2.2":
@@ -144,25 +136,9 @@ def _convert(check: Checker, data: Mapping[str, Any], version: str, service: str
     return [component, group]
 
 
-def _tier(check: Checker, data: Mapping[str, Any]) -> str | None:
-    tier = data.get("tier")
-    if tier is None or (isinstance(tier, str) and tier.strip()):
-        return tier
-    if isinstance(tier, int) and not isinstance(tier, bool):
-        return str(tier)
-    check.fail("tier", f"must be a string, got {type_name(tier)}")
-    return None
-
-
 def _items(check: Checker, data: Mapping[str, Any], key: str) -> list[tuple[str, Mapping[str, Any]]]:
-    value = data.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        check.fail(key, f"must be a list, got {type_name(value)}")
-        return []
     out = []
-    for i, item in enumerate(value):
+    for i, item in enumerate(check.items(data, key, key)):
         if isinstance(item, Mapping):
             out.append((f"{key}[{i}]", item))
         else:

@@ -1,12 +1,17 @@
-"""Field-by-field checks for hand-written loaders: collect every problem, never stop at the first."""
+"""The one validation style of every catalog format (Backstage, Datadog, owners.yaml).
+
+A `Checker` reads typed fields out of one untrusted entity and records a CatalogError per bad field
+(file, entity, field path, message: the same words whatever the format), never stopping at the
+first. `finish` then decides, in one place, what becomes of an entity with field errors.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ownership.catalog.model import DEFAULT_NAMESPACE, CatalogError, EntityRef, RefError
+from ownership.catalog.model import DEFAULT_NAMESPACE, CatalogError, Entity, EntityRef, LoadResult, RefError
 from ownership.catalog.safe_yaml import YamlDocument
 
 NAME_RE = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
@@ -50,6 +55,8 @@ def type_name(value: object) -> str:
         return "list"
     if isinstance(value, int | float):
         return "number"
+    if isinstance(value, str):
+        return "string"
     return type(value).__name__
 
 
@@ -87,8 +94,10 @@ class Checker:
             return {}
         return dict(value)
 
-    def string(self, data: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> str | None:
-        """A non-empty string (None when absent)."""
+    def string(
+        self, data: Mapping[str, Any], key: str, path: str, *, required: bool = False, max_length: int | None = None
+    ) -> str | None:
+        """A non-empty string (None when absent), at most max_length characters when given."""
         value = data.get(key)
         if value is None:
             if required:
@@ -100,6 +109,36 @@ class Checker:
         if not value.strip():
             self.fail(path, "must not be empty")
             return None
+        if max_length is not None and len(value) > max_length:
+            self.fail(path, f"must be at most {max_length} characters, got {len(value)}")
+            return None
+        return value
+
+    def string_or_int(self, data: Mapping[str, Any], key: str, path: str, *, max_length: int = 64) -> str | None:
+        """A non-empty string or an integer, as a string (a tier: `1` or `tier-1`); None when absent."""
+        value = data.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if value is None or isinstance(value, str):
+            return self.string(data, key, path, max_length=max_length)
+        self.fail(path, f"must be a string or an integer, got {type_name(value)}")
+        return None
+
+    def known_keys(self, data: Mapping[Any, Any], known: Iterable[str], prefix: str | None = None) -> None:
+        """Record an error for every key of data that is not a known field."""
+        allowed = set(known)
+        for key in data:
+            if key not in allowed:
+                self.fail(f"{prefix}.{key}" if prefix else str(key), "is not a known field")
+
+    def items(self, data: Mapping[str, Any], key: str, path: str) -> list[Any]:
+        """A list whose items are checked by the caller (empty when absent or not a list)."""
+        value = data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(path, f"must be a list, got {type_name(value)}")
+            return []
         return value
 
     def string_list(self, data: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> list[str]:
@@ -168,8 +207,23 @@ class Checker:
 
     def parse_ref(self, text: object, path: str, default_kind: str | None, namespace: str) -> EntityRef | None:
         """Parse one reference, recording a field error when it is invalid."""
+        if not isinstance(text, str):
+            self.fail(path, f"must be a string, got {type_name(text)}")
+            return None
         try:
             return EntityRef.parse(text, default_kind=default_kind, default_namespace=namespace)
         except RefError as exc:
             self.fail(path, str(exc))
             return None
+
+
+def finish(check: Checker, result: LoadResult, entities: list[Entity]) -> list[Entity]:
+    """Report what the checker found about one entity and decide what is kept.
+
+    Today an entity with any field error is dropped (its errors are reported). Lenient loading
+    (DESIGN §3) is this function: keep the entities that are usable (a kind and a name) and attach
+    `check.errors` to them.
+    """
+    for problem in [*check.warnings, *check.errors]:
+        result.report(problem)
+    return [] if check.errors else entities

@@ -1,27 +1,20 @@
-"""ownermap's own `owners.yaml`: teams and services, validated with pydantic, converted to Entity.
+"""ownermap's own `owners.yaml`: teams and services, read with the shared Checker, converted to Entity.
 
-Regenerate the shipped JSON Schema after changing the models with
+One table per entry kind (`TEAM_FIELDS`, `SERVICE_FIELDS`) says each field's type: the reader and
+the shipped JSON Schema both come from it. Regenerate the schema after changing a table with
 `python -c "from ownership.catalog.owners_yaml import write_schema; write_schema()"`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    WithJsonSchema,
-)
-
-from ownership.catalog.fields import name_problem, show, type_name
+from ownership.catalog.fields import MAX_NAME, NAME_RE, Checker, finish, name_problem, show, type_name
 from ownership.catalog.model import (
     DEFAULT_NAMESPACE,
     ONCALL_ANNOTATION,
@@ -29,77 +22,135 @@ from ownership.catalog.model import (
     CatalogError,
     Contact,
     Entity,
-    EntityRef,
     Link,
     LoadResult,
-    RefError,
 )
 from ownership.catalog.safe_yaml import YamlDocument, read_documents
 
 SCHEMA_PATH = Path(__file__).with_name("owners.schema.json")
 FILE_NAMES = ("owners.yaml", "owners.yml")
+MAX_TEXT, MAX_REF, MAX_TIER = 2048, 256, 64
+_ALIAS = re.compile(r"^[^,\s]+$")
 
-Name = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=63, pattern=r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$"),
-]
-Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
-Tier = Annotated[
-    str,
-    BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v),
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
-    WithJsonSchema({"anyOf": [{"type": "string", "minLength": 1, "maxLength": 64}, {"type": "integer"}]}),
-]
-Alias = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^,\s]+$")]
+FieldType = Literal["name", "text", "ref", "refs", "aliases", "tier"]
 
 
-class Team(BaseModel):
-    """A team: becomes a Group entity of type team."""
+@dataclass(frozen=True)
+class Field:
+    """One field of an owners.yaml entry: its type, description, and a ref's default kind."""
 
-    model_config = ConfigDict(extra="forbid", title="Team")
-
-    name: Name = Field(description="Team name (Backstage name rules).")
-    title: Text | None = Field(None, description="Display name.")
-    members: list[Ref] = Field(default_factory=list, description="User names or user refs.")
-    oncall: Text | None = Field(None, description="On-call reference: PagerDuty/Opsgenie URL or schedule.")
-    slack: Text | None = Field(None, description="Slack channel.")
-    email: Text | None = Field(None, description="Team e-mail address.")
-    parent: Ref | None = Field(None, description="Parent team (group ref).")
+    type: FieldType
+    description: str | None = None
+    default_kind: str = "group"
+    required: bool = False
 
 
-class Service(BaseModel):
-    """A service: becomes a Component entity of type service."""
+TEAM_FIELDS: dict[str, Field] = {
+    "name": Field("name", "Team name (Backstage name rules).", required=True),
+    "title": Field("text", "Display name."),
+    "members": Field("refs", "User names or user refs.", default_kind="user"),
+    "oncall": Field("text", "On-call reference: PagerDuty/Opsgenie URL or schedule."),
+    "slack": Field("text", "Slack channel."),
+    "email": Field("text", "Team e-mail address."),
+    "parent": Field("ref", "Parent team (group ref)."),
+}
+SERVICE_FIELDS: dict[str, Field] = {
+    "name": Field("name", "Service name (Backstage name rules).", required=True),
+    "owner": Field("ref", "Owning team (group ref) or user:<name>."),
+    "description": Field("text"),
+    "aliases": Field("aliases", "Other telemetry service.name values of this service."),
+    "runbook": Field("text", "Runbook URL."),
+    "docs": Field("text", "Documentation URL."),
+    "tier": Field("tier", "Criticality tier, e.g. 1 or tier-1."),
+    "lifecycle": Field("text", "experimental, production, deprecated, ..."),
+    "depends_on": Field("refs", "Services (or resource:<name>) this service calls.", default_kind="component"),
+    "oncall": Field("text", "On-call reference for this service."),
+}
+TOP_LEVEL = ("version", "teams", "services")
 
-    model_config = ConfigDict(extra="forbid", title="Service")
 
-    name: Name = Field(description="Service name (Backstage name rules).")
-    owner: Ref | None = Field(None, description="Owning team (group ref) or user:<name>.")
-    description: Text | None = None
-    aliases: list[Alias] = Field(
-        default_factory=list, description="Other telemetry service.name values of this service."
-    )
-    runbook: Text | None = Field(None, description="Runbook URL.")
-    docs: Text | None = Field(None, description="Documentation URL.")
-    tier: Tier | None = Field(None, description="Criticality tier, e.g. 1 or tier-1.")
-    lifecycle: Text | None = Field(None, description="experimental, production, deprecated, ...")
-    depends_on: list[Ref] = Field(default_factory=list, description="Services (or resource:<name>) this service calls.")
-    oncall: Text | None = Field(None, description="On-call reference for this service.")
+def read_entry(check: Checker, item: Mapping[str, Any], fields: dict[str, Field], prefix: str) -> dict[str, Any]:
+    """Every field of one entry by its table (absent or bad fields are None or empty)."""
+    check.known_keys(item, fields, prefix)
+    values: dict[str, Any] = {}
+    for key, spec in fields.items():
+        path = f"{prefix}.{key}"
+        if spec.type in ("refs", "aliases"):
+            values[key] = _read_list(check, item, key, path, spec)
+        elif spec.type == "tier":
+            values[key] = check.string_or_int(item, key, path, max_length=MAX_TIER)
+        else:
+            limit = {"name": MAX_NAME, "ref": MAX_REF}.get(spec.type, MAX_TEXT)
+            text = check.string(item, key, path, required=spec.required, max_length=limit)
+            values[key] = text.strip() if text is not None and spec.type != "name" else text
+            if spec.type == "name" and text is not None and (problem := name_problem(text)):
+                check.fail(path, f"{show(text)} {problem}")
+            elif spec.type == "ref" and values[key] is not None:
+                values[key] = check.parse_ref(values[key], path, spec.default_kind, DEFAULT_NAMESPACE)
+    return values
 
 
-class OwnersFile(BaseModel):
-    """The whole owners.yaml document."""
+def _read_list(check: Checker, item: Mapping[str, Any], key: str, path: str, spec: Field) -> list[Any]:
+    if spec.type == "refs":
+        return check.ref_list(item, key, path, default_kind=spec.default_kind)
+    aliases = []
+    for i, alias in enumerate(check.string_list(item, key, path)):
+        if len(alias) > MAX_REF:
+            check.fail(f"{path}[{i}]", f"must be at most {MAX_REF} characters, got {len(alias)}")
+        elif not _ALIAS.match(alias):
+            check.fail(f"{path}[{i}]", f"{show(alias)} must not contain commas or whitespace")
+        else:
+            aliases.append(alias)
+    return aliases
 
-    model_config = ConfigDict(extra="forbid", title="ownermap owners.yaml")
 
-    version: Literal[1] | None = Field(None, description="Format version; 1 when given.")
-    teams: list[Team] = Field(default_factory=list)
-    services: list[Service] = Field(default_factory=list)
+def _field_schema(spec: Field, key: str) -> dict[str, Any]:
+    text = {"type": "string", "minLength": 1}
+    types: dict[str, dict[str, Any]] = {
+        "name": {**text, "maxLength": MAX_NAME, "pattern": NAME_RE.pattern},
+        "text": {**text, "maxLength": MAX_TEXT},
+        "ref": {**text, "maxLength": MAX_REF},
+        "refs": {"type": "array", "items": {**text, "maxLength": MAX_REF}},
+        "aliases": {"type": "array", "items": {**text, "maxLength": MAX_REF, "pattern": _ALIAS.pattern}},
+        "tier": {"anyOf": [{**text, "maxLength": MAX_TIER}, {"type": "integer"}]},
+    }
+    schema = types[spec.type]
+    if not spec.required and spec.type not in ("refs", "aliases"):
+        schema = {"anyOf": [*schema.get("anyOf", [schema]), {"type": "null"}], "default": None}
+    out = {**schema, "title": key.replace("_", " ").title()}
+    return {**out, "description": spec.description} if spec.description else out
+
+
+def _entry_schema(title: str, description: str, fields: dict[str, Field]) -> dict[str, Any]:
+    return {
+        "additionalProperties": False,
+        "description": description,
+        "properties": {key: _field_schema(spec, key) for key, spec in fields.items()},
+        "required": [key for key, spec in fields.items() if spec.required],
+        "title": title,
+        "type": "object",
+    }
 
 
 def owners_json_schema() -> dict[str, Any]:
-    """The JSON Schema of owners.yaml, as generated from the pydantic models."""
-    return OwnersFile.model_json_schema()
+    """The JSON Schema of owners.yaml, made from the field tables."""
+    return {
+        "$defs": {
+            "Service": _entry_schema("Service", "A service: becomes a Component entity of type service.",
+                                     SERVICE_FIELDS),
+            "Team": _entry_schema("Team", "A team: becomes a Group entity of type team.", TEAM_FIELDS),
+        },
+        "additionalProperties": False,
+        "description": "The whole owners.yaml document.",
+        "properties": {
+            "services": {"items": {"$ref": "#/$defs/Service"}, "title": "Services", "type": "array"},
+            "teams": {"items": {"$ref": "#/$defs/Team"}, "title": "Teams", "type": "array"},
+            "version": {"anyOf": [{"const": 1, "type": "integer"}, {"type": "null"}], "default": None,
+                        "description": "Format version; 1 when given.", "title": "Version"},
+        },
+        "title": "ownermap owners.yaml",
+        "type": "object",
+    }
 
 
 def write_schema(path: Path = SCHEMA_PATH) -> None:
@@ -123,134 +174,76 @@ def load_owners_file(path: Path) -> LoadResult:
 
 def parse_owners_document(doc: YamlDocument, path: Path, result: LoadResult) -> None:
     """Validate one owners.yaml document, appending entities and problems to result."""
-    file, data, line = str(path), doc.data, doc.line
+    check = Checker(str(path), None, doc)
+    data = doc.data
     if not isinstance(data, Mapping):
-        result.report(CatalogError(file, f"document must be a mapping, got {type_name(data)}", line=line))
+        check.fail(None, f"document must be a mapping, got {type_name(data)}")
+        finish(check, result, [])
         return
-    known = set(OwnersFile.model_fields)
     for key in data:
-        if key not in known:
-            result.report(
-                CatalogError(
-                    file, f"unknown top-level key; expected {sorted(known)}", field=str(key), line=doc.line_of(str(key))
-                )
-            )
+        if key not in TOP_LEVEL:
+            check.fail(str(key), f"unknown top-level key; expected {sorted(TOP_LEVEL)}")
     version = data.get("version")
     if version is not None and version != 1:
-        result.report(
-            CatalogError(
-                file, f"unsupported version {show(version)}; expected 1", field="version", line=doc.line_of("version")
-            )
-        )
-    for section, model, convert in (("teams", Team, _team_entity), ("services", Service, _service_entity)):
-        items = data.get(section)
-        if items is None:
-            continue
-        if not isinstance(items, list):
-            result.report(
-                CatalogError(file, f"must be a list, got {type_name(items)}", field=section, line=doc.line_of(section))
-            )
-            continue
+        check.fail("version", f"unsupported version {show(version)}; expected 1")
+    sections = (("teams", TEAM_FIELDS, _team_entity), ("services", SERVICE_FIELDS, _service_entity))
+    entries = [(section, fields, convert, check.items(data, section, section)) for section, fields, convert in sections]
+    finish(check, result, [])
+    for section, fields, convert, items in entries:
         for i, item in enumerate(items):
-            label = f"{section}[{i}]"
-            if isinstance(item, Mapping) and isinstance(item.get("name"), str):
-                label = f"{label} {item['name']!r}"
-            try:
-                parsed = model.model_validate(item)
-            except ValidationError as exc:
-                for err in exc.errors(include_url=False):
-                    where = ".".join([section + f"[{i}]", *(_loc(p) for p in err["loc"])]).replace(".[", "[")
-                    result.report(CatalogError(file, _message(err), label, where, doc.line_of(where)))
+            prefix = f"{section}[{i}]"
+            name = item.get("name") if isinstance(item, Mapping) else None
+            entry = Checker(str(path), f"{prefix} {name!r}" if isinstance(name, str) else prefix, doc)
+            if not isinstance(item, Mapping):
+                entry.fail(prefix, f"must be a mapping, got {type_name(item)}")
+                finish(entry, result, [])
                 continue
-            refs = _Refs(file, label, f"{section}[{i}]", doc)
-            entity = convert(parsed, path, refs)  # type: ignore[operator]
-            for problem in refs.problems:
-                result.report(problem)
-            if not refs.problems:
-                result.entities.append(entity)
+            values = read_entry(entry, item, fields, prefix)
+            entity = convert(values, path, doc.line_of(prefix))
+            result.entities.extend(finish(entry, result, [entity]))
 
 
-def _message(err: Any) -> str:
-    """A readable message for one pydantic error, naming the offending value."""
-    kind, value, field = err["type"], err.get("input"), str(err["loc"][-1]) if err["loc"] else ""
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        return "is not a known field"
-    if kind == "string_pattern_mismatch" and field == "name":
-        return f"{show(value)} {name_problem(value) or 'is not a valid name'}"
-    if kind == "string_pattern_mismatch":
-        return f"{show(value)} must not contain commas or whitespace"
-    return f"{err['msg']}, got {show(value)}"
-
-
-def _loc(part: object) -> str:
-    return f"[{part}]" if isinstance(part, int) else str(part)
-
-
-class _Refs:
-    """Parses the refs of one entry, collecting problems under that entry's label."""
-
-    def __init__(self, file: str, label: str, prefix: str, doc: YamlDocument) -> None:
-        self.file, self.label, self.prefix, self.doc = file, label, prefix, doc
-        self.problems: list[CatalogError] = []
-
-    def one(self, value: str | None, kind: str, field: str) -> EntityRef | None:
-        if value is None:
-            return None
-        try:
-            return EntityRef.parse(value, default_kind=kind, default_namespace=DEFAULT_NAMESPACE)
-        except RefError as exc:
-            where = f"{self.prefix}.{field}"
-            self.problems.append(CatalogError(self.file, str(exc), self.label, where, self.doc.line_of(where)))
-            return None
-
-    def many(self, values: list[str], kind: str, field: str) -> list[EntityRef]:
-        refs = [self.one(v, kind, f"{field}[{j}]") for j, v in enumerate(values)]
-        return [r for r in refs if r is not None]
-
-
-def _team_entity(team: Team, path: Path, refs: _Refs) -> Entity:
+def _team_entity(team: dict[str, Any], path: Path, line: int) -> Entity:
     entity = Entity(
         kind="Group",
-        name=team.name,
-        title=team.title,
+        name=team["name"] or "",
+        title=team["title"],
         type="team",
-        members=refs.many(team.members, "user", "members"),
-        parent=refs.one(team.parent, "group", "parent"),
+        members=team["members"],
+        parent=team["parent"],
         source=path,
-        line=refs.doc.line_of(refs.prefix),
+        line=line,
         source_format="owners.yaml",
     )
-    if team.oncall:
-        entity.annotations[ONCALL_ANNOTATION] = team.oncall
-    if team.slack:
-        entity.contacts.append(Contact(type="slack", value=team.slack))
-    if team.email:
-        entity.contacts.append(Contact(type="email", value=team.email))
+    if team["oncall"]:
+        entity.annotations[ONCALL_ANNOTATION] = team["oncall"]
+    if team["slack"]:
+        entity.contacts.append(Contact(type="slack", value=team["slack"]))
+    if team["email"]:
+        entity.contacts.append(Contact(type="email", value=team["email"]))
     return entity
 
 
-def _service_entity(service: Service, path: Path, refs: _Refs) -> Entity:
+def _service_entity(service: dict[str, Any], path: Path, line: int) -> Entity:
     entity = Entity(
         kind="Component",
-        name=service.name,
+        name=service["name"] or "",
         type="service",
-        description=service.description,
-        lifecycle=service.lifecycle,
-        tier=service.tier,
-        owner=refs.one(service.owner, "group", "owner"),
-        depends_on=refs.many(service.depends_on, "component", "depends_on"),
+        description=service["description"],
+        lifecycle=service["lifecycle"],
+        tier=service["tier"],
+        owner=service["owner"],
+        depends_on=service["depends_on"],
         source=path,
-        line=refs.doc.line_of(refs.prefix),
+        line=line,
         source_format="owners.yaml",
     )
-    if service.aliases:
-        entity.annotations[SERVICE_NAMES_ANNOTATION] = ",".join(service.aliases)
-    if service.oncall:
-        entity.annotations[ONCALL_ANNOTATION] = service.oncall
-    if service.runbook:
-        entity.links.append(Link(url=service.runbook, title="Runbook", type="runbook"))
-    if service.docs:
-        entity.links.append(Link(url=service.docs, title="Docs", type="docs"))
+    if service["aliases"]:
+        entity.annotations[SERVICE_NAMES_ANNOTATION] = ",".join(service["aliases"])
+    if service["oncall"]:
+        entity.annotations[ONCALL_ANNOTATION] = service["oncall"]
+    if service["runbook"]:
+        entity.links.append(Link(url=service["runbook"], title="Runbook", type="runbook"))
+    if service["docs"]:
+        entity.links.append(Link(url=service["docs"], title="Docs", type="docs"))
     return entity

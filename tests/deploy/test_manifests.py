@@ -55,7 +55,7 @@ def test_dockerfile_is_multi_stage_non_root_and_health_checked() -> None:
     assert len(re.findall(r"^FROM ", DOCKERFILE, re.M)) >= 2
     assert re.search(r"^USER ownermap$", DOCKERFILE, re.M)
     assert "HEALTHCHECK" in DOCKERFILE and "/healthz" in DOCKERFILE
-    assert "pip install --no-cache-dir '.[postgres]'" in DOCKERFILE  # the same package install CI tests
+    assert "pip install --no-cache-dir '.[postgres,demo]'" in DOCKERFILE  # the same package install CI tests
     for port in ("4317", "4318", "8080"):
         assert f"0.0.0.0:{port}" in DOCKERFILE  # the image binds all interfaces
 

@@ -1,143 +1,17 @@
-"""Identity: matching telemetry names to entities, owner resolution, documentation signals."""
+"""Identity: matching telemetry names to entities, owner resolution (documentation signals: findings/)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ownership.catalog import Catalog, Entity, EntityRef, Link, load_catalog
-from ownership.identity import CatalogIndex, has_docs, has_runbook, normalise, telemetry_names
-
-CATALOG = """\
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: checkout
-  annotations:
-    ownermap.io/service-names: checkout-svc, CheckoutService
-    pagerduty.com/service-id: P1
-  links:
-    - {url: https://wiki.example/checkout/runbook, title: Ops}
-spec: {type: service, lifecycle: production, owner: payments, dependsOn: [component:cart, resource:orders-db]}
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: checkout
-  namespace: shop
-spec: {type: service, lifecycle: production, owner: payments}
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: cart
-  annotations: {opentelemetry.io/service-name: cart-otel}
-spec: {type: service, lifecycle: deprecated, owner: user:alice}
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: ledger
-  annotations:
-    jaegertracing.io/service: ledger-jaeger
-    datadoghq.com/service-name: ledger-dd
-    backstage.io/techdocs-ref: dir:.
-spec: {type: service, lifecycle: production, owner: ghosts}
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata: {name: website}
-spec: {type: website, lifecycle: production, owner: platform}
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: alias-thief
-  annotations: {ownermap.io/service-names: cart}
-spec: {type: service, lifecycle: production, owner: payments}
----
-apiVersion: backstage.io/v1alpha1
-kind: Resource
-metadata: {name: orders-db, annotations: {ownermap.io/service-names: "postgres"}}
-spec: {type: database, owner: payments}
----
-apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: {name: engineering}
-spec: {type: department, children: [payments, platform]}
----
-apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: {name: payments}
-spec: {type: team, children: []}
----
-apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: {name: platform, annotations: {opsgenie.com/team: platform}}
-spec: {type: team, children: []}
----
-apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: {name: empty-parent}
-spec: {type: team, children: [empty-child]}
----
-apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: {name: empty-child}
-spec: {type: team, children: [empty-parent]}
----
-apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: {name: sre}
-spec: {type: team, parent: platform, children: [], members: [dave]}
----
-apiVersion: backstage.io/v1alpha1
-kind: User
-metadata: {name: alice}
-spec: {memberOf: [payments]}
-"""
-
-OWNERS = """\
-teams:
-  - name: search
-    members: [bob]
-    oncall: https://pd.example/search
-  - name: nobody-home
-services:
-  - name: search-api
-    owner: search
-    aliases: [search_api_v2]
-    runbook: https://r.example/search
-    docs: https://d.example/search
-  - name: lonely
-    owner: nobody-home
-  - name: free-agent
-  - name: orders
-    owner: checkout
-"""
-
-DATADOG = """\
-schema-version: v2.1
-dd-service: recs
-team: ml
-integrations: {pagerduty: {service-url: https://pd.example/recs}}
-"""
+from ownership.catalog import Catalog, Entity, EntityRef
+from ownership.identity import CatalogIndex, normalise, telemetry_names
+from tests.ownership.sample_catalog import build_index, entity
 
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> CatalogIndex:
-    root = tmp_path_factory.mktemp("catalog")
-    (root / "catalog-info.yaml").write_text(CATALOG, encoding="utf-8")
-    (root / "owners.yaml").write_text(OWNERS, encoding="utf-8")
-    (root / "service.datadog.yaml").write_text(DATADOG, encoding="utf-8")
-    catalog = load_catalog([root])
-    assert catalog.errors == []
-    return CatalogIndex(catalog)
-
-
-def entity(index: CatalogIndex, ref: str) -> Entity:
-    found = index.get(ref)
-    assert found is not None, ref
-    return found
+    return build_index(tmp_path_factory.mktemp("catalog"))
 
 
 # -- matching ---------------------------------------------------------------------------------------
@@ -288,45 +162,6 @@ def test_services_are_components_of_type_service(index: CatalogIndex) -> None:
     assert "website" not in names and {"checkout", "search-api", "recs"} <= names
 
 
-# -- documentation signals -------------------------------------------------------------------------
-
-
-def test_signals(index: CatalogIndex) -> None:
-    checkout, ledger, search = entity(index, "checkout"), entity(index, "ledger"), entity(index, "search-api")
-    assert index.has_runbook(checkout)  # URL mentions runbook
-    assert index.has_runbook(search) and index.has_docs(search)
-    assert index.has_docs(ledger) and not index.has_runbook(ledger)
-    assert index.has_oncall(checkout)  # PagerDuty annotation on the service
-    assert index.has_oncall(search)  # owners.yaml oncall on the team
-    assert index.has_oncall(entity(index, "website"))  # Opsgenie annotation on the team
-    assert index.has_oncall(entity(index, "recs"))  # Datadog integration
-    assert not index.has_oncall(ledger)
-    assert not index.has_oncall(entity(index, "free-agent"))
-
-
-@pytest.mark.parametrize(
-    ("link", "runbook", "docs"),
-    [
-        (Link(url="https://x", title="Runbook"), True, False),
-        (Link(url="https://x", type="runbook"), True, False),
-        (Link(url="https://x/RUNBOOKS/a"), True, False),
-        (Link(url="https://x", title="API Docs"), False, True),
-        (Link(url="https://x", type="doc"), False, True),
-        (Link(url="https://x", title="Team wiki"), False, True),
-        (Link(url="https://x", title="Documentation"), False, True),
-        (Link(url="https://x", title="Dockerfile"), False, False),
-        (Link(url="https://docs.example"), False, False),  # a URL alone does not say docs
-    ],
-)
-def test_link_signals(link: Link, runbook: bool, docs: bool) -> None:
-    e = Entity(kind="Component", name="x", links=[link])
-    assert (has_runbook(e), has_docs(e)) == (runbook, docs)
-
-
-def test_runbook_annotation() -> None:
-    assert has_runbook(Entity(kind="Component", name="x", annotations={"ownermap.io/runbook": "https://r"}))
-
-
 def test_dependencies_and_lifecycle(index: CatalogIndex) -> None:
     checkout, cart = entity(index, "checkout"), entity(index, "cart")
     assert index.depends_on(checkout) == [
@@ -335,8 +170,7 @@ def test_dependencies_and_lifecycle(index: CatalogIndex) -> None:
     ]
     assert index.declares_dependency(checkout, cart)
     assert not index.declares_dependency(cart, checkout)
-    assert index.lifecycle(cart) == "deprecated" and index.is_deprecated(cart)
-    assert not index.is_deprecated(checkout)
+    assert index.lifecycle(cart) == "deprecated"
 
 
 def test_empty_catalog() -> None:

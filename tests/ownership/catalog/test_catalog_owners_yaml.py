@@ -77,8 +77,8 @@ def test_full_example_converts_to_groups_and_components(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("entry", "field", "words"),
     [
-        ("{name: x, owner: 5}", "services[0].owner", "valid string"),
-        ("{name: x, aliases: x}", "services[0].aliases", "valid list"),
+        ("{name: x, owner: 5}", "services[0].owner", "must be a string, got number"),
+        ("{name: x, aliases: x}", "services[0].aliases", "must be a list, got string"),
         ("{name: x, aliases: ['a,b']}", "services[0].aliases[0]", "commas"),
         ("{name: x, depends_on: [':x']}", "services[0].depends_on[0]", "empty kind"),
         ("{name: x, owner: 'group:'}", "services[0].owner", "empty name"),
@@ -86,8 +86,8 @@ def test_full_example_converts_to_groups_and_components(tmp_path: Path) -> None:
         ("{name: '<script>alert(1)</script>'}", "services[0].name", "letters, digits"),
         ("{owner: t}", "services[0].name", "required"),
         ("{name: x, ownr: t}", "services[0].ownr", "not a known field"),
-        ("{name: x, tier: [1]}", "services[0].tier", "got [1]"),
-        ("just-a-string", "services[0]", "valid dictionary"),
+        ("{name: x, tier: [1]}", "services[0].tier", "must be a string or an integer, got list"),
+        ("just-a-string", "services[0]", "must be a mapping, got string"),
     ],
 )
 def test_service_field_errors(tmp_path: Path, entry: str, field: str, words: str) -> None:
@@ -106,10 +106,10 @@ def test_service_field_errors(tmp_path: Path, entry: str, field: str, words: str
 @pytest.mark.parametrize(
     ("entry", "field", "words"),
     [
-        ('{name: t, members: "x"}', "teams[0].members", "valid list"),
-        ("{name: t, members: [5]}", "teams[0].members[0]", "valid string"),
+        ('{name: t, members: "x"}', "teams[0].members", "must be a list, got string"),
+        ("{name: t, members: [5]}", "teams[0].members[0]", "must be a string, got number"),
         ("{name: t, parent: 'group:'}", "teams[0].parent", "empty name"),
-        ("{name: t, oncall: 5}", "teams[0].oncall", "valid string"),
+        ("{name: t, oncall: 5}", "teams[0].oncall", "must be a string, got number"),
     ],
 )
 def test_team_field_errors(tmp_path: Path, entry: str, field: str, words: str) -> None:

@@ -1,0 +1,39 @@
+"""The Finding record: one problem with one service (or catalog entry)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ownership.findings.codes import SEVERITY, FindingCode
+
+
+@dataclass
+class Finding:
+    """One problem with one service (or catalog entry)."""
+
+    code: FindingCode
+    service: str
+    detail: str
+    owner: str | None = None
+    suggested_owners: list[dict[str, Any]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def severity(self) -> str:
+        """high, medium or low."""
+        return SEVERITY[self.code]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's finding object."""
+        out: dict[str, Any] = {
+            "code": str(self.code),
+            "service": self.service,
+            "severity": self.severity,
+            "detail": self.detail,
+            "owner": self.owner,
+            "suggested_owners": self.suggested_owners,
+        }
+        if self.data:
+            out["data"] = self.data
+        return out

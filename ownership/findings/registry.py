@@ -1,0 +1,41 @@
+"""Which rules the analysis runs, in the order their findings are listed for a service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ownership.findings import documentation, naming, owner, usage
+from ownership.findings.codes import FindingCode
+from ownership.findings.rules import Rule, ServiceFacts, WindowFacts
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules of an analysis: per seen service, and once per window."""
+
+    service: tuple[Rule[ServiceFacts], ...]
+    window: tuple[Rule[WindowFacts], ...]
+
+    def codes(self) -> list[FindingCode]:
+        """Every code the rules decide, in order."""
+        return [rule.code for rule in (*self.service, *self.window)]
+
+
+DEFAULT_RULES = RuleSet(
+    service=(
+        naming.unnamed_service,
+        naming.undocumented,
+        naming.name_mismatch,
+        owner.unowned,
+        owner.owner_not_found,
+        owner.owner_inactive,
+        owner.individual_owner,
+        documentation.no_oncall,
+        documentation.no_runbook,
+        documentation.no_docs,
+        usage.deprecated_in_use,
+        owner.owner_mismatch,
+        usage.undeclared_dependency,
+    ),
+    window=(usage.stale,),
+)
