@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from graph.model import DEFAULT_OWNER_ATTRIBUTES
+
 
 @dataclass
 class ApiConfig:
@@ -11,4 +13,4 @@ class ApiConfig:
 
     api_token: str | None = None
     catalog_paths: list[str] = field(default_factory=list)
-    owner_attributes: list[str] = field(default_factory=lambda: ["service.owner", "team", "owner"])
+    owner_attributes: list[str] = field(default_factory=lambda: list(DEFAULT_OWNER_ATTRIBUTES))

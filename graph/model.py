@@ -86,6 +86,10 @@ def cap_name(name: str) -> str:
     return name if len(name) <= MAX_NAME_LENGTH else name[:MAX_NAME_LENGTH]
 
 
+# Resource attributes that name a service's owning team, unless the `owner_attributes` setting says otherwise.
+DEFAULT_OWNER_ATTRIBUTES: tuple[str, ...] = ("service.owner", "team", "owner")
+
+
 @dataclass(slots=True)
 class Resource:
     """The emitting process: its service name, environment and identity hints.

@@ -11,12 +11,11 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import grpc
 import uvicorn
 
 from api.app import create_app
@@ -29,8 +28,10 @@ from collector.pipeline import IngestPipeline
 from graph.store import Store, open_store
 from graph.store.base import SqlStore
 from graph.store.mirror import MirroredStore
+from ownermap.listeners import QuietServer, address_of, bind_socket, serve_in_own_thread, stop_uvicorn
 from ownermap.metrics import build_registry
 from ownermap.settings import Settings, split_hostport
+from ownermap.wiring import build_pipeline
 from ownership.analysis import owner_name
 from ownership.source import CatalogSource
 from reports.run import Delivery, run_weekly_report
@@ -38,14 +39,7 @@ from reports.schedule import ReportScheduler
 
 log = logging.getLogger("ownermap")
 MAINTENANCE_SECONDS = 300.0
-
-
-class _QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to ownermap (several run in one loop)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+HTTP_INGEST_WORKERS = 4  # the OTLP/HTTP pool: decoding holds the GIL, more threads only contend
 
 
 def tune_gc_for_ingest() -> None:
@@ -58,53 +52,6 @@ def tune_gc_for_ingest() -> None:
     """
     gc.freeze()  # everything allocated at start-up stays out of collections
     gc.set_threshold(200_000, 50, 1000)
-
-
-HTTP_INGEST_WORKERS = 4  # the OTLP/HTTP pool: decoding holds the GIL, more threads only contend
-
-
-def serve_in_own_thread(server: uvicorn.Server, sock: socket.socket, name: str) -> asyncio.Future[None]:
-    """Run a uvicorn server on its own thread and event loop; the future completes when it stops.
-
-    Stop it with `server.should_exit = True` (uvicorn polls the flag). Requests on it can then
-    never hold the event loop, nor the worker threads, of the servers on other loops.
-    """
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[None] = loop.create_future()
-
-    def finish(error: BaseException | None) -> None:
-        if not done.done():
-            done.set_exception(error) if error is not None else done.set_result(None)
-
-    def run() -> None:
-        error: BaseException | None = None
-        try:
-            asyncio.run(server.serve(sockets=[sock]))
-        except BaseException as exc:  # reported to the awaiting loop
-            error = exc
-        loop.call_soon_threadsafe(finish, error)
-
-    threading.Thread(target=run, name=name, daemon=True).start()
-    return done
-
-
-def bind_socket(hostport: str) -> socket.socket:
-    """A listening TCP socket for HOST:PORT (port 0 picks a free port)."""
-    host, port = split_hostport(hostport)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    infos = socket.getaddrinfo(host, port, family if ":" in host else 0, socket.SOCK_STREAM)
-    family, _, _, _, address = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(address)
-    sock.listen(512)
-    sock.setblocking(False)
-    return sock
-
-
-def _address(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def api_config(settings: Settings) -> ApiConfig:
@@ -155,7 +102,7 @@ class OwnermapServer:
             return s.tls_cert.read_bytes(), s.tls_key.read_bytes()
         return None
 
-    def _uvicorn(self, app: Any, sock: socket.socket, limit_concurrency: int | None = None) -> _QuietServer:
+    def _uvicorn(self, app: Any, sock: socket.socket, limit_concurrency: int | None = None) -> QuietServer:
         s = self.settings
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="off",
@@ -164,7 +111,7 @@ class OwnermapServer:
             ssl_keyfile=str(s.tls_key) if s.tls_key else None,
             timeout_graceful_shutdown=10,
         )
-        return _QuietServer(config)
+        return QuietServer(config)
 
     def _query_store(self) -> Store:
         """The store the API reads: with query_mirror_days, the recent aggregates mirrored in memory
@@ -221,96 +168,125 @@ class OwnermapServer:
         return stop
 
     async def run(self) -> None:
-        """Start every listener of the role, serve until asked to stop, then drain and flush."""
+        """Start the role's parts in order, serve until asked to stop, then stop them in reverse.
+
+        Each part registers its own shutdown on an exit stack as it starts, so a start-up that
+        fails halfway stops what had started, and a normal stop drains the receivers before the
+        pipeline flushes and the store closes.
+        """
         s = self.settings
-        self.store = open_store(s.db)
-        receiver: Receiver | None = None
-        maintenance: threading.Event | None = None
-        grpc_server: grpc.Server | None = None
-        servers: list[tuple[_QuietServer, socket.socket]] = []
-        http_ingest: tuple[_QuietServer, asyncio.Future[None], ThreadPoolExecutor] | None = None
-        scheme = "https" if s.tls_cert else "http"
-        if s.role in ("all", "ingest"):
-            tune_gc_for_ingest()
-            self.pipeline = IngestPipeline(
-                self.store, ttl=s.pairing_ttl, max_pending=s.max_pending, clock=self.clock,
-                queue_batches=s.ingest_queue_batches, max_queued_spans=s.ingest_queue_spans,
-                max_services=s.max_services, max_edges=s.max_edges, max_environments=s.max_environments,
-                database_at_once=s.database_at_once,
-            )
-            self.pipeline.start()
-            maintenance = self._start_maintenance()
-            receiver = Receiver(self.pipeline, s.owner_attributes)
-            token = s.otlp_token.get_secret_value() if s.otlp_token else None
-            host, port = split_hostport(s.otlp_grpc)
-            bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            grpc_server, port = build_grpc_server(
-                receiver, bind, max_request_bytes=s.max_request_bytes, token=token, tls=self._tls(),
-                max_concurrent=s.grpc_max_concurrent, max_inflight_bytes=s.grpc_max_inflight_bytes,
-            )
-            grpc_server.start()
-            self.listening.grpc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            http_pool = ThreadPoolExecutor(HTTP_INGEST_WORKERS, thread_name_prefix="otlp-http")
-            http_app = create_otlp_http_app(
-                receiver, max_request_bytes=s.max_request_bytes,
-                max_decompressed_bytes=s.max_decompressed_bytes, token=token,
-                max_concurrent=s.max_concurrent_requests, executor=http_pool,
-            )
-            sock = bind_socket(s.otlp_http)
-            self.listening.http = _address(sock)
-            http_server = self._uvicorn(http_app, sock)
-            # OTLP/HTTP on its own thread, event loop and pool: ingest cannot starve the API and health.
-            http_ingest = (http_server, serve_in_own_thread(http_server, sock, "otlp-http-loop"), http_pool)
+        async with contextlib.AsyncExitStack() as stack:
+            stack.callback(_say, "stopped")
+            self.store = open_store(s.db)
+            stack.callback(self.store.close)
+            serving: list[asyncio.Future[Any]] = []
+            receiver: Receiver | None = None
+            if s.role in ("all", "ingest"):
+                receiver = self._start_pipeline(stack)
+                self._start_otlp_grpc(stack, receiver)
+                serving.append(self._start_otlp_http(stack, receiver))
+            catalog = self._start_catalog(stack)
+            serving.append(self._start_api(stack, catalog, receiver))
+            self._announce()
+            if self.on_stop is not None:
+                stack.push_async_callback(_in_thread, self.on_stop)
+            if self.on_ready is not None:
+                self.on_ready(self.listening)
+            stop_waiter = asyncio.create_task(self._stop.wait())
+            await asyncio.wait([stop_waiter, *serving], return_when=asyncio.FIRST_COMPLETED)
+            stop_waiter.cancel()
+            _say("shutting down: draining receivers and flushing pending edges")
+
+    def _start_pipeline(self, stack: contextlib.AsyncExitStack) -> Receiver:
+        """The ingest pipeline and its maintenance (compaction, retention); the receivers' entry."""
+        assert self.store is not None
+        tune_gc_for_ingest()
+        self.pipeline = build_pipeline(self.settings, self.store, self.clock)
+        self.pipeline.start()
+        stack.push_async_callback(_in_thread, self.pipeline.stop)
+        stack.callback(self._start_maintenance().set)
+        return Receiver(self.pipeline, self.settings.owner_attributes)
+
+    def _otlp_token(self) -> str | None:
+        token = self.settings.otlp_token
+        return token.get_secret_value() if token else None
+
+    def _start_otlp_grpc(self, stack: contextlib.AsyncExitStack, receiver: Receiver) -> None:
+        """The OTLP/gRPC receiver."""
+        s = self.settings
+        host, port = split_hostport(s.otlp_grpc)
+        bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        server, port = build_grpc_server(
+            receiver, bind, max_request_bytes=s.max_request_bytes, token=self._otlp_token(), tls=self._tls(),
+            max_concurrent=s.grpc_max_concurrent, max_inflight_bytes=s.grpc_max_inflight_bytes,
+        )
+        server.start()
+        stack.push_async_callback(_in_thread, lambda: server.stop(5).wait(10))
+        self.listening.grpc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def _start_otlp_http(self, stack: contextlib.AsyncExitStack, receiver: Receiver) -> asyncio.Future[None]:
+        """The OTLP/HTTP receiver, on its own thread, event loop and pool: ingest cannot starve the API."""
+        s = self.settings
+        pool = ThreadPoolExecutor(HTTP_INGEST_WORKERS, thread_name_prefix="otlp-http")
+        stack.callback(pool.shutdown, wait=False)
+        app = create_otlp_http_app(
+            receiver, max_request_bytes=s.max_request_bytes, max_decompressed_bytes=s.max_decompressed_bytes,
+            token=self._otlp_token(), max_concurrent=s.max_concurrent_requests, executor=pool,
+        )
+        sock = bind_socket(s.otlp_http)
+        stack.callback(sock.close)
+        self.listening.http = address_of(sock)
+        server = self._uvicorn(app, sock)
+        serving = serve_in_own_thread(server, sock, "otlp-http-loop")
+        stack.push_async_callback(stop_uvicorn, server, serving)
+        return serving
+
+    def _start_catalog(self, stack: contextlib.AsyncExitStack) -> CatalogSource:
+        """The catalog (loaded, watched, reloaded on SIGHUP) and the report schedule, outside the ingest role."""
+        s = self.settings
         catalog = CatalogSource(s.catalog)
-        if s.role != "ingest":
-            report = catalog.reload()
-            _say(f"catalog: {report.files} file(s), {sum(report.counts.values())} entities, "
-                 f"{len(report.errors)} error(s)")
-            catalog.watch()
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, catalog.request_reload)
-        scheduler = self._schedule_reports(catalog) if s.role != "ingest" else None
+        stack.callback(catalog.close)
+        if s.role == "ingest":
+            return catalog
+        report = catalog.reload()
+        _say(f"catalog: {report.files} file(s), {sum(report.counts.values())} entities, {len(report.errors)} error(s)")
+        catalog.watch()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, catalog.request_reload)
+        scheduler = self._schedule_reports(catalog)
+        if scheduler is not None:
+            stack.callback(scheduler.close)
+        return catalog
+
+    def _start_api(
+        self, stack: contextlib.AsyncExitStack, catalog: CatalogSource, receiver: Receiver | None
+    ) -> asyncio.Future[Any]:
+        """The API listener: health, readiness and metrics in every role; API and page unless ingest-only."""
+        s = self.settings
         state = ApiState(
             config=api_config(s), store=self._query_store(), catalog=catalog, cache_seconds=s.query_cache_seconds,
             metric_sources={"registry": build_registry(receiver, self.pipeline, owner_lookup(catalog))},
         )
-        api_app = create_app(state, include_api=s.role != "ingest")
-        api_sock = bind_socket(s.api)
-        self.listening.api = _address(api_sock)
-        servers.append((self._uvicorn(api_app, api_sock, limit_concurrency=s.max_concurrent_requests), api_sock))
+        app = create_app(state, include_api=s.role != "ingest")
+        sock = bind_socket(s.api)
+        stack.callback(sock.close)
+        self.listening.api = address_of(sock)
+        server = self._uvicorn(app, sock, limit_concurrency=s.max_concurrent_requests)
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        stack.push_async_callback(stop_uvicorn, server, serving)
+        return serving
 
-        tasks: list[asyncio.Future[Any]] = [asyncio.create_task(srv.serve(sockets=[sock])) for srv, sock in servers]
-        if http_ingest is not None:
-            tasks.append(http_ingest[1])
+    def _announce(self) -> None:
+        scheme = "https" if self.settings.tls_cert else "http"
         if self.listening.grpc:
             _say(f"OTLP/gRPC listening on {self.listening.grpc}")
             _say(f"OTLP/HTTP listening on {scheme}://{self.listening.http}/v1/traces")
-        _say(f"API and UI on {scheme}://{self.listening.api}/ (role {s.role}, db {s.db})")
-        if self.on_ready is not None:
-            self.on_ready(self.listening)
-        stop_waiter = asyncio.create_task(self._stop.wait())
-        await asyncio.wait([stop_waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
-        _say("shutting down: draining receivers and flushing pending edges")
-        if self.on_stop is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.on_stop)
-        if grpc_server is not None:
-            await asyncio.get_running_loop().run_in_executor(None, lambda: grpc_server.stop(5).wait(10))
-        for server, _ in servers:
-            server.should_exit = True
-        if http_ingest is not None:
-            http_ingest[0].should_exit = True
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if http_ingest is not None:
-            http_ingest[2].shutdown(wait=False)
-        if self.pipeline is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.pipeline.stop)
-        catalog.close()
-        if maintenance is not None:
-            maintenance.set()
-        if scheduler is not None:
-            scheduler.close()
-        self.store.close()
-        _say("stopped")
+        _say(f"API and UI on {scheme}://{self.listening.api}/ (role {self.settings.role}, db {self.settings.db})")
+
+
+async def _in_thread(function: Callable[[], Any]) -> None:
+    """Run a blocking shutdown step without holding the event loop."""
+    await asyncio.get_running_loop().run_in_executor(None, function)
 
 
 def owner_lookup(catalog: CatalogSource) -> Callable[[str], str | None]:

@@ -17,6 +17,7 @@ from pydantic_settings import (
 )
 
 from graph.aggregate import DEFAULT_MAX_EDGES, DEFAULT_MAX_ENVIRONMENTS, DEFAULT_MAX_SERVICES
+from graph.model import DEFAULT_OWNER_ATTRIBUTES
 
 _HOSTPORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]*):([0-9]{1,5})$")
 
@@ -47,7 +48,7 @@ class Settings(BaseSettings):
     max_pending: int = Field(200_000, ge=1, le=100_000_000)
     database_at_once: bool = False
     catalog: CommaList = Field(default_factory=list)
-    owner_attributes: CommaList = Field(default_factory=lambda: ["service.owner", "team", "owner"])
+    owner_attributes: CommaList = Field(default_factory=lambda: list(DEFAULT_OWNER_ATTRIBUTES))
     max_request_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     max_decompressed_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     max_services: int = Field(DEFAULT_MAX_SERVICES, ge=1)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.model import NodeKind
+from graph.model import DEFAULT_OWNER_ATTRIBUTES, NodeKind
 from graph.service_graph import Edge, Node, ServiceGraph
 from ownership.catalog.model import Entity
 from ownership.findings import ORPHAN_CODES, SEVERITY_ORDER, Finding
@@ -22,8 +22,6 @@ from ownership.findings.rules import ServiceFacts, WindowFacts
 from ownership.identity import CatalogIndex, ResolvedOwner
 from ownership.scaffold import node_ref, scaffold_yaml
 from ownership.suggest import SuggestionContext, suggest_owners
-
-DEFAULT_OWNER_ATTRIBUTES = ("service.owner", "team", "owner")
 
 
 @dataclass

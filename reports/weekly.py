@@ -17,7 +17,7 @@ import pandas as pd
 from graph.model import NodeKind, Window
 from graph.service_graph import ServiceGraph, edge_dicts, iso_ns
 from graph.store.base import Store
-from ownership.analysis import OwnershipAnalysis
+from ownership.analysis import DEFAULT_OWNER_ATTRIBUTES, OwnershipAnalysis
 from ownership.findings import DOCUMENTATION_CODES, ORPHAN_CODES, FindingCode
 from ownership.identity import CatalogIndex
 
@@ -145,7 +145,7 @@ def build_weekly_report(
     store: Store,
     index: CatalogIndex,
     end: float | None = None,
-    owner_attributes: Sequence[str] = ("service.owner", "team", "owner"),
+    owner_attributes: Sequence[str] = DEFAULT_OWNER_ATTRIBUTES,
     record: bool = True,
 ) -> WeeklyReport:
     """Build the report; records this run's findings in the store when `record`."""

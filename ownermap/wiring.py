@@ -1,0 +1,21 @@
+"""What `serve`, `demo` and `ingest` build alike from the settings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from collector.pipeline import IngestPipeline
+from graph.store import Store
+from ownermap.settings import Settings
+
+
+def build_pipeline(settings: Settings, store: Store, clock: Callable[[], float] = time.monotonic) -> IngestPipeline:
+    """The ingest pipeline over `store`, sized and capped as the settings say (not yet started)."""
+    s = settings
+    return IngestPipeline(
+        store, ttl=s.pairing_ttl, max_pending=s.max_pending, clock=clock,
+        queue_batches=s.ingest_queue_batches, max_queued_spans=s.ingest_queue_spans,
+        max_services=s.max_services, max_edges=s.max_edges, max_environments=s.max_environments,
+        database_at_once=s.database_at_once,
+    )
