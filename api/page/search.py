@@ -21,7 +21,8 @@ def search(query: str, nodes: Iterable[str], teams: dict[str, str], limit: int =
     """Resolve `query` against node names (exact) and teams (name or title, any case).
 
     `teams` maps each team's name to its title. Unknown queries get up to `limit` nearest names:
-    those containing the query first, then the closest by difflib's ratio.
+    those sharing the longest start with it first, then those containing it, then the closest by
+    difflib's ratio.
     """
     text = query.strip()
     names = list(nodes)
@@ -36,7 +37,20 @@ def search(query: str, nodes: Iterable[str], teams: dict[str, str], limit: int =
     if len(by_case) == 1:
         return SearchResult(node=by_case[0])
     candidates = sorted(known | set(teams))
+    shared = {n: _common_prefix(folded, n.casefold()) for n in candidates}
+    least = max(2, len(folded) // 2)
+    prefixed = sorted((n for n in candidates if shared[n] >= least), key=lambda n: (-shared[n], len(n), n))[:limit]
     containing = [n for n in candidates if folded and folded in n.casefold()][:limit]
     close = difflib.get_close_matches(text, candidates, n=limit, cutoff=0.5)
-    nearest = list(dict.fromkeys([*containing, *close]))[:limit]
+    nearest = list(dict.fromkeys([*prefixed, *containing, *close]))[:limit]
     return SearchResult(nearest=nearest)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """How many leading characters two strings share."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
