@@ -27,7 +27,7 @@ MAX_NODES = 150  # the default map_max_nodes
 MIB = 1024 * 1024
 
 BOXES_JS = """() => {
-  const svg = document.querySelector('.map svg').getBoundingClientRect();
+  const svg = document.querySelector('.map').getBoundingClientRect();  // the visible drawing (it clips)
   const boxes = Array.from(document.querySelectorAll('.map .node')).map(n => {
     const r = n.querySelector('rect').getBoundingClientRect();
     return {id: n.dataset.node, kind: n.dataset.kind, left: r.left, top: r.top, right: r.right, bottom: r.bottom};

@@ -399,7 +399,7 @@ def test_weekly_html_report_runs_no_script(shop: Shop, page: tuple[Any, PageWatc
 
 
 BOXES_JS = """() => {
-  const svg = document.querySelector('.map svg').getBoundingClientRect();
+  const svg = document.querySelector('.map').getBoundingClientRect();  // the visible drawing (it clips)
   return {svg: [svg.left, svg.top, svg.right, svg.bottom], width: document.documentElement.clientWidth,
           boxes: Array.from(document.querySelectorAll('.map .node')).map(n => {
             const r = n.querySelector('rect').getBoundingClientRect();
