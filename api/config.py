@@ -14,3 +14,4 @@ class ApiConfig:
     api_token: str | None = None
     catalog_paths: list[str] = field(default_factory=list)
     owner_attributes: list[str] = field(default_factory=lambda: list(DEFAULT_OWNER_ATTRIBUTES))
+    map_max_nodes: int = 150  # the page draws at most this many nodes (else the team map, or folded stubs)

@@ -60,6 +60,7 @@ def api_config(settings: Settings) -> ApiConfig:
         api_token=settings.api_token.get_secret_value() if settings.api_token else None,
         catalog_paths=list(settings.catalog),
         owner_attributes=list(settings.owner_attributes),
+        map_max_nodes=settings.map_max_nodes,
     )
 
 

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     query_cache_seconds: float = Field(5.0, ge=0, le=3600)
     query_mirror_days: float = Field(8.0, ge=0, le=400)
     query_mirror_max_rows: int = Field(500_000, ge=0)
+    map_max_nodes: int = Field(150, ge=2, le=2000)
     retention_days: int = Field(90, ge=1)
     api_token: SecretStr | None = None
     otlp_token: SecretStr | None = None

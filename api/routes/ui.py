@@ -1,7 +1,8 @@
-"""The web page: the service map coloured by ownership, orphans, teams and a detail panel.
+"""The web page (DESIGN §4a): a team map, focus and team views, search, orphans and teams.
 
-Server-rendered (Jinja2); every link and filter works without JavaScript. Large graphs start
-from the orphans and their neighbours and grow with "expand" links.
+Server-rendered (Jinja2); every link, filter and the search work without JavaScript. What the
+server computes for a view is bounded by what it draws; the team map is cached per window and
+catalog (api/page/teammap.py).
 """
 
 from __future__ import annotations
@@ -11,91 +12,128 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from api.deps import Analysis, Graph, Params
-from api.views import graph_edges, graph_nodes, node_detail, reach_view
-from reports.render.svg import STATUS_COLOURS, STATUS_LABELS, render_svg
+from api.deps import Analysis, Graph, Params, State
+from api.page.search import search
+from api.page.tables import orphan_rows, team_rows
+from api.page.teammap import TeamMapCache
+from api.page.view import Links, MapView, all_view, focus_view, orphans_view, team_view, teams_view
+from api.views import node_detail, reach_view
+from reports.render.svg import STATUS_COLOURS, STATUS_LABELS
+from reports.render.times import register as register_times
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
-LARGE_GRAPH = 80
+register_times(templates.env)
 WINDOWS = ("15m", "1h", "24h", "7d", "30d")
+VIEW_PARAMS = ("node", "team", "view", "hops", "q")  # what a link to another view replaces
+PANEL_ROWS = 50
 
 
-def _visible(graph: Any, analysis: Any, view: str, team: str | None, expand: list[str]) -> tuple[set[str], str]:
-    """Which nodes to draw, and a sentence saying why."""
-    everything = set(graph.nodes)
+def _team_maps(request: Request) -> TeamMapCache:
+    """The app's team map cache (one per app, made on first use)."""
+    cache = getattr(request.app.state, "ownermap_team_maps", None)
+    if cache is None:
+        cache = request.app.state.ownermap_team_maps = TeamMapCache()
+    return cache
+
+
+def _choose_view(graph: Any, analysis: Any, team_map: Any, cap: int, links: Links, view: str,
+                 team: str | None, node: str | None, hops: int) -> MapView:
+    total = len(graph.nodes)
+    if node and node in graph.nodes:
+        return focus_view(graph, analysis, node, hops, cap, links)
     if team:
-        owned = {n for n in everything if (analysis.of(n).owner or "").lower() == team.lower()}
-        shown = graph.neighbourhood(owned, 1) | graph.neighbourhood(set(expand), 1)
-        return shown, f"services of {team} and their neighbours"
-    if view == "all" or (view == "auto" and len(everything) <= LARGE_GRAPH):
-        return everything, "all services"
-    orphans = {o.service for o in analysis.orphans()}
-    shown = graph.neighbourhood(orphans, 1) | graph.neighbourhood(set(expand), 1)
-    why = "orphans and their neighbours"
-    if view == "auto":
-        why += f" (the graph has {len(everything)} nodes; choose 'all' to draw everything)"
-    return shown, why
+        return team_view(graph, analysis, team, cap, links)
+    if view == "orphans":
+        return orphans_view(graph, team_map, analysis, cap, links)
+    if view in ("all", "auto") and total <= cap:
+        return all_view(graph, analysis, links)
+    return teams_view(team_map, total, cap, links)
 
 
 @router.get("/", response_class=HTMLResponse)
 def index(
     request: Request,
+    state: State,
     graph: Graph,
     analysis: Analysis,
     params: Params,
-    view: Annotated[str, Query(pattern="^(auto|all|orphans)$")] = "auto",
+    view: Annotated[str, Query(pattern="^(auto|all|orphans|teams)$")] = "auto",
     team: Annotated[str | None, Query(max_length=256)] = None,
     node: Annotated[str | None, Query(max_length=1024)] = None,
-    expand: Annotated[list[str] | None, Query(max_length=1024)] = None,
-) -> HTMLResponse:
+    hops: Annotated[int, Query(ge=1, le=3)] = 1,
+    q: Annotated[str | None, Query(max_length=256)] = None,
+) -> Response:
     """The page."""
-    query = {k: v for k, v in request.query_params.multi_items() if k != "node"}
+    cap = state.config.map_max_nodes
+    keep = [(k, v) for k, v in request.query_params.multi_items() if k not in VIEW_PARAMS]
     window = request.query_params.get("window") or "7d"
-    expand = [e for e in (expand or []) if e in graph.nodes][:50]
 
-    def link(name: str) -> str:
-        return "?" + urlencode([*query.items(), ("node", name)])
+    def url(*extra: tuple[str, str]) -> str:
+        return "?" + urlencode([*keep, *extra])
 
-    def expand_link(name: str) -> str:
-        return "?" + urlencode([*request.query_params.multi_items(), ("expand", name)])
-
-    shown, why = _visible(graph, analysis, view, team, expand)
-    nodes = [n for n in graph_nodes(graph, analysis) if n["id"] in shown]
-    edges = [e for e in graph_edges(graph) if e["source"] in shown and e["target"] in shown]
-    svg = render_svg(nodes, edges, graph.layout(shown), highlight={node} if node else None,
-                     title="service map", link=link) if nodes else ""
+    links = Links(node=lambda name: url(("node", name)), team=lambda name: url(("team", name)),
+                  orphans=url(("view", "orphans")))
+    team_map = _team_maps(request).get(graph, analysis, params.env)
+    titles = {t.name: t.entity.title or t.name for t in analysis.index.teams()}
+    nearest: list[str] = []
+    if q is not None and q.strip():
+        found = search(q, graph.nodes, titles)
+        if found.node is not None:
+            return RedirectResponse(url(("node", found.node)), status_code=303)
+        if found.team is not None:
+            return RedirectResponse(url(("team", found.team)), status_code=303)
+        nearest = found.nearest
+    shown = _choose_view(graph, analysis, team_map, cap, links, view, team, node, hops)
+    small = len(graph.nodes) <= cap
+    orphans, orphan_count = orphan_rows(graph, analysis, team_map, small)
     detail = None
     if node and node in graph.nodes:
         detail = node_detail(graph, analysis, node)
-        detail["dependents_view"] = reach_view(graph.topology, lambda n, _: analysis.of(n).owner, node, "dependents",
-                                               None, graph.window)
+        reach = reach_view(graph.topology, lambda n, _: analysis.ownership(graph.nodes[n]).owner, node,
+                           "dependents", None, graph.window)
+        detail["dependents_count"] = len(reach["dependents"])
+        reach["dependents"] = reach["dependents"][:PANEL_ROWS]
+        detail["dependents_view"] = reach
         detail["finding_details"] = [f.to_dict() for f in analysis.findings() if f.service == node]
-        detail["expand_link"] = expand_link(node)
+        calls = sorted(detail["upstream"] + detail["downstream"], key=lambda e: (-e["calls"], e["source"], e["target"]))
+        detail["calls_count"] = len(calls)
+        detail["calls"] = calls[:PANEL_ROWS]
+        detail["wider"] = url(("node", node), ("hops", str(hops + 1))) if hops < 3 else None
+        detail["narrower"] = url(("node", node), ("hops", str(hops - 1))) if hops > 1 else None
     context = {
         "request": request,
-        "svg": Markup(svg),  # noqa: S704 - produced by the autoescaping map template
-        "shown": len(nodes),
+        "map": shown,
+        "svg": Markup(shown.svg),  # noqa: S704 - produced by the autoescaping map template
         "total": len(graph.nodes),
-        "why": why,
+        "cap": cap,
         "window": window,
         "windows": WINDOWS,
         "env": params.env or "",
         "team": team or "",
         "view": view,
-        "teams": [t.name for t in analysis.index.teams()],
-        "orphans": analysis.orphans(),
-        "team_views": analysis.teams(),
+        "hops": hops,
+        "q": q or "",
+        "nearest": nearest,
+        "names": sorted({*graph.nodes, *titles}),
+        "teams": sorted(titles),
+        "orphans": orphans,
+        "orphan_count": orphan_count,
+        "team_rows": team_rows(analysis, team_map),
         "detail": detail,
         "node": node,
         "missing_node": bool(node and node not in graph.nodes),
         "colours": STATUS_COLOURS,
         "labels": STATUS_LABELS,
-        "link": link,
+        "link": links.node,
+        "team_link": links.team,
+        "orphans_link": links.orphans,
+        "teams_link": url(("view", "teams")),
         "window_label": graph.window.as_dict(),
+        "now": state.clock(),
     }
     return templates.TemplateResponse(request, "index.html", context)

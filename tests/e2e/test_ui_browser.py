@@ -9,6 +9,7 @@ the hostile names as plain text without running any of them.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -217,9 +218,9 @@ def test_clicking_a_node_shows_its_details(shop: Shop, page: tuple[Any, PageWatc
         assert "Suggested owners" in panel
         for suggestion in detail["suggested_owners"]:
             assert suggestion["team"] in panel
-    # The clicked node is highlighted on the redrawn map, and the map still has every node.
+    # The clicked node is highlighted on its focus view: it and its direct neighbours, nothing else.
     assert tab.locator(f'.map .node-highlight[data-node="{name}"]').count() == 1
-    assert len(_drawn(tab)) == len(shop.nodes)
+    assert sorted(_drawn(tab)) == sorted(shop.neighbourhood({name}))
     _assert_nothing_ran(tab, watch)
 
 
@@ -394,4 +395,146 @@ def test_weekly_html_report_runs_no_script(shop: Shop, page: tuple[Any, PageWatc
     assert tab.evaluate("document.scripts.length") == 0
     assert tab.locator("img").count() == 0
     assert tab.evaluate("document.querySelectorAll('[onerror], [onload]').length") == 0
+    _assert_nothing_ran(tab, watch)
+
+
+BOXES_JS = """() => {
+  const svg = document.querySelector('.map').getBoundingClientRect();  // the visible drawing (it clips)
+  return {svg: [svg.left, svg.top, svg.right, svg.bottom], width: document.documentElement.clientWidth,
+          boxes: Array.from(document.querySelectorAll('.map .node')).map(n => {
+            const r = n.querySelector('rect').getBoundingClientRect();
+            return [n.dataset.node, r.left, r.top, r.right, r.bottom]; })};
+}"""
+
+
+@pytest.mark.parametrize("width", [1440, 900])
+def test_the_demo_map_shows_every_node_without_clipping(shop: Shop, browser: Any, tmp_path: Path, width: int) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        tab = context.new_page()
+        tab.goto(_url(shop))
+        assert sorted(_drawn(tab)) == sorted(shop.nodes)  # the demo fits: every node, no team map
+        layout = tab.evaluate(BOXES_JS)
+        left, top, right, bottom = layout["svg"]
+        assert right <= layout["width"] + 0.5, (right, layout["width"])
+        for name, x1, y1, x2, y2 in layout["boxes"]:
+            assert left - 0.5 <= x1 and x2 <= right + 0.5 and top - 0.5 <= y1 and y2 <= bottom + 0.5, name
+            assert x1 >= 0 and x2 <= layout["width"], (name, x1, x2, layout["width"])
+        assert {"cache", "stripe-api"} <= set(_drawn(tab))
+        shot = tmp_path / f"demo-{width}.png"
+        tab.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
+    finally:
+        context.close()
+
+
+def test_times_are_shown_as_people_read_them(shop: Shop, page: tuple[Any, PageWatch]) -> None:
+    tab, _ = page
+    tab.goto(_url(shop, node="checkout"))
+    times = tab.eval_on_selector_all("#panel time", "els => els.map(e => [e.getAttribute('datetime'), e.textContent])")
+    assert times, "no <time> in the panel"
+    for exact, shown in times:
+        assert exact.endswith("Z"), exact
+        assert shown.endswith("ago") or shown == "just now", (exact, shown)
+    status = tab.locator("#map-status").inner_text()
+    assert "UTC" in status and not re.search(r"\d{4}-\d\d-\d\dT", status), status  # no raw ISO strings
+
+
+def test_search_for_a_hostile_name_is_plain_text(shop: Shop, page: tuple[Any, PageWatch]) -> None:
+    tab, watch = page
+    for name in HOSTILE:
+        tab.goto(_url(shop))
+        tab.fill("#search-q", name)
+        with tab.expect_navigation():
+            tab.press("#search-q", "Enter")
+        # An existing (hostile) service name opens its focus view, its name shown as text.
+        assert parse_qs(urlsplit(tab.url).query).get("node") == [name], tab.url
+        assert tab.locator("#detail-title").text_content() == name
+        assert name in _drawn(tab)
+        _assert_nothing_ran(tab, watch)
+    for name in HOSTILE:  # unknown hostile queries: "not found", echoed as text
+        tab.goto(_url(shop, q=name + "x"))
+        assert name + "x" in tab.locator("#search-result").inner_text()
+        assert tab.evaluate("Array.from(document.scripts).length") == 1
+        assert tab.locator("img").count() == 0
+        _assert_nothing_ran(tab, watch)
+    options = tab.eval_on_selector_all("#names option", "els => els.map(e => e.value)")
+    assert set(HOSTILE) <= set(options)
+
+
+HOSTILE_TITLE = '<script>window.__pwned=3</script><img src=x onerror="window.__pwned=4">{{7*7}}'
+HOSTILE_OWNERS = f"""teams:
+  - name: team-hostile
+    title: '{HOSTILE_TITLE}'
+    members: [mallory]
+services:
+  - name: hostile-owned
+    owner: team-hostile
+"""
+
+
+@pytest.fixture(scope="module")
+def hostile_teams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """A server whose map cap is 3 (so the team map shows), a team with a hostile title owning a
+    service that calls the hostile chain."""
+    work = tmp_path_factory.mktemp("hostile-teams")
+    (work / "catalog").mkdir()
+    (work / "catalog" / "owners.yaml").write_text(HOSTILE_OWNERS, encoding="utf-8")
+    server = ServeProcess(sqlite_url(work / "h.db"), "--catalog", str(work / "catalog"), "--pairing-ttl", "0.5",
+                          env={"OWNERMAP_MAP_MAX_NODES": "3"}).start()
+    try:
+        request = _hostile_request()
+        trace = os.urandom(16)
+        owned = ResourceSpans(
+            resource=Resource(attributes=[KeyValue(key="service.name", value=AnyValue(string_value="hostile-owned"))]),
+            scope_spans=[ScopeSpans(spans=[_span(trace, 1, Span.SPAN_KIND_CLIENT, "call",
+                                                 attributes={"server.address": "hostile.example"})])])
+        request.resource_spans.append(owned)
+        request.resource_spans[0].scope_spans[0].spans.append(_span(trace, 2, Span.SPAN_KIND_SERVER, "handle", 1))
+        sent = httpx.post(server.http, content=request.SerializeToString(),
+                          headers={"Content-Type": "application/x-protobuf"}, timeout=10)
+        assert sent.status_code == 200, sent.text
+
+        def settled() -> bool:
+            edges = _graph(server.api)["edges"]
+            return any(e["source"] == "hostile-owned" and e["target"] == HOSTILE[0] for e in edges)
+
+        assert wait_for(settled, timeout=30, interval=0.2), "".join(server.log)
+        yield server
+    finally:
+        server.stop()
+
+
+def test_hostile_team_titles_on_the_team_map_team_view_and_focus(hostile_teams: ServeProcess,
+                                                                  page: tuple[Any, PageWatch]) -> None:
+    tab, watch = page
+    api = hostile_teams.api
+    tab.goto(f"{api}/?window={WINDOW}")
+    assert tab.locator("#map-status").get_attribute("data-view") == "teams"
+    labels = tab.eval_on_selector_all(".map .node", "els => els.map(e => e.dataset.node)")
+    assert sorted(labels) == ["(unowned)", "team-hostile"]
+    assert HOSTILE_TITLE[:23] in tab.locator(".map").inner_text()  # the title, shortened, as text
+    tooltip = tab.locator('.map .node[data-node="team-hostile"] title').text_content()
+    assert tooltip is not None and tooltip.startswith(HOSTILE_TITLE)
+    assert "49" not in tab.locator(".map").inner_text()
+    assert tab.evaluate("Array.from(document.scripts).length") == 1 and tab.locator("img").count() == 0
+    assert tab.evaluate("document.querySelectorAll('[onerror], [onload]').length") == 0
+    _assert_nothing_ran(tab, watch)
+    with tab.expect_navigation():
+        tab.locator('.map a:has(> .node[data-node="team-hostile"])').click()
+    assert parse_qs(urlsplit(tab.url).query).get("team") == ["team-hostile"]
+    assert {"hostile-owned", HOSTILE[0]} <= set(_drawn(tab))
+    _assert_nothing_ran(tab, watch)
+    # The orphans node opens the hostile chain; a focus on a hostile name stays text.
+    tab.goto(f"{api}/?window={WINDOW}")
+    with tab.expect_navigation():
+        tab.locator('.map a:has(> .node[data-node="(unowned)"])').click()
+    assert parse_qs(urlsplit(tab.url).query).get("view") == ["orphans"]
+    assert set(HOSTILE) & set(_drawn(tab))
+    tab.goto(f"{api}/?{httpx.QueryParams({'window': WINDOW, 'node': HOSTILE[1], 'hops': '3'})}")
+    assert tab.locator("#detail-title").text_content() == HOSTILE[1]
+    assert tab.evaluate("Array.from(document.scripts).length") == 1 and tab.locator("img").count() == 0
+    # The team is found by its hostile title, too.
+    tab.goto(f"{api}/?{httpx.QueryParams({'window': WINDOW, 'q': HOSTILE_TITLE})}")
+    assert parse_qs(urlsplit(tab.url).query).get("team") == ["team-hostile"]
     _assert_nothing_ran(tab, watch)
