@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from tenacity import (
@@ -21,6 +22,7 @@ from tenacity import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 SLACK_TEXT_LIMIT = 39_000
 MAX_RETRY_AFTER = 300.0  # seconds; a receiver asking for longer is retried after this
 
@@ -91,6 +93,13 @@ async def _post_once(url: str, payload: dict[str, Any], timeout: float) -> httpx
     return response
 
 
+def _in_own_event_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on a fresh event loop in a thread of its own, so that a caller
+    that is itself inside a running event loop (where asyncio.run refuses) can wait for it too."""
+    with ThreadPoolExecutor(1, thread_name_prefix="ownermap-webhook") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def post_webhook(
     url: str,
     payload: dict[str, Any],
@@ -113,7 +122,7 @@ def post_webhook(
     def attempt() -> None:
         nonlocal used
         used += 1
-        asyncio.run(_post_once(url, payload, timeout))
+        _in_own_event_loop(_post_once(url, payload, timeout))
 
     retrying = Retrying(
         stop=stop_after_attempt(attempts),

@@ -395,3 +395,16 @@ def test_cli_records_history_unless_told_not_to(cli_env: list[str], tmp_path: Pa
         assert [end for end, _ in store.report_history(int(END) + 86400)] == [int(END)]
     finally:
         store.close()
+
+
+def test_delivery_works_from_inside_a_running_event_loop(webhook: Callable[..., Webhook]) -> None:
+    """A caller that runs an event loop itself (an async job, a test driving a browser) can post too."""
+    import asyncio
+
+    hook = webhook()
+
+    async def caller() -> int:
+        return post_webhook(hook.url, PAYLOAD, attempts=1)
+
+    assert asyncio.run(caller()) == 1
+    assert len(hook.requests) == 1
