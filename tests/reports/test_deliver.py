@@ -400,11 +400,14 @@ def test_cli_records_history_unless_told_not_to(cli_env: list[str], tmp_path: Pa
 def test_delivery_works_from_inside_a_running_event_loop(webhook: Callable[..., Webhook]) -> None:
     """A caller that runs an event loop itself (an async job, a test driving a browser) can post too."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     hook = webhook()
 
     async def caller() -> int:
         return post_webhook(hook.url, PAYLOAD, attempts=1)
 
-    assert asyncio.run(caller()) == 1
+    # The caller's loop runs in a thread of its own: this test's thread may hold a loop already.
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, caller()).result(timeout=30) == 1
     assert len(hook.requests) == 1
