@@ -25,6 +25,7 @@ from collector.ingest import Receiver
 from collector.otlp_grpc import build_grpc_server
 from collector.otlp_http import create_otlp_http_app
 from collector.pipeline import IngestPipeline
+from collector.span_times import SpanTimeRange
 from graph.store import Store, open_store
 from graph.store.base import SqlStore
 from graph.store.mirror import MirroredStore
@@ -209,7 +210,8 @@ class OwnermapServer:
             )
             self.pipeline.start()
             maintenance = self._start_maintenance()
-            receiver = Receiver(self.pipeline, s.owner_attributes)
+            receiver = Receiver(self.pipeline, s.owner_attributes,
+                                span_times=SpanTimeRange(s.span_age_limit_days, s.max_span_future_seconds))
             token = s.otlp_token.get_secret_value() if s.otlp_token else None
             host, port = split_hostport(s.otlp_grpc)
             bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
