@@ -36,8 +36,8 @@ class SpanTimeRange:
         if not spans:
             return
         oldest, latest = self.bounds(now)
-        if min(map(_START, spans)) >= oldest and max(map(_END, spans)) <= latest \
-                and max(map(_START, spans)) <= latest:
+        starts = list(map(_START, spans))
+        if min(starts) >= oldest and max(starts) <= latest and max(map(_END, spans)) <= latest:
             return
         kept: list[Span] = []
         for span in spans:
