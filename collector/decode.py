@@ -20,6 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from collector.valid_text import InvalidTextError, drop_invalid_text, may_hold_surrogates, utf8_text
 from graph.model import (
     ENVIRONMENT_KEYS,
     HINT_KEYS,
@@ -185,8 +186,8 @@ def _reject_proto_span(
 
 
 def encode_response(result: DecodeResult) -> bytes:
-    """Serialise the Export response, with partial success when spans were rejected."""
-    if not result.rejected:
+    """Serialise the Export response, with partial success when spans were rejected (or values dropped)."""
+    if not result.rejected and not result.warnings:
         return ExportTraceServiceResponse().SerializeToString()
     return ExportTraceServiceResponse(
         partial_success=ExportTracePartialSuccess(
@@ -197,7 +198,7 @@ def encode_response(result: DecodeResult) -> bytes:
 
 def response_json(result: DecodeResult) -> dict[str, Any]:
     """The Export response as OTLP/JSON."""
-    if not result.rejected:
+    if not result.rejected and not result.warnings:
         return {}
     return {"partialSuccess": {"rejectedSpans": str(result.rejected), "errorMessage": result.error_message}}
 
@@ -249,10 +250,11 @@ def _json_value(value: Any) -> str:
 
 
 def _json_int(value: Any) -> int:
+    """A non-negative integer from a JSON number or digit string; 0 when it is anything else."""
     if isinstance(value, bool):
         return 0
     if isinstance(value, int):
-        return value
+        return max(value, 0)
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
         return int(value)
     return 0
@@ -361,13 +363,30 @@ def _json_span(raw: Any, resource: Resource, result: DecodeResult) -> Span | Non
                 _json_is_error(raw.get("status")), attrs, tuple(links))
 
 
+def load_json(data: bytes | str, what: str = "body") -> tuple[Any, bool]:
+    """Parse UTF-8 JSON; the flag says whether it escapes surrogates (see collector.valid_text).
+
+    Raises DecodeError when `data` is not UTF-8 or not JSON."""
+    try:
+        text = data if isinstance(data, str) else utf8_text(data)
+        return json.loads(text), may_hold_surrogates(text)
+    except InvalidTextError as exc:
+        raise DecodeError(f"{what} is {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise DecodeError(f"{what} is not valid JSON: {exc}") from None
+
+
+def checked(result: DecodeResult, suspect: bool) -> DecodeResult:
+    """`result` with invalid text removed when its JSON `suspect`ly escaped surrogates."""
+    if suspect:
+        drop_invalid_text(result)
+    return result
+
+
 def decode_json_bytes(data: bytes, owner_keys: Iterable[str] = ()) -> DecodeResult:
     """Decode an OTLP/JSON request body."""
-    try:
-        doc = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise DecodeError(f"body is not valid JSON: {exc}") from exc
-    return decode_json_document(doc, owner_keys)
+    doc, suspect = load_json(data)
+    return checked(decode_json_document(doc, owner_keys), suspect)
 
 
 def encode_status(code: int, message: str, retry_after_seconds: float | None = None) -> bytes:

@@ -4,15 +4,17 @@ protobuf, Jaeger and Zipkin JSON, recognised by content; `-` reads standard inpu
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from collector.decode import DecodeError, decode_json_document, decode_request_bytes
+from collector.decode import DecodeError, checked, decode_json_document, decode_request_bytes, load_json
 from collector.formats.jaeger import decode_jaeger
 from collector.formats.sniff import detect_format
 from collector.formats.zipkin import decode_zipkin
+from collector.valid_text import InvalidTextError, may_hold_surrogates, utf8_text
 from graph.model import DecodeResult
 
 Progress = Callable[[int], None]
@@ -32,42 +34,95 @@ def decode_document(doc: Any, owner_keys: Iterable[str] = ()) -> DecodeResult:
     return decode_zipkin(doc, owner_keys)
 
 
+DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_limited(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+    """The content of a regular file (or of stdin for `-`), at most `max_bytes`; TraceFileError otherwise.
+
+    Opening never blocks (a FIFO is refused, not waited on), and devices such as /dev/zero are
+    refused before anything is read."""
+    name = "<stdin>" if path == "-" else path
+    if path == "-":
+        data = sys.stdin.buffer.read(max_bytes + 1)
+    else:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            raise TraceFileError(f"{name}: cannot open: {exc.strerror or exc}") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+            os.close(fd)
+            if stat.S_ISREG(info.st_mode):
+                raise TraceFileError(_too_large(name, info.st_size, max_bytes))
+            kind = next((text for test, text in _KINDS if test(info.st_mode)), "not a regular file")
+            raise TraceFileError(
+                f"{name}: cannot open: {kind}, not a regular file (give a file, or - for standard input)"
+            )
+        with os.fdopen(fd, "rb") as handle:
+            try:
+                data = handle.read(max_bytes + 1)
+            except OSError as exc:
+                raise TraceFileError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise TraceFileError(_too_large(name, None, max_bytes))
+    return data
+
+
+def _too_large(name: str, size: int | None, max_bytes: int) -> str:
+    what = f"{size} bytes" if size is not None else "more bytes"
+    return (f"{name}: {what} is over the {max_bytes}-byte limit for one file "
+            "(max_ingest_file_bytes; split the file or raise the limit)")
+
+
 def read_trace_file(
-    path: str, owner_keys: Iterable[str] = (), progress: Progress | None = None
+    path: str,
+    owner_keys: Iterable[str] = (),
+    progress: Progress | None = None,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> Iterator[DecodeResult]:
-    """Decode every document of a file (or `-` for stdin); JSON lines yield one result per line."""
+    """Decode every document of a file (or `-` for stdin); JSON lines yield one result per line.
+
+    Raises TraceFileError, naming the file, for anything that is not a readable trace file of at
+    most `max_bytes`."""
     owner_keys = tuple(owner_keys)
     name = "<stdin>" if path == "-" else path
+    data = read_limited(path, max_bytes)
+    first = data.lstrip()[:1]
+    if data.startswith(_BOM):
+        first = data[len(_BOM):].lstrip()[:1]
+    if not first:
+        raise TraceFileError(f"{name}: file is empty; expected OTLP, Jaeger or Zipkin traces")
+    if first in (b"{", b"["):
+        yield from _read_json(name, data, owner_keys, progress)
+        return
+    if progress:
+        progress(len(data))
     try:
-        handle: IO[bytes] = sys.stdin.buffer if path == "-" else Path(path).open("rb")  # noqa: SIM115
-    except OSError as exc:
-        raise TraceFileError(f"{name}: cannot open: {exc.strerror or exc}") from None
-    try:
-        data = handle.read()
-        first = data.lstrip()[:1]
-        if not first:
-            raise TraceFileError(f"{name}: file is empty; expected OTLP, Jaeger or Zipkin traces")
-        if first in (b"{", b"["):
-            yield from _read_json(name, data, owner_keys, progress)
-        else:
-            if progress:
-                progress(len(data))
-            try:
-                yield decode_request_bytes(data, owner_keys)
-            except DecodeError as exc:
-                raise TraceFileError(
-                    f"{name}: not JSON and not an OTLP protobuf ExportTraceServiceRequest ({exc})"
-                ) from None
-    finally:
-        if handle is not sys.stdin.buffer:
-            handle.close()
+        yield decode_request_bytes(data, owner_keys)
+    except DecodeError as exc:
+        raise TraceFileError(
+            f"{name}: not JSON and not an OTLP protobuf ExportTraceServiceRequest ({exc})"
+        ) from None
+
+
+_BOM = b"\xef\xbb\xbf"
 
 
 def _read_json(
     name: str, data: bytes, owner_keys: tuple[str, ...], progress: Progress | None
 ) -> Iterator[DecodeResult]:
     try:
-        doc = json.loads(data)
+        text = utf8_text(data)
+    except InvalidTextError as exc:
+        raise TraceFileError(f"{name}: {exc}") from None
+    try:
+        doc = json.loads(text)
     except json.JSONDecodeError as whole_error:
         lines = data.splitlines(keepends=True)
         first_line = next((line for line in lines if line.strip()), b"")
@@ -81,15 +136,15 @@ def _read_json(
     if progress:
         progress(len(data))
     try:
-        yield decode_document(doc, owner_keys)
+        yield checked(decode_document(doc, owner_keys), may_hold_surrogates(text))
     except DecodeError as exc:
         raise TraceFileError(f"{name}: {exc}") from None
 
 
 def _is_json(line: bytes) -> bool:
     try:
-        json.loads(line)
-    except (ValueError, RecursionError):
+        load_json(line)
+    except DecodeError:
         return False
     return True
 
@@ -104,10 +159,11 @@ def _read_json_lines(
         if not line.strip():
             continue
         try:
-            doc = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as exc:
+            doc, suspect = load_json(line, "the line")
+        except DecodeError as exc:
             raise TraceFileError(f"{name}: line {number}: invalid JSON ({exc})") from None
         try:
-            yield decode_document(doc, owner_keys)
+            result = checked(decode_document(doc, owner_keys), suspect)
         except DecodeError as exc:
             raise TraceFileError(f"{name}: line {number}: {exc}") from None
+        yield result

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
 from collector.pipeline import IngestPipeline
+from collector.span_times import SpanTimeRange
 from graph.model import DecodeResult
 
 # How long a receiver waits for the group commit before telling the client to retry.
@@ -34,9 +36,18 @@ class ReceiverStats:
 class Receiver:
     """Decode → submit → wait; shared by OTLP/gRPC, OTLP/HTTP and the Zipkin endpoint."""
 
-    def __init__(self, pipeline: IngestPipeline, owner_keys: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        pipeline: IngestPipeline,
+        owner_keys: Sequence[str] = (),
+        span_times: SpanTimeRange | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`span_times`, when given, rejects spans outside it (Unix time from `clock`) on every door."""
         self.pipeline = pipeline
         self.owner_keys = tuple(owner_keys)
+        self.span_times = span_times
+        self.clock = clock
         self.stats = ReceiverStats()
 
     def accept(self, transport: str, decode: Callable[[], DecodeResult], size: int = 0) -> DecodeResult:
@@ -44,7 +55,7 @@ class Receiver:
         NotRunningError or CommitTimeoutError; returns the decode result (with any rejected spans;
         its `spans` list is emptied once they are ingested).
 
-        The pipeline's worker runs `decode` (see collector.pipeline for why)."""
+        The pipeline's worker runs `decode` and then the span time rule (see collector.pipeline for why)."""
         self.stats.count(transport)
         received = 0
 
@@ -55,6 +66,8 @@ class Receiver:
             except Exception:
                 self.stats.requests_rejected += 1
                 raise
+            if self.span_times is not None:
+                self.span_times.apply(result, self.clock())
             self.stats.spans_rejected += result.rejected
             received = len(result.spans)
             return result

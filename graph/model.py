@@ -192,6 +192,7 @@ class DecodeResult:
     spans: list[Span]
     rejected: int = 0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # kept spans that lost a value, and why
 
     def reject(self, reason: str) -> None:
         """Count one rejected span, remembering the first few reasons."""
@@ -201,11 +202,11 @@ class DecodeResult:
 
     @property
     def error_message(self) -> str:
-        """A short message for OTLP partial success."""
+        """A short message for OTLP partial success (also sent with 0 rejected spans as a warning)."""
         if not self.rejected:
-            return ""
+            return "; ".join(self.warnings)
         more = "" if self.rejected <= len(self.errors) else f" (and {self.rejected - len(self.errors)} more)"
-        return "; ".join(self.errors) + more
+        return "; ".join(["; ".join(self.errors) + more, *self.warnings])
 
 
 @dataclass(frozen=True, slots=True)

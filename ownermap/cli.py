@@ -133,9 +133,14 @@ def demo(config_file: Path | None, db: str | None, catalog: tuple[str, ...], otl
 @click.option("--pairing-ttl", type=float, metavar="SECONDS", help="How long spans wait for their other half.")
 def ingest(config_file: Path | None, db: str | None, catalog: tuple[str, ...], files: tuple[str, ...],
            pairing_ttl: float | None) -> None:
-    """Import trace files: OTLP JSON / JSON lines / protobuf, Jaeger or Zipkin JSON (- = stdin)."""
+    """Import trace files: OTLP JSON / JSON lines / protobuf, Jaeger or Zipkin JSON (- = stdin).
+
+    A file that cannot be read is reported and skipped; the exit status is 1 if any was."""
+    import time
+
     from collector.files import TraceFileError, read_trace_file
     from collector.pipeline import IngestPipeline
+    from collector.span_times import SpanTimeRange
     from graph.store import open_store
 
     settings = make_settings(config_file, db=db, catalog=list(catalog) or None, pairing_ttl=pairing_ttl)
@@ -146,6 +151,7 @@ def ingest(config_file: Path | None, db: str | None, catalog: tuple[str, ...], f
                               max_services=settings.max_services, max_edges=settings.max_edges,
                               max_environments=settings.max_environments,
                               database_at_once=settings.database_at_once, clock=lambda: 0.0)
+    span_times = SpanTimeRange(settings.span_age_limit_days, settings.max_span_future_seconds)
     spans = rejected = 0
     failed = False
     try:
@@ -159,12 +165,16 @@ def ingest(config_file: Path | None, db: str | None, catalog: tuple[str, ...], f
             show = sys.stderr.isatty() and size > 4 * 1024 * 1024
             with click.progressbar(length=size, label=path, file=sys.stderr, hidden=not show) as bar:
                 try:
-                    for result in read_trace_file(path, settings.owner_attributes, progress=bar.update):
+                    for result in read_trace_file(path, settings.owner_attributes, progress=bar.update,
+                                                  max_bytes=settings.max_ingest_file_bytes):
+                        span_times.apply(result, time.time())
                         pipeline.ingest(result.spans)
                         spans += len(result.spans)
                         rejected += result.rejected
                         for reason in result.errors:
                             click.echo(f"ownermap: {path}: rejected span: {reason}", err=True)
+                        for warning in result.warnings:
+                            click.echo(f"ownermap: {path}: {warning}", err=True)
                         pipeline.flush()
                 except TraceFileError as exc:
                     click.echo(f"ownermap: {exc}", err=True)

@@ -25,6 +25,7 @@ from collector.ingest import Receiver
 from collector.otlp_grpc import build_grpc_server
 from collector.otlp_http import create_otlp_http_app
 from collector.pipeline import IngestPipeline
+from collector.span_times import SpanTimeRange
 from graph.store import Store, open_store
 from graph.store.base import SqlStore
 from graph.store.mirror import MirroredStore
@@ -206,7 +207,9 @@ class OwnermapServer:
         self.pipeline.start()
         stack.push_async_callback(_in_thread, self.pipeline.stop)
         stack.callback(self._start_maintenance().set)
-        return Receiver(self.pipeline, self.settings.owner_attributes)
+        s = self.settings
+        span_times = SpanTimeRange(s.span_age_limit_days, s.max_span_future_seconds)
+        return Receiver(self.pipeline, s.owner_attributes, span_times=span_times)
 
     def _otlp_token(self) -> str | None:
         token = self.settings.otlp_token

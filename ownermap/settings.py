@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     query_mirror_max_rows: int = Field(500_000, ge=0)
     map_max_nodes: int = Field(150, ge=2, le=2000)
     retention_days: int = Field(90, ge=1)
+    max_span_age_days: float | None = Field(None, gt=0)
+    max_span_future_seconds: float = Field(3600.0, ge=0)
+    max_ingest_file_bytes: int = Field(256 * 1024 * 1024, ge=1024)
     api_token: SecretStr | None = None
     otlp_token: SecretStr | None = None
     tls_cert: Path | None = None
@@ -120,6 +123,11 @@ class Settings(BaseSettings):
             if path is not None and not path.is_file():
                 raise ValueError(f"TLS file {path} does not exist")
         return self
+
+    @property
+    def span_age_limit_days(self) -> float:
+        """How old a span may be when it arrives: `max_span_age_days`, else the retention."""
+        return self.max_span_age_days if self.max_span_age_days is not None else float(self.retention_days)
 
     @classmethod
     def settings_customise_sources(

@@ -24,6 +24,7 @@ from graph.model import (
 
 MAX_NS = 2**63 - 1
 MAX_US = MAX_NS // 1000
+TOO_LATE_US = MAX_US + 1  # any time past the year 2262
 _HEX = frozenset("0123456789abcdefABCDEF")
 _ZERO_SPAN = bytes(8)
 
@@ -66,16 +67,23 @@ def span_id_from_hex(value: Any) -> bytes | None:
 
 
 def micros(value: Any) -> int | None:
-    """A non-negative microsecond count from a JSON number or digit string, capped; None if unusable."""
+    """A non-negative microsecond count from a JSON number or digit string; None if unusable.
+
+    Counts past the year 2262 come back as TOO_LATE_US (callers reject those spans, as OTLP does)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return min(value, MAX_US) if value >= 0 else None
+        return min(value, TOO_LATE_US) if value >= 0 else None
     if isinstance(value, float):
-        return min(int(value), MAX_US) if math.isfinite(value) and value >= 0 else None
+        return min(int(value), TOO_LATE_US) if math.isfinite(value) and value >= 0 else None
     if isinstance(value, str) and value.isdigit() and value.isascii():
-        return MAX_US if len(value) > 19 else min(int(value), MAX_US)
+        return TOO_LATE_US if len(value) > 19 else min(int(value), TOO_LATE_US)
     return None
+
+
+def beyond_2262(*times_us: int | None) -> bool:
+    """Whether any of these microsecond times is past what the stores hold (the year 2262)."""
+    return any(t is not None and t > MAX_US for t in times_us)
 
 
 def to_ns(us: int) -> int:
@@ -209,6 +217,10 @@ class _TraceDecoder:
                 self.result.reject(f"jaeger span: invalid parentSpanID {brief(raw.get('parentSpanID'))}")
                 continue
             seen.add((trace_id, span_id))
+            start, duration = micros(raw.get("startTime")), micros(raw.get("duration"))
+            if beyond_2262(start, duration, (start or 0) + (duration or 0)):
+                self.result.reject(f"jaeger span {span_id.hex()}: time is beyond the year 2262")
+                continue
             span = self.build(raw, trace_id, span_id, *parentage)
             spans.append(span)
             if span.start_ns < 0:

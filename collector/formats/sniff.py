@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from collector.decode import DecodeError
+from collector.valid_text import printable
 
 EXPECTED = (
     'expected OTLP/JSON (an object with "resourceSpans", or Tempo\'s "batches"), '
@@ -29,7 +30,7 @@ def detect_format(doc: Any) -> str:
         data = doc.get("data")
         if isinstance(data, list) and all(isinstance(t, dict) and "spans" in t for t in data):
             return "jaeger"
-        keys = ", ".join(sorted(map(str, doc))[:5]) or "none"
+        keys = ", ".join(printable(key) for key in sorted(map(str, doc))[:5]) or "none"
         raise DecodeError(f"unrecognised trace JSON object (keys: {keys}); {EXPECTED}")
     if isinstance(doc, list):
         if not doc or any(_is_zipkin_span(item) for item in doc):

@@ -12,14 +12,14 @@ Zipkin specifics handled here, in the spirit of Zipkin's own DependencyLinker:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from typing import Any
 
-from collector.decode import DecodeError
+from collector.decode import DecodeError, checked, load_json
 from collector.formats.jaeger import (
     MAX_NS,
     attr_text,
+    beyond_2262,
     brief,
     micros,
     span_id_from_hex,
@@ -319,6 +319,9 @@ def _fill_times(pieces: list[_Piece], groups: dict[Key, list[_Piece]], result: D
             continue
         if piece.end is None:
             piece.end = max(piece.start, piece.ann_max or 0)
+        if beyond_2262(piece.start, piece.end):
+            result.reject(f"zipkin span {piece.span_id.hex()}: time is beyond the year 2262")
+            continue
         kept.append(piece)
     return kept
 
@@ -378,8 +381,5 @@ def decode_zipkin(doc: list[Any], owner_keys: Iterable[str] = ()) -> DecodeResul
 
 def decode_zipkin_bytes(data: bytes, owner_keys: Iterable[str] = ()) -> DecodeResult:
     """Decode a Zipkin v2 JSON body (the `/api/v2/spans` receiver)."""
-    try:
-        doc = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise DecodeError(f"body is not valid JSON: {exc}") from exc
-    return decode_zipkin(doc, owner_keys)
+    doc, suspect = load_json(data)
+    return checked(decode_zipkin(doc, owner_keys), suspect)

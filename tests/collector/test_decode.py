@@ -684,3 +684,17 @@ def test_property_otlp_shaped_json_only_ever_raises_decode_error(doc: dict[str, 
         assert len(span.trace_id) == 16 and len(span.span_id) == 8 and len(span.parent_id) in (0, 8)
         assert span.start_ns > 0
         assert all(isinstance(v, str) for v in span.attrs.values())
+
+
+@pytest.mark.parametrize("start", [-1, -T0, "-5"])
+def test_json_negative_start_time_rejects_the_span_with_a_reason(start: Any) -> None:
+    doc = js_doc("a", js_span("0000000000000001"), js_span("0000000000000002", startTimeUnixNano=start))
+    result = decode_json_document(doc)
+    assert [s.span_id for s in result.spans] == [sid(1)]
+    assert result.rejected == 1
+    assert result.errors == [f"span {sid(2).hex()}: startTimeUnixNano is missing or not a non-negative integer"]
+
+
+def test_json_negative_end_time_is_no_time_not_a_negative_duration() -> None:
+    result = decode_json_document(js_doc("a", js_span("0000000000000001", endTimeUnixNano=-T0)))
+    assert result.spans[0].end_ns == 0 and result.spans[0].duration_s == 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -351,3 +352,41 @@ def test_large_json_lines_file_reads_quickly(tmp_path: Path) -> None:
     assert total_spans == 40_000
     assert progress.total == path.stat().st_size
     assert time.monotonic() - started < 10
+
+
+# --------------------------------------------------------------------------- files that are not files
+
+
+def test_non_utf8_json_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.json"
+    path.write_bytes(json.dumps(otlp_request("caf\u00e9"), ensure_ascii=False).encode("latin-1"))
+    with pytest.raises(TraceFileError, match=rf"^{path}: not UTF-8: byte 0xe9 at offset \d+"):
+        read_all(path)
+
+
+def test_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+    with pytest.raises(TraceFileError, match=rf"^{path}: cannot open: a FIFO, not a regular file"):
+        read_all(path)
+
+
+def test_character_device_is_refused_before_reading() -> None:
+    with pytest.raises(TraceFileError, match=r"^/dev/zero: cannot open: a character device, not a regular file"):
+        read_all("/dev/zero")
+
+
+def test_file_over_the_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(otlp_request("a")))
+    size = path.stat().st_size
+    assert len(read_all(path, max_bytes=size)) == 1
+    with pytest.raises(TraceFileError, match=rf"{size} bytes is over the {size - 1}-byte limit for one file"):
+        read_all(path, max_bytes=size - 1)
+
+
+def test_stdin_over_the_limit_is_refused_after_reading_just_past_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    buffer = fake_stdin(monkeypatch, b"[" + b" " * 5000 + b"]")
+    with pytest.raises(TraceFileError, match=r"^<stdin>: more bytes is over the 1024-byte limit"):
+        read_all("-", max_bytes=1024)
+    assert buffer.tell() == 1025

@@ -4,7 +4,11 @@ OWNERMAP_DB and --config."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -15,7 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ownermap.cli import main
-from tests.ownermap.otlp_documents import EVIL, otlp_document
+from tests.ownermap.otlp_documents import EVIL, otlp_document, otlp_span, resource_spans
 
 
 @pytest.fixture
@@ -319,3 +323,79 @@ def test_config_file_with_yaml_syntax_error_is_a_usage_error(runner: CliRunner, 
 def test_graph_extreme_end_date_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
     result = run(runner, "graph", "--db", db_url(tmp_path / "e.db"), "--end", "0001-01-01")
     assert result.exit_code == 2, (result.exit_code, repr(result.exception))
+
+
+# --------------------------------------------------------------------------- ingest: bad files, as a subprocess
+
+
+def _ingest_process(db: str, *files: str, env: dict[str, str] | None = None,
+                    timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ownermap", "ingest", "--db", db, *files],
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}, check=False,
+    )
+
+
+def _one_service_file(path: Path, service: str, trace: str) -> Path:
+    start = time.time_ns() - 60_000_000_000
+    doc = {"resourceSpans": [resource_spans(service, otlp_span(trace, "1", "", 2, start))]}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def _services_in(runner: CliRunner, db: str) -> set[str]:
+    return {n["id"] for n in _graph_json(runner, "--db", db)["nodes"]}
+
+
+def test_ingest_reports_a_non_utf8_file_and_imports_the_files_around_it(runner: CliRunner, tmp_path: Path) -> None:
+    db = db_url(tmp_path / "bad.db")
+    first = _one_service_file(tmp_path / "first.json", "first", "a")
+    bad = tmp_path / "latin1.json"
+    bad.write_bytes(b'{"resourceSpans": [], "note": "caf\xe9"}')
+    last = _one_service_file(tmp_path / "last.json", "last", "b")
+    done = _ingest_process(db, str(first), str(bad), str(last))
+    assert done.returncode == 1
+    assert f"ownermap: {bad}: not UTF-8: byte 0xe9 at offset 34 (invalid continuation byte)\n" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "ingested 2 spans from 3 file(s)" in done.stderr
+    assert {"first", "last"} <= _services_in(runner, db)
+
+
+def test_ingest_refuses_dev_zero_quickly(tmp_path: Path) -> None:
+    started = time.monotonic()
+    done = _ingest_process(db_url(tmp_path / "z.db"), "/dev/zero", timeout=30)
+    assert done.returncode == 1
+    assert "ownermap: /dev/zero: cannot open: a character device, not a regular file" in done.stderr
+    assert time.monotonic() - started < 20
+
+
+def test_ingest_refuses_a_fifo_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    good = _one_service_file(tmp_path / "good.json", "good", "a")
+    done = _ingest_process(db_url(tmp_path / "f.db"), str(fifo), str(good), timeout=30)
+    assert done.returncode == 1
+    assert f"ownermap: {fifo}: cannot open: a FIFO, not a regular file" in done.stderr
+    assert "ingested 1 spans from 2 file(s)" in done.stderr
+
+
+def test_ingest_refuses_a_file_over_max_ingest_file_bytes(tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(otlp_document()) + " " * 4096, encoding="utf-8")
+    done = _ingest_process(db_url(tmp_path / "b.db"), str(big), env={"OWNERMAP_MAX_INGEST_FILE_BYTES": "4096"})
+    assert done.returncode == 1
+    size = big.stat().st_size
+    assert f"ownermap: {big}: {size} bytes is over the 4096-byte limit for one file (max_ingest_file_bytes" \
+        in done.stderr
+
+
+def test_ingest_rejects_spans_older_than_the_retention_and_says_why(runner: CliRunner, tmp_path: Path) -> None:
+    db = db_url(tmp_path / "old.db")
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(otlp_document(start_ns=time.time_ns() - 100 * 86_400 * 10**9)), encoding="utf-8")
+    result = run(runner, "ingest", "--db", db, str(old))
+    assert result.exit_code == 0
+    assert "ingested 0 spans from 1 file(s): 0 calls, 7 spans rejected" in result.stderr
+    assert "days ago, past the retention (compaction would delete it" in result.stderr
+    result = run(runner, "ingest", "--db", db, str(old), env={"OWNERMAP_MAX_SPAN_AGE_DAYS": "365"})
+    assert "ingested 7 spans from 1 file(s): 4 calls, 0 spans rejected" in result.stderr

@@ -188,18 +188,22 @@ def test_process_tags_become_hints_and_inline_processes_work() -> None:
     assert spans[3].service == UNKNOWN_SERVICE
 
 
-def test_times_are_microseconds_and_huge_durations_are_capped() -> None:
-    spans = decode_jaeger(doc(
+def test_times_are_microseconds_and_times_beyond_2262_are_rejected() -> None:
+    result = decode_jaeger(doc(
         span("0000000000000001"),
         span("0000000000000002", duration=10**40),
         span("0000000000000003", duration=-5, startTime="1700000000000001"),
         span("0000000000000004", startTime=None),
-    )).spans
+        span("0000000000000005", startTime="9" * 30),
+    ))
+    spans = result.spans
+    assert [s.span_id.hex()[-1] for s in spans] == ["1", "3", "4"]
     assert (spans[0].start_ns, spans[0].end_ns) == (1_700_000_000_000_000_000, 1_700_000_000_001_500_000)
-    assert spans[1].end_ns == 2**63 - 1
-    assert spans[2].start_ns == 1_700_000_000_000_001_000 and spans[2].duration_s == 0.0
-    assert spans[3].start_ns == spans[0].start_ns  # borrowed from the trace
-    assert spans[3].end_ns - spans[3].start_ns == 1_500_000
+    assert spans[1].start_ns == 1_700_000_000_000_001_000 and spans[1].duration_s == 0.0
+    assert spans[2].start_ns == spans[0].start_ns  # borrowed from the trace
+    assert spans[2].end_ns - spans[2].start_ns == 1_500_000
+    assert result.rejected == 2
+    assert result.errors == [f"jaeger span {n:016x}: time is beyond the year 2262" for n in (2, 5)]
 
 
 def test_bad_spans_are_rejected_individually() -> None:

@@ -287,18 +287,29 @@ def test_bad_spans_are_rejected_individually() -> None:
 
 
 def test_huge_and_odd_numbers() -> None:
-    spans = decode_zipkin([
+    result = decode_zipkin([
         zspan(sid(1), duration=10**30),
         zspan(sid(2), timestamp=10**25, duration=1e300),
         zspan(sid(3), duration=-10),
         zspan(sid(4), timestamp=str(T0), duration="250"),
         zspan(sid(5), duration=True),
-    ]).spans
-    assert len(spans) == 5
-    assert all(s.end_ns <= 2**63 - 1 for s in spans)
-    assert spans[0].end_ns == 2**63 - 1
-    assert spans[2].duration_s == 0.0 and spans[4].duration_s == 0.0
-    assert spans[3].end_ns - spans[3].start_ns == 250_000
+    ])
+    spans = result.spans
+    assert [s.span_id.hex() for s in spans] == [sid(3), sid(4), sid(5)]
+    assert spans[0].duration_s == 0.0 and spans[2].duration_s == 0.0
+    assert spans[1].end_ns - spans[1].start_ns == 250_000
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"duration": 10**30}, {"timestamp": 10**25}, {"timestamp": "9" * 40}, {"timestamp": 2**63 // 1000 + 1},
+     {"duration": None, "annotations": [{"timestamp": 10**20, "value": "cr"}]}],
+)
+def test_times_beyond_2262_reject_the_span_like_otlp(fields: dict[str, Any]) -> None:
+    result = decode_zipkin([zspan(sid(1)), zspan(sid(2), **fields)])
+    assert [s.span_id.hex() for s in result.spans] == [sid(1)]
+    assert result.rejected == 1
+    assert result.errors == [f"zipkin span {sid(2)}: time is beyond the year 2262"]
 
 
 def test_sixteen_and_thirty_two_digit_trace_ids() -> None:
