@@ -139,18 +139,15 @@ def ingest(config_file: Path | None, db: str | None, catalog: tuple[str, ...], f
     import time
 
     from collector.files import TraceFileError, read_trace_file
-    from collector.pipeline import IngestPipeline
     from collector.span_times import SpanTimeRange
     from graph.store import open_store
+    from ownermap.wiring import build_pipeline
 
     settings = make_settings(config_file, db=db, catalog=list(catalog) or None, pairing_ttl=pairing_ttl)
     store = open_store(settings.db)
     # Files are read as fast as the disk allows: spans wait for their other half until the end
     # of the import (bounded by max_pending), not for a wall-clock TTL.
-    pipeline = IngestPipeline(store, ttl=settings.pairing_ttl, max_pending=settings.max_pending,
-                              max_services=settings.max_services, max_edges=settings.max_edges,
-                              max_environments=settings.max_environments,
-                              database_at_once=settings.database_at_once, clock=lambda: 0.0)
+    pipeline = build_pipeline(settings, store, clock=lambda: 0.0)
     span_times = SpanTimeRange(settings.span_age_limit_days, settings.max_span_future_seconds)
     spans = rejected = 0
     failed = False
