@@ -60,9 +60,13 @@ def chromium_path() -> str:
     return shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """A headless Chromium for the whole session; skips (or fails under OWNERMAP_REQUIRE_ALL=1) when missing."""
+    """A headless Chromium for one test module; skips (or fails under OWNERMAP_REQUIRE_ALL=1) when missing.
+
+    Per module, not per session: Playwright's sync API keeps an event loop running in the main
+    thread while it is open, and later tests that start their own loop (asyncio.run) would fail.
+    """
     try:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
