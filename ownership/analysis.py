@@ -171,6 +171,8 @@ class OwnershipAnalysis:
         facts = self._service_facts(node, own, resolved)
         for rule in self.rules.service:
             for finding in rule(facts):
+                if finding.catalog_ref is None and own.catalog_ref is not None:
+                    finding.catalog_ref = own.catalog_ref  # findings about an entry name it (DESIGN §3)
                 own.findings.append(finding.code)
                 self._findings.append(finding)
         return own

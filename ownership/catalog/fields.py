@@ -217,13 +217,21 @@ class Checker:
             return None
 
 
-def finish(check: Checker, result: LoadResult, entities: list[Entity]) -> list[Entity]:
-    """Report what the checker found about one entity and decide what is kept.
+def usable(entity: Entity) -> bool:
+    """An entity that can be kept despite field errors: it has a kind and a name."""
+    return bool(entity.kind) and bool(entity.name)
 
-    Today an entity with any field error is dropped (its errors are reported). Lenient loading
-    (DESIGN §3) is this function: keep the entities that are usable (a kind and a name) and attach
-    `check.errors` to them.
+
+def finish(check: Checker, result: LoadResult, entities: list[Entity]) -> list[Entity]:
+    """Report what the checker found about one entity and decide what is kept (lenient loading).
+
+    Every problem is reported (so `catalog validate` stays strict); the entities that are usable
+    (a kind and a name) are kept with `check.errors` attached, the others dropped (DESIGN §3).
     """
     for problem in [*check.warnings, *check.errors]:
         result.report(problem)
-    return [] if check.errors else entities
+    kept = [entity for entity in entities if usable(entity)]
+    for entity in kept:
+        if not entity.synthetic:
+            entity.errors.extend(check.errors)
+    return kept

@@ -22,6 +22,7 @@ class FindingCode(StrEnum):
     UNDECLARED_DEPENDENCY = "undeclared_dependency"
     NAME_MISMATCH = "name_mismatch"
     UNNAMED_SERVICE = "unnamed_service"
+    CATALOG_ERROR = "catalog_error"
 
 
 SEVERITY: dict[FindingCode, str] = {
@@ -35,6 +36,7 @@ SEVERITY: dict[FindingCode, str] = {
     FindingCode.NO_ONCALL: "medium",
     FindingCode.OWNER_MISMATCH: "medium",
     FindingCode.NAME_MISMATCH: "medium",
+    FindingCode.CATALOG_ERROR: "medium",
     FindingCode.STALE: "low",
     FindingCode.NO_RUNBOOK: "low",
     FindingCode.NO_DOCS: "low",
