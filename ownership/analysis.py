@@ -208,7 +208,7 @@ class OwnershipAnalysis:
         ctx = SuggestionContext(
             team_names=team_names, owner_of_service=owned,
             hints_of=lambda service: self.graph.nodes[service].hints if service in self.graph.nodes else {},
-            owner_attributes=self.owner_attributes, neighbours=self._neighbours,
+            owner_attributes=self.owner_attributes, neighbours=self._neighbours, team_of=self._team_of,
         )
         for finding in self._findings:
             if finding.code in ORPHAN_CODES and finding.service in self._nodes:
@@ -216,6 +216,12 @@ class OwnershipAnalysis:
                 if not own.suggested_owners:
                     own.suggested_owners = suggest_owners(finding.service, ctx)
                 finding.suggested_owners = own.suggested_owners
+
+    def _team_of(self, value: str) -> str | None:
+        """The declared team a telemetry owner attribute names (by the owner normaliser), or None."""
+        ref = self.index.telemetry_owner(value)
+        found = self.index.owner_entity(ref) if ref is not None else None
+        return found.name if found is not None and found.kind == "Group" else None
 
     def _neighbours(self, service: str) -> Iterable[tuple[str, int, str]]:
         for edge in self._in.get(service, []):

@@ -23,6 +23,7 @@ from ownership.catalog.model import (
     EntityRef,
     RefError,
 )
+from ownership.catalog.owner_ref import GITHUB_KIND, TEAM_SLUG_ANNOTATION, parse_owner, team_slug_ref
 from ownership.findings.owner import owner_status
 
 SERVICE_KINDS: tuple[str, ...] = ("component",)
@@ -115,19 +116,24 @@ class CatalogIndex:
         self._member_of: dict[EntityRef, list[EntityRef]] = defaultdict(list)
         self._child_of: dict[EntityRef, list[EntityRef]] = defaultdict(list)
         self._listed_parent: dict[EntityRef, EntityRef] = {}
+        self._slugs: dict[EntityRef, Entity] = {}
+        for entity in catalog.entities:
+            self._by_ref.setdefault(entity.ref, entity)
+            slug = team_slug_ref(entity.annotations.get(TEAM_SLUG_ANNOTATION, "")) if entity.kind == "Group" else None
+            if slug is not None:
+                self._slugs.setdefault(slug, entity)
         for entity in catalog.entities:
             self._add(entity)
 
     def _add(self, entity: Entity) -> None:
         kind = entity.kind.lower()
-        self._by_ref.setdefault(entity.ref, entity)
         self._names[kind][entity.name.lower()].append(entity)
         self._normal[kind][normalise(entity.name)].append(entity)
         for source, value in telemetry_names(entity):
             self._aliases[kind][value.lower()].append((entity, source, value))
             self._normal[kind][normalise(value)].append(entity)
         if entity.owner is not None:
-            self._owned[entity.owner].append(entity)
+            self._owned[self.canonical_owner(entity.owner)].append(entity)
         for group in entity.member_of:
             self._member_of[group].append(entity.ref)
         if kind == "group":
@@ -201,12 +207,29 @@ class CatalogIndex:
 
     # -- ownership ----------------------------------------------------------------------------
 
+    def owner_entity(self, ref: EntityRef) -> Entity | None:
+        """The declared entity an owner ref names: by ref, or a GitHub team handle by the Group's
+        `github.com/team-slug` annotation."""
+        return self._slugs.get(ref) if ref.kind.lower() == GITHUB_KIND else self._by_ref.get(ref)
+
+    def canonical_owner(self, ref: EntityRef) -> EntityRef:
+        """One ref per team: the declared Group or User's own ref, else the ref as written."""
+        found = self.owner_entity(ref)
+        return found.ref if found is not None else ref
+
+    def telemetry_owner(self, value: str) -> EntityRef | None:
+        """A telemetry owner attribute (namespace `default`) as a canonical owner ref; None if unparsable."""
+        try:
+            return self.canonical_owner(parse_owner(value))
+        except RefError:
+            return None
+
     def owner_of(self, entity: Entity) -> ResolvedOwner:
         """Resolve entity.owner to a declared Group or User and say whether that owner is active."""
         ref = entity.owner
         if ref is None:
             return ResolvedOwner(None, None, False, None)
-        owner = self._by_ref.get(ref)
+        owner = self.owner_entity(ref)
         if owner is None or owner.kind not in ("Group", "User"):
             return ResolvedOwner(ref, None, ref.kind.lower() == "user", None)
         if owner.kind == "User":
@@ -271,6 +294,7 @@ class CatalogIndex:
                 return []
         else:
             ref = team
+        ref = self.canonical_owner(ref)
         wanted = {k.lower() for k in kinds}
         return [e for e in self._owned.get(ref, []) if e.kind.lower() in wanted]
 

@@ -58,6 +58,9 @@ class SuggestionContext:
     hints_of: Callable[[str], Mapping[str, str]]
     owner_attributes: tuple[str, ...]
     neighbours: Callable[[str], Iterable[tuple[str, int, str]]]  # (other service, calls, "caller"|"callee")
+    # A telemetry owner attribute's value → the declared team it names (the owner normaliser);
+    # None: look the value up in team_names as written.
+    team_of: Callable[[str], str | None] | None = None
     _by_namespace: dict[str, dict[str, int]] = field(default_factory=dict)
     _by_prefix: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -75,6 +78,10 @@ class SuggestionContext:
         self._by_namespace = by_namespace
         self._by_prefix = by_prefix
 
+    def team_for(self, value: str) -> str | None:
+        """The declared team an owner attribute's value names, or None."""
+        return self.team_of(value) if self.team_of is not None else self.team_names.get(value.lower())
+
 
 def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]:
     """Candidate teams for `service`, best first."""
@@ -88,8 +95,9 @@ def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]
     hints = ctx.hints_of(service)
     for key in ctx.owner_attributes:
         value = hints.get(key)
-        if value and value.lower() in ctx.team_names:
-            add(ctx.team_names[value.lower()], W_ATTRIBUTE, f"resource attribute {key}={value}")
+        team = ctx.team_for(value) if value else None
+        if team:
+            add(team, W_ATTRIBUTE, f"resource attribute {key}={value}")
     for key in NAMESPACE_HINTS:
         value = hints.get(key)
         owners = ctx._by_namespace.get(f"{key}={value}") if value else None

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ownership.catalog.model import DEFAULT_NAMESPACE, CatalogError, Entity, EntityRef, LoadResult, RefError
+from ownership.catalog.owner_ref import parse_owner
 from ownership.catalog.safe_yaml import YamlDocument
 
 NAME_RE = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
@@ -182,6 +183,20 @@ class Checker:
         """An entity reference with the field's default kind and the entity's namespace."""
         text = self.string(data, key, path, required=required)
         return None if text is None else self.parse_ref(text, path, default_kind, namespace)
+
+    def owner(
+        self, data: Mapping[str, Any], key: str, path: str, *, namespace: str = DEFAULT_NAMESPACE,
+        required: bool = False,
+    ) -> EntityRef | None:
+        """An owner reference, by the one owner normaliser (`owner_ref.parse_owner`)."""
+        text = self.string(data, key, path, required=required)
+        if text is None:
+            return None
+        try:
+            return parse_owner(text, namespace)
+        except RefError as exc:
+            self.fail(path, str(exc))
+            return None
 
     def ref_list(
         self,

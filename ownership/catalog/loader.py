@@ -18,6 +18,7 @@ from ownership.catalog.backstage import (
 )
 from ownership.catalog.datadog import parse_definition
 from ownership.catalog.model import Catalog, CatalogError, Entity, LoadResult
+from ownership.catalog.owner_ref import TEAM_SLUG_ANNOTATION, team_slug_ref
 from ownership.catalog.owners_yaml import FILE_NAMES as OWNERS_NAMES
 from ownership.catalog.owners_yaml import parse_owners_document
 from ownership.catalog.safe_yaml import parse_documents, read_text
@@ -200,9 +201,12 @@ def _merge(loaded: LoadResult, files: list[Path]) -> Catalog:
                     entity.line,
                 )
             )
+    slugs = {ref for e in catalog.entities if e.kind == "Group"
+             and (ref := team_slug_ref(e.annotations.get(TEAM_SLUG_ANNOTATION, ""))) is not None}
     for entity in catalog.entities:
         owner = entity.owner
-        if owner is not None and (owner.key not in by_key or owner.key[0] not in ("group", "user")):
+        if owner is not None and owner not in slugs and (owner.key not in by_key
+                                                          or owner.key[0] not in ("group", "user")):
             catalog.warnings.append(
                 CatalogError(
                     str(entity.source) if entity.source else None,

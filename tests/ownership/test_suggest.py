@@ -262,3 +262,13 @@ def test_unit_at_most_three_suggestions_best_first() -> None:
                                               ("a/b", "a"), ("solo", "solo"), ("x_y:z", "x")])
 def test_name_prefix(name: str, prefix: str) -> None:
     assert name_prefix(name) == prefix
+
+
+@pytest.mark.parametrize("value", ["group:default/payments", "default/payments", "@acme/payments"])
+def test_owner_attribute_in_ref_form_is_evidence(tmp_path: Path, value: str) -> None:
+    teams = [{**TEAMS[0], "metadata": {"name": "payments", "annotations": {"github.com/team-slug": "acme/payments"}}},
+             *TEAMS[1:]]
+    analysis = analyse(tmp_path, Telemetry().seen("mystery", {"team": value}), teams)
+    found = suggestions(analysis, "mystery")
+    assert [s["team"] for s in found] == ["payments"]
+    assert found[0]["evidence"] == [f"resource attribute team={value}"]
