@@ -23,6 +23,8 @@ class FindingCode(StrEnum):
     NAME_MISMATCH = "name_mismatch"
     UNNAMED_SERVICE = "unnamed_service"
     CATALOG_ERROR = "catalog_error"
+    AMBIGUOUS_MATCH = "ambiguous_match"
+    IDENTITY_COLLISION = "identity_collision"
 
 
 SEVERITY: dict[FindingCode, str] = {
@@ -37,6 +39,8 @@ SEVERITY: dict[FindingCode, str] = {
     FindingCode.OWNER_MISMATCH: "medium",
     FindingCode.NAME_MISMATCH: "medium",
     FindingCode.CATALOG_ERROR: "medium",
+    FindingCode.AMBIGUOUS_MATCH: "high",
+    FindingCode.IDENTITY_COLLISION: "medium",
     FindingCode.STALE: "low",
     FindingCode.NO_RUNBOOK: "low",
     FindingCode.NO_DOCS: "low",

@@ -26,6 +26,8 @@ DEFAULT_RULES = RuleSet(
         naming.unnamed_service,
         naming.undocumented,
         naming.name_mismatch,
+        naming.ambiguous_match,
+        naming.identity_collision,
         owner.unowned,
         owner.owner_not_found,
         owner.owner_inactive,

@@ -272,3 +272,20 @@ def test_owner_attribute_in_ref_form_is_evidence(tmp_path: Path, value: str) -> 
     found = suggestions(analysis, "mystery")
     assert [s["team"] for s in found] == ["payments"]
     assert found[0]["evidence"] == [f"resource attribute team={value}"]
+
+
+def test_an_owned_service_whose_whole_name_is_the_prefix_is_name_evidence(tmp_path: Path) -> None:
+    analysis = analyse(tmp_path, Telemetry().seen("payments").seen("payments-api"),
+                       [component("payments", "payments"), *TEAMS])
+    found = suggestions(analysis, "payments-api")
+    assert [s["team"] for s in found] == ["payments"]
+    assert found[0]["evidence"] == ["name prefix 'payments' is shared with 1 service(s) of payments"]
+
+
+def test_a_name_mismatch_orphan_is_first_suggested_the_near_entry_owner(tmp_path: Path) -> None:
+    telemetry = Telemetry().seen("checkout_service", {"team": "search"})
+    analysis = analyse(tmp_path, telemetry, [component("checkout-service", "payments"), *TEAMS])
+    found = suggestions(analysis, "checkout_service")
+    assert [s["team"] for s in found] == ["payments", "search"]
+    assert found[0]["evidence"] == ["catalog entry component:default/checkout-service owned by payments matches "
+                                    "this name after normalising it"]
