@@ -22,6 +22,13 @@ TAG_RE = re.compile(r"^[a-z0-9+#]+(-[a-z0-9+#]+)*$")
 MAX_NAME = 63
 
 
+def entity_name(text: str) -> str:
+    """A valid Backstage name for a Datadog service or team name (the original stays an alias)."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", text.strip())[:MAX_NAME]
+    name = re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", name)
+    return name or "unnamed"
+
+
 def show(value: object, limit: int = 80) -> str:
     """A short, printable rendering of an untrusted value for error messages."""
     text = repr(value)
