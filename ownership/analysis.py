@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from graph.model import DEFAULT_OWNER_ATTRIBUTES, NodeKind
 from graph.service_graph import Edge, Node, ServiceGraph
 from ownership.catalog.model import Entity
-from ownership.findings import ORPHAN_CODES, SEVERITY_ORDER, Finding
+from ownership.findings import ORPHAN_CODES, SEVERITY_ORDER, Finding, FindingCode
 from ownership.findings.registry import DEFAULT_RULES, RuleSet
 from ownership.findings.rules import ServiceFacts, WindowFacts
-from ownership.identity import CatalogIndex, ResolvedOwner
+from ownership.identity import CatalogIndex, ResolvedOwner, namespace_hint
 from ownership.scaffold import node_ref, scaffold_yaml
 from ownership.suggest import SuggestionContext, suggest_owners
 
@@ -35,6 +35,7 @@ class NodeOwnership:
     suggested_owners: list[dict[str, Any]] = field(default_factory=list)
     entity: Entity | None = None
     owner_ref: str | None = None
+    candidates: tuple[Entity, ...] = ()  # same-named entries none of which could be chosen (`ambiguous`)
 
     @property
     def catalog(self) -> dict[str, Any] | None:
@@ -73,35 +74,37 @@ class CatalogLens:
         self.index = index
         self._memo: dict[tuple[str, str], NodeOwnership] = {}
 
-    def of(self, name: str, kind: str) -> NodeOwnership:
-        """Owner and owner_status of a node of that name and kind."""
-        key = (name, kind)
+    def of(self, name: str, kind: str, namespace: str | None = None) -> NodeOwnership:
+        """Owner and owner_status of a node of that name and kind (and namespace hint, if known)."""
+        key = (name, kind, namespace)
         found = self._memo.get(key)
         if found is None:
-            found = self._memo[key] = self._basic(name, kind)
+            found = self._memo[key] = catalog_match(self.index, name, kind, namespace)[0]
         return found
 
     def ownership(self, node: Node) -> NodeOwnership:
         """Owner and owner_status of a node of a graph."""
-        return self.of(node.name, node.kind)
-
-    def _basic(self, name: str, kind: str) -> NodeOwnership:
-        return catalog_match(self.index, name, kind)[0]
+        return self.of(node.name, node.kind, namespace_hint(node.hints))
 
 
-def catalog_match(index: CatalogIndex, name: str, kind: str) -> tuple[NodeOwnership, ResolvedOwner | None]:
+def catalog_match(index: CatalogIndex, name: str, kind: str,
+                  namespace: str | None = None) -> tuple[NodeOwnership, ResolvedOwner | None]:
     """A node's catalog entry and owner by the catalog alone (no findings), with the resolved owner
-    of a matched service: what both CatalogLens and OwnershipAnalysis start from."""
+    of a matched service: what both CatalogLens and OwnershipAnalysis start from. `namespace` is the
+    node's namespace hint (`identity.namespace_hint`); several candidates that it cannot tell apart
+    give owner_status `ambiguous` (a virtual node stays `virtual`, without an owner)."""
     if kind != NodeKind.SERVICE:
-        found = index.match_virtual(name)
+        found = index.match_virtual(name, namespace=namespace)
         if found is None:
             return NodeOwnership(owner_status="virtual"), None
         return NodeOwnership(owner=index.owner_of(found.entity).name, owner_status="virtual",
                              catalog_ref=str(found.entity.ref), entity=found.entity), None
-    found = index.match_service(name)
-    if found is None:
+    identity = index.identify(name, namespace=namespace)
+    if identity.candidates:
+        return NodeOwnership(owner_status="ambiguous", candidates=identity.candidates), None
+    if identity.match is None:
         return NodeOwnership(owner_status="undocumented"), None
-    entity = found.entity
+    entity = identity.match.entity
     resolved = index.owner_of(entity)
     own = NodeOwnership(owner=resolved.name, owner_status=resolved.status, catalog_ref=str(entity.ref),
                         entity=entity, owner_ref=str(resolved.ref) if resolved.ref is not None else None)
@@ -117,9 +120,13 @@ class OwnershipAnalysis:
         index: CatalogIndex,
         owner_attributes: Sequence[str] = DEFAULT_OWNER_ATTRIBUTES,
         rules: RuleSet = DEFAULT_RULES,
+        namespaces_seen: Mapping[str, Collection[str]] | None = None,
     ) -> None:
+        """`namespaces_seen`: the `service.namespace` values each service was reported with in the
+        window (for `identity_collision`); empty when the store does not know them."""
         self.graph = graph
         self.index = index
+        self.namespaces_seen = namespaces_seen or {}
         self.owner_attributes = tuple(owner_attributes)
         self.rules = rules
         self._nodes: dict[str, NodeOwnership] = {}
@@ -134,6 +141,7 @@ class OwnershipAnalysis:
         matched: set[Any] = set()
         for name, node in graph.nodes.items():
             self._nodes[name] = self._analyse_node(node, matched)
+        self._near = {f.service: f for f in self._findings if f.code == FindingCode.NAME_MISMATCH}
         window = WindowFacts(index, frozenset(matched))
         for rule in rules.window:
             self._findings.extend(rule(window))
@@ -161,19 +169,27 @@ class OwnershipAnalysis:
     # ------------------------------------------------------------------ per node
 
     def _analyse_node(self, node: Node, matched: set[Any]) -> NodeOwnership:
-        own, resolved = catalog_match(self.index, node.name, node.kind)
+        own, resolved = catalog_match(self.index, node.name, node.kind, namespace_hint(node.hints))
+        # Entries a seen node accounts for are never stale: its match, ambiguous candidates, a near match.
         if own.entity is not None:
             matched.add(own.entity.ref)
+        matched.update(e.ref for e in own.candidates)
         if node.kind != NodeKind.SERVICE:
             return own
-        facts = self._service_facts(node, own, resolved)
+        near = self.index.near_match(node.name) if own.entity is None and not own.candidates else None
+        if near is not None:
+            matched.add(near.ref)
+        facts = self._service_facts(node, own, resolved, near)
         for rule in self.rules.service:
             for finding in rule(facts):
+                if finding.catalog_ref is None and own.catalog_ref is not None:
+                    finding.catalog_ref = own.catalog_ref  # findings about an entry name it (DESIGN §3)
                 own.findings.append(finding.code)
                 self._findings.append(finding)
         return own
 
-    def _service_facts(self, node: Node, own: NodeOwnership, resolved: ResolvedOwner | None) -> ServiceFacts:
+    def _service_facts(self, node: Node, own: NodeOwnership, resolved: ResolvedOwner | None,
+                       near: Entity | None) -> ServiceFacts:
         name = node.name
         calls_by_target: dict[str, int] = {}
         for edge in self._out.get(name, []):
@@ -181,7 +197,8 @@ class OwnershipAnalysis:
         return ServiceFacts(
             name=name, node=node, index=self.index, entity=own.entity, resolved=resolved, owner=own.owner,
             callers=tuple(sorted({e.source for e in self._in.get(name, [])})), calls_by_target=calls_by_target,
-            kind_of=self._kind_of, owner_attributes=self.owner_attributes,
+            kind_of=self._kind_of, owner_attributes=self.owner_attributes, candidates=own.candidates, near=near,
+            namespace=namespace_hint(node.hints), namespaces_seen=frozenset(self.namespaces_seen.get(name, ())),
         )
 
     def _kind_of(self, name: str) -> str:
@@ -204,7 +221,8 @@ class OwnershipAnalysis:
         ctx = SuggestionContext(
             team_names=team_names, owner_of_service=owned,
             hints_of=lambda service: self.graph.nodes[service].hints if service in self.graph.nodes else {},
-            owner_attributes=self.owner_attributes, neighbours=self._neighbours,
+            owner_attributes=self.owner_attributes, neighbours=self._neighbours, team_of=self._team_of,
+            near_owner_of=self._near_owner_of,
         )
         for finding in self._findings:
             if finding.code in ORPHAN_CODES and finding.service in self._nodes:
@@ -212,6 +230,17 @@ class OwnershipAnalysis:
                 if not own.suggested_owners:
                     own.suggested_owners = suggest_owners(finding.service, ctx)
                 finding.suggested_owners = own.suggested_owners
+
+    def _team_of(self, value: str) -> str | None:
+        """The declared team a telemetry owner attribute names (by the owner normaliser), or None."""
+        ref = self.index.telemetry_owner(value)
+        found = self.index.owner_entity(ref) if ref is not None else None
+        return found.name if found is not None and found.kind == "Group" else None
+
+    def _near_owner_of(self, service: str) -> tuple[str, str] | None:
+        """The entry a `name_mismatch` service near-matched and its owning team, if declared."""
+        finding = self._near.get(service)
+        return (finding.data["entity"], finding.owner) if finding is not None and finding.owner else None
 
     def _neighbours(self, service: str) -> Iterable[tuple[str, int, str]]:
         for edge in self._in.get(service, []):

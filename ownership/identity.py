@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,12 +23,14 @@ from ownership.catalog.model import (
     EntityRef,
     RefError,
 )
+from ownership.catalog.owner_ref import GITHUB_KIND, TEAM_SLUG_ANNOTATION, parse_owner, team_slug_ref
 from ownership.findings.owner import owner_status
 
 SERVICE_KINDS: tuple[str, ...] = ("component",)
 # Virtual nodes (databases, queues, external peers) are usually Resources, sometimes Components.
 VIRTUAL_KINDS: tuple[str, ...] = ("resource", "component")
 _SEPARATORS = re.compile(r"[-_.]")
+_DNS_SUFFIX = re.compile(r"\.svc(\.cluster\.local)?\.?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,28 @@ class Match:
     source: str
     value: str
     others: tuple[Entity, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What a telemetry name denotes: one entry (`match`), or several `candidates` none of which
+    could be chosen (DESIGN §3 "Namespaces": `ambiguous_match`), or nothing."""
+
+    match: Match | None
+    candidates: tuple[Entity, ...] = ()
+
+    @property
+    def entity(self) -> Entity | None:
+        """The chosen entry, if any."""
+        return self.match.entity if self.match is not None else None
+
+
+NAMESPACE_HINTS = ("service.namespace", "k8s.namespace.name")
+
+
+def namespace_hint(hints: dict[str, str]) -> str | None:
+    """The namespace telemetry asks for: `service.namespace`, else `k8s.namespace.name`."""
+    return next((hints[key] for key in NAMESPACE_HINTS if hints.get(key)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,19 +139,24 @@ class CatalogIndex:
         self._member_of: dict[EntityRef, list[EntityRef]] = defaultdict(list)
         self._child_of: dict[EntityRef, list[EntityRef]] = defaultdict(list)
         self._listed_parent: dict[EntityRef, EntityRef] = {}
+        self._slugs: dict[EntityRef, Entity] = {}
+        for entity in catalog.entities:
+            self._by_ref.setdefault(entity.ref, entity)
+            slug = team_slug_ref(entity.annotations.get(TEAM_SLUG_ANNOTATION, "")) if entity.kind == "Group" else None
+            if slug is not None:
+                self._slugs.setdefault(slug, entity)
         for entity in catalog.entities:
             self._add(entity)
 
     def _add(self, entity: Entity) -> None:
         kind = entity.kind.lower()
-        self._by_ref.setdefault(entity.ref, entity)
         self._names[kind][entity.name.lower()].append(entity)
         self._normal[kind][normalise(entity.name)].append(entity)
         for source, value in telemetry_names(entity):
             self._aliases[kind][value.lower()].append((entity, source, value))
             self._normal[kind][normalise(value)].append(entity)
         if entity.owner is not None:
-            self._owned[entity.owner].append(entity)
+            self._owned[self.canonical_owner(entity.owner)].append(entity)
         for group in entity.member_of:
             self._member_of[group].append(entity.ref)
         if kind == "group":
@@ -152,27 +181,52 @@ class CatalogIndex:
         return [e for e in self.catalog.of_kind("component") if (e.type or "").lower() == "service"]
 
     def match_service(self, name: str, *, namespace: str | None = None) -> Match | None:
-        """The Component a telemetry service.name denotes: exact name, then alias, ignoring case."""
-        return self._match(name, SERVICE_KINDS, namespace)
+        """The Component a telemetry service.name denotes: exact name, then alias, ignoring case
+        (None also when several candidates cannot be told apart: see `identify`)."""
+        return self.identify(name, namespace=namespace).match
 
     def match_virtual(self, name: str, *, namespace: str | None = None) -> Match | None:
         """The Resource (or else Component) a virtual node (database, queue, external peer) denotes."""
-        return self._match(name, VIRTUAL_KINDS, namespace)
+        return self.identify(name, kinds=VIRTUAL_KINDS, namespace=namespace).match
 
-    def _match(self, name: str, kinds: tuple[str, ...], namespace: str | None) -> Match | None:
+    def identify(self, name: str, *, kinds: tuple[str, ...] = SERVICE_KINDS,
+                 namespace: str | None = None) -> Identity:
+        """The entry a telemetry name denotes (DESIGN §3 "Namespaces").
+
+        Candidates are the entries of the first kind whose name (else alias) is `name`, ignoring case.
+        One candidate is the match. Of several, the one in the `namespace` hint's catalog namespace
+        is chosen; with no hint, or a hint matching none of them, the first is chosen only when all
+        resolve to the same owner, else none is (`candidates` lists them).
+        """
+        found = self._candidates(name, kinds)
+        if found is None:
+            return Identity(None)
+        how, hits = found
+        entities = list(dict.fromkeys(entity for entity, _, _ in hits))
+        chosen = _pick(entities, namespace, self._same_owner)
+        if chosen is None:
+            return Identity(None, tuple(sorted(entities, key=lambda e: str(e.ref))))
+        best, others = chosen
+        _, source, value = next(h for h in hits if h[0] is best)
+        return Identity(Match(best, how, source, value, others))
+
+    def _candidates(self, name: str, kinds: tuple[str, ...]
+                    ) -> tuple[Literal["name", "alias"], list[tuple[Entity, str, str]]] | None:
         key = name.lower()
         for kind in kinds:
             found = self._names[kind].get(key)
             if found:
-                best, others = _pick(found, namespace)
-                return Match(best, "name", "metadata.name", best.name, others)
+                return "name", [(e, "metadata.name", e.name) for e in found]
         for kind in kinds:
             hits = self._aliases[kind].get(key)
             if hits:
-                best, others = _pick([h[0] for h in hits], namespace)
-                _, source, value = next(h for h in hits if h[0] is best)
-                return Match(best, "alias", source, value, others)
+                return "alias", hits
         return None
+
+    def _same_owner(self, entities: list[Entity]) -> bool:
+        """All entries resolve to one declared owner."""
+        owners = {self.canonical_owner(e.owner) if e.owner is not None else None for e in entities}
+        return len(owners) == 1 and None not in owners
 
     def near_match(self, name: str, *, kinds: Iterable[str] = SERVICE_KINDS) -> Entity | None:
         """An entity matching only after normalisation (for `name_mismatch`); None if it truly matches.
@@ -182,12 +236,12 @@ class CatalogIndex:
         `payments/ledger`).
         """
         kinds = tuple(kinds)
-        if self._match(name, kinds, None) is not None:
+        if self._candidates(name, kinds) is not None:
             return None
         for kind in kinds:
             found = self._normal[kind].get(normalise(name))
             if found:
-                return _pick(found, None)[0]
+                return _first(found)
         for sep in ("/", "."):
             prefix, _, rest = name.partition(sep)
             if not rest or not prefix:
@@ -196,17 +250,49 @@ class CatalogIndex:
             for kind in kinds:
                 found = [e for e in self._normal[kind].get(normalise(rest), []) if wanted in _prefixes(e)]
                 if found:
-                    return _pick(found, None)[0]
+                    return _first(found)
+        return self._dns_near_match(name, kinds)
+
+    def _dns_near_match(self, name: str, kinds: tuple[str, ...]) -> Entity | None:
+        """`<name>.<namespace>[.svc[.cluster.local]]`: the entry named `<name>` whose namespace,
+        system or owner is `<namespace>`; with a `.svc` suffix, any entry named `<name>`."""
+        base, cluster = _DNS_SUFFIX.subn("", name)
+        first, dot, rest = base.partition(".")
+        if not first or not (dot or cluster):
+            return None
+        wanted = normalise(rest.partition(".")[0]) if rest else None
+        for kind in kinds:
+            found = self._normal[kind].get(normalise(first), [])
+            scoped = [e for e in found if wanted is not None and wanted in _prefixes(e)]
+            if scoped or (cluster and found):
+                return _first(scoped or found)
         return None
 
     # -- ownership ----------------------------------------------------------------------------
+
+    def owner_entity(self, ref: EntityRef) -> Entity | None:
+        """The declared entity an owner ref names: by ref, or a GitHub team handle by the Group's
+        `github.com/team-slug` annotation."""
+        return self._slugs.get(ref) if ref.kind.lower() == GITHUB_KIND else self._by_ref.get(ref)
+
+    def canonical_owner(self, ref: EntityRef) -> EntityRef:
+        """One ref per team: the declared Group or User's own ref, else the ref as written."""
+        found = self.owner_entity(ref)
+        return found.ref if found is not None else ref
+
+    def telemetry_owner(self, value: str) -> EntityRef | None:
+        """A telemetry owner attribute (namespace `default`) as a canonical owner ref; None if unparsable."""
+        try:
+            return self.canonical_owner(parse_owner(value))
+        except RefError:
+            return None
 
     def owner_of(self, entity: Entity) -> ResolvedOwner:
         """Resolve entity.owner to a declared Group or User and say whether that owner is active."""
         ref = entity.owner
         if ref is None:
             return ResolvedOwner(None, None, False, None)
-        owner = self._by_ref.get(ref)
+        owner = self.owner_entity(ref)
         if owner is None or owner.kind not in ("Group", "User"):
             return ResolvedOwner(ref, None, ref.kind.lower() == "user", None)
         if owner.kind == "User":
@@ -271,6 +357,7 @@ class CatalogIndex:
                 return []
         else:
             ref = team
+        ref = self.canonical_owner(ref)
         wanted = {k.lower() for k in kinds}
         return [e for e in self._owned.get(ref, []) if e.kind.lower() in wanted]
 
@@ -299,14 +386,20 @@ def _prefixes(entity: Entity) -> set[str]:
     return {normalise(n) for n in names}
 
 
-def _pick(candidates: list[Entity], namespace: str | None) -> tuple[Entity, tuple[Entity, ...]]:
-    """Prefer the requested namespace, then `default`, then the lowest ref; report the rest."""
-    unique = list(dict.fromkeys(candidates))
-    preferred = (namespace or DEFAULT_NAMESPACE).lower()
+def _first(candidates: list[Entity]) -> Entity:
+    """The entry in `default` first, then the lowest ref."""
+    return min(candidates, key=lambda e: (e.namespace.lower() != DEFAULT_NAMESPACE, str(e.ref)))
 
-    def rank(e: Entity) -> tuple[int, int, str]:
-        ns = e.namespace.lower()
-        return (ns != preferred, ns != DEFAULT_NAMESPACE, str(e.ref))
 
-    unique.sort(key=rank)
-    return unique[0], tuple(unique[1:])
+def _pick(candidates: list[Entity], namespace: str | None,
+          same_owner: Callable[[list[Entity]], bool]) -> tuple[Entity, tuple[Entity, ...]] | None:
+    """The chosen entry and the others, or None when several cannot be told apart."""
+    if len(candidates) == 1:
+        return candidates[0], ()
+    wanted = [e for e in candidates if namespace and e.namespace.lower() == namespace.lower()]
+    if len(wanted) != 1:
+        if not same_owner(candidates):
+            return None
+        wanted = [_first(candidates)]
+    best = wanted[0]
+    return best, tuple(e for e in candidates if e is not best)

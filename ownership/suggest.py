@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Weights per kind of evidence (the strongest a single signal can give).
+W_NEAR_MATCH = 0.9
 W_ATTRIBUTE = 0.85
 W_NAMESPACE = 0.6
 W_PREFIX = 0.4
@@ -58,6 +59,11 @@ class SuggestionContext:
     hints_of: Callable[[str], Mapping[str, str]]
     owner_attributes: tuple[str, ...]
     neighbours: Callable[[str], Iterable[tuple[str, int, str]]]  # (other service, calls, "caller"|"callee")
+    # A telemetry owner attribute's value → the declared team it names (the owner normaliser);
+    # None: look the value up in team_names as written.
+    team_of: Callable[[str], str | None] | None = None
+    # An orphan with `name_mismatch` → (the near-matched entry's ref, its owning team), else None.
+    near_owner_of: Callable[[str], tuple[str, str] | None] | None = None
     _by_namespace: dict[str, dict[str, int]] = field(default_factory=dict)
     _by_prefix: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -69,11 +75,15 @@ class SuggestionContext:
             for key in NAMESPACE_HINTS:
                 if hints.get(key):
                     by_namespace[f"{key}={hints[key]}"][team] += 1
-            prefix = name_prefix(service)
-            if prefix and prefix != service.lower():
+            prefix = name_prefix(service)  # a whole name (`payments`) is a prefix too (`payments-api`)
+            if prefix:
                 by_prefix[prefix][team] += 1
         self._by_namespace = by_namespace
         self._by_prefix = by_prefix
+
+    def team_for(self, value: str) -> str | None:
+        """The declared team an owner attribute's value names, or None."""
+        return self.team_of(value) if self.team_of is not None else self.team_names.get(value.lower())
 
 
 def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]:
@@ -85,11 +95,16 @@ def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]
         candidate.weights.append(weight)
         candidate.evidence.append(evidence)
 
+    near = ctx.near_owner_of(service) if ctx.near_owner_of is not None else None
+    if near is not None:
+        entry, team = near
+        add(team, W_NEAR_MATCH, f"catalog entry {entry} owned by {team} matches this name after normalising it")
     hints = ctx.hints_of(service)
     for key in ctx.owner_attributes:
         value = hints.get(key)
-        if value and value.lower() in ctx.team_names:
-            add(ctx.team_names[value.lower()], W_ATTRIBUTE, f"resource attribute {key}={value}")
+        team = ctx.team_for(value) if value else None
+        if team:
+            add(team, W_ATTRIBUTE, f"resource attribute {key}={value}")
     for key in NAMESPACE_HINTS:
         value = hints.get(key)
         owners = ctx._by_namespace.get(f"{key}={value}") if value else None

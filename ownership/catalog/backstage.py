@@ -164,7 +164,7 @@ def _read_spec(check: Checker, data: Mapping[str, Any], entity: Entity) -> None:
     if kind == "api" and not isinstance(spec.get("definition"), str | Mapping):
         check.fail("spec.definition", "is required (a string, or a $text/$json/$yaml substitution)")
     if kind in _OWNED:
-        entity.owner = check.ref(spec, "owner", "spec.owner", default_kind="group", namespace=ns, required=True)
+        entity.owner = check.owner(spec, "owner", "spec.owner", namespace=ns, required=True)
     if kind in ("component", "api", "resource"):
         entity.system = check.ref(spec, "system", "spec.system", default_kind="system", namespace=ns)
         entity.depends_on = check.ref_list(spec, "dependsOn", "spec.dependsOn", default_kind=None, namespace=ns)

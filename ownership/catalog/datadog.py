@@ -1,17 +1,19 @@
 """Datadog service definitions (`service.datadog.yaml`, schema v2, v2.1, v2.2) converted to entities.
 
-Each definition becomes a Component of type service (named after `dd-service`) and, for its
-`team`, a synthetic Group: Datadog lists no members, so that group's activity is unknown.
+Each definition becomes a Component of type service (named after `dd-service`; a v2.2 `type: db`
+or `cache` a Resource of type database or cache, describing a database node) and, for its `team`,
+a synthetic Group: Datadog lists no members, so that group's activity is unknown. Schema v3 files
+(`apiVersion: v3`) are read by `datadog_v3`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ownership.catalog.fields import MAX_NAME, Checker, finish, show, type_name
+from ownership.catalog.datadog_v3 import is_v3_document, parse_v3
+from ownership.catalog.fields import Checker, entity_name, finish, show, type_name
 from ownership.catalog.model import (
     ONCALL_ANNOTATION,
     CatalogError,
@@ -33,6 +35,7 @@ LINK_TYPES: dict[str, frozenset[str] | None] = {
     "v2.2": None,
 }
 CONTACT_TYPES: dict[str, frozenset[str] | None] = {"v2": _CONTACT_TYPES, "v2.1": _CONTACT_TYPES, "v2.2": None}
+DATASTORE_TYPES = {"db": "database", "cache": "cache"}
 SERVICE_TYPES = frozenset({"web", "db", "cache", "function", "browser", "mobile", "custom"})
 _COMMON_KEYS = {"schema-version", "dd-service", "team", "contacts", "links", "tags", "integrations", "extensions"}
 _KEYS: dict[str, set[str]] = {
@@ -48,13 +51,6 @@ def is_datadog_document(data: object) -> bool:
     return isinstance(data, Mapping) and "schema-version" in data and "dd-service" in data
 
 
-def entity_name(text: str) -> str:
-    """A valid Backstage name for a Datadog service or team name (the original stays an alias)."""
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", text.strip())[:MAX_NAME]
-    name = re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", name)
-    return name or "unnamed"
-
-
 def load_datadog_file(path: Path) -> LoadResult:
     """Read one Datadog definition file (one or more documents)."""
     result = LoadResult()
@@ -64,8 +60,10 @@ def load_datadog_file(path: Path) -> LoadResult:
         result.report(exc)
         return result
     for index, doc in enumerate(docs, start=1):
-        if doc.data is not None:
-            result.entities.extend(parse_definition(doc, path, result, index=index))
+        if doc.data is None:
+            continue
+        parse = parse_v3 if is_v3_document(doc.data) else parse_definition
+        result.entities.extend(parse(doc, path, result, index=index))
     return result
 
 
@@ -117,6 +115,8 @@ def _convert(check: Checker, data: Mapping[str, Any], version: str, service: str
             check.fail("type", f"must be one of {', '.join(sorted(SERVICE_TYPES))}, got {show(kind)}")
         elif kind:
             component.annotations["datadoghq.com/type"] = kind
+            if kind in DATASTORE_TYPES:  # a datastore: it owns a database node, it is never a stale service
+                component.kind, component.type = "Resource", DATASTORE_TYPES[kind]
         if languages := check.string_list(data, "languages", "languages"):
             component.annotations["datadoghq.com/languages"] = ",".join(languages)
     team = check.string(data, "team", "team")

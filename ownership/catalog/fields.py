@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ownership.catalog.model import DEFAULT_NAMESPACE, CatalogError, Entity, EntityRef, LoadResult, RefError
+from ownership.catalog.owner_ref import parse_owner
 from ownership.catalog.safe_yaml import YamlDocument
 
 NAME_RE = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
@@ -19,6 +20,13 @@ NAMESPACE_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 KIND_RE = re.compile(r"^[a-zA-Z][a-z0-9A-Z]*$")
 TAG_RE = re.compile(r"^[a-z0-9+#]+(-[a-z0-9+#]+)*$")
 MAX_NAME = 63
+
+
+def entity_name(text: str) -> str:
+    """A valid Backstage name for a Datadog service or team name (the original stays an alias)."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", text.strip())[:MAX_NAME]
+    name = re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", name)
+    return name or "unnamed"
 
 
 def show(value: object, limit: int = 80) -> str:
@@ -183,6 +191,20 @@ class Checker:
         text = self.string(data, key, path, required=required)
         return None if text is None else self.parse_ref(text, path, default_kind, namespace)
 
+    def owner(
+        self, data: Mapping[str, Any], key: str, path: str, *, namespace: str = DEFAULT_NAMESPACE,
+        required: bool = False,
+    ) -> EntityRef | None:
+        """An owner reference, by the one owner normaliser (`owner_ref.parse_owner`)."""
+        text = self.string(data, key, path, required=required)
+        if text is None:
+            return None
+        try:
+            return parse_owner(text, namespace)
+        except RefError as exc:
+            self.fail(path, str(exc))
+            return None
+
     def ref_list(
         self,
         data: Mapping[str, Any],
@@ -217,13 +239,21 @@ class Checker:
             return None
 
 
-def finish(check: Checker, result: LoadResult, entities: list[Entity]) -> list[Entity]:
-    """Report what the checker found about one entity and decide what is kept.
+def usable(entity: Entity) -> bool:
+    """An entity that can be kept despite field errors: it has a kind and a name."""
+    return bool(entity.kind) and bool(entity.name)
 
-    Today an entity with any field error is dropped (its errors are reported). Lenient loading
-    (DESIGN §3) is this function: keep the entities that are usable (a kind and a name) and attach
-    `check.errors` to them.
+
+def finish(check: Checker, result: LoadResult, entities: list[Entity]) -> list[Entity]:
+    """Report what the checker found about one entity and decide what is kept (lenient loading).
+
+    Every problem is reported (so `catalog validate` stays strict); the entities that are usable
+    (a kind and a name) are kept with `check.errors` attached, the others dropped (DESIGN §3).
     """
     for problem in [*check.warnings, *check.errors]:
         result.report(problem)
-    return [] if check.errors else entities
+    kept = [entity for entity in entities if usable(entity)]
+    for entity in kept:
+        if not entity.synthetic:
+            entity.errors.extend(check.errors)
+    return kept

@@ -17,17 +17,20 @@ from ownership.catalog.backstage import (
     resolve_target,
 )
 from ownership.catalog.datadog import parse_definition
+from ownership.catalog.datadog_v3 import is_v3_document, parse_v3
 from ownership.catalog.model import Catalog, CatalogError, Entity, LoadResult
+from ownership.catalog.owner_ref import TEAM_SLUG_ANNOTATION, team_slug_ref
 from ownership.catalog.owners_yaml import FILE_NAMES as OWNERS_NAMES
 from ownership.catalog.owners_yaml import parse_owners_document
 from ownership.catalog.safe_yaml import parse_documents, read_text
 from ownership.catalog.walk import WalkLimitError, scan_yaml
 
-YAML_SUFFIXES = (".yaml", ".yml")
+YAML_SUFFIXES = (".yaml", ".yml", ".json")  # JSON only for Datadog v3, recognised by content
 SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv"})
 _BACKSTAGE_API = re.compile(r"""^apiVersion:\s*["']?backstage\.io/""", re.MULTILINE)
 _DD_SERVICE = re.compile(r"^dd-service:", re.MULTILINE)
 _DD_SCHEMA = re.compile(r"^schema-version:", re.MULTILINE)
+_DD_V3 = re.compile(r"""["']?apiVersion["']?\s*:\s*["']?v3\b""")
 
 
 def classify(path: Path) -> str | None:
@@ -48,6 +51,8 @@ def sniff(text: str) -> str | None:
         return "backstage"
     if _DD_SERVICE.search(text) and _DD_SCHEMA.search(text):
         return "datadog"
+    if _DD_V3.search(text):
+        return "datadog-v3"
     return None
 
 
@@ -175,7 +180,9 @@ def _read(file: Path, default: str | None, *, explicit: bool) -> LoadResult | No
             continue
         if fmt == "owners":
             parse_owners_document(doc, file, result)
-        else:
+        elif is_v3_document(doc.data):
+            result.entities.extend(parse_v3(doc, file, result, index=index))
+        elif fmt == "datadog":
             result.entities.extend(parse_definition(doc, file, result, index=index))
     return result
 
@@ -200,9 +207,12 @@ def _merge(loaded: LoadResult, files: list[Path]) -> Catalog:
                     entity.line,
                 )
             )
+    slugs = {ref for e in catalog.entities if e.kind == "Group"
+             and (ref := team_slug_ref(e.annotations.get(TEAM_SLUG_ANNOTATION, ""))) is not None}
     for entity in catalog.entities:
         owner = entity.owner
-        if owner is not None and (owner.key not in by_key or owner.key[0] not in ("group", "user")):
+        if owner is not None and owner not in slugs and (owner.key not in by_key
+                                                          or owner.key[0] not in ("group", "user")):
             catalog.warnings.append(
                 CatalogError(
                     str(entity.source) if entity.source else None,

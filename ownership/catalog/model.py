@@ -182,6 +182,8 @@ class Entity:
     line: int | None = None
     source_format: str = "backstage"
     synthetic: bool = False
+    # Field errors found while loading (lenient loading, DESIGN §3): the entity is kept as declared.
+    errors: list[CatalogError] = field(default_factory=list)
 
     @property
     def ref(self) -> EntityRef:
@@ -220,6 +222,7 @@ class Entity:
             "line": self.line,
             "source_format": self.source_format,
             "synthetic": self.synthetic,
+            "errors": [str(e) for e in self.errors],
         }
 
 

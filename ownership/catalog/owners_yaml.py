@@ -32,7 +32,7 @@ FILE_NAMES = ("owners.yaml", "owners.yml")
 MAX_TEXT, MAX_REF, MAX_TIER = 2048, 256, 64
 _ALIAS = re.compile(r"^[^,\s]+$")
 
-FieldType = Literal["name", "text", "ref", "refs", "aliases", "tier"]
+FieldType = Literal["name", "text", "ref", "owner", "refs", "aliases", "tier"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ TEAM_FIELDS: dict[str, Field] = {
 }
 SERVICE_FIELDS: dict[str, Field] = {
     "name": Field("name", "Service name (Backstage name rules).", required=True),
-    "owner": Field("ref", "Owning team (group ref) or user:<name>."),
+    "owner": Field("owner", "Owning team (group ref, or a GitHub handle @org/team) or user:<name>."),
     "description": Field("text"),
     "aliases": Field("aliases", "Other telemetry service.name values of this service."),
     "runbook": Field("text", "Runbook URL."),
@@ -80,13 +80,15 @@ def read_entry(check: Checker, item: Mapping[str, Any], fields: dict[str, Field]
         elif spec.type == "tier":
             values[key] = check.string_or_int(item, key, path, max_length=MAX_TIER)
         else:
-            limit = {"name": MAX_NAME, "ref": MAX_REF}.get(spec.type, MAX_TEXT)
+            limit = {"name": MAX_NAME, "ref": MAX_REF, "owner": MAX_REF}.get(spec.type, MAX_TEXT)
             text = check.string(item, key, path, required=spec.required, max_length=limit)
             values[key] = text.strip() if text is not None and spec.type != "name" else text
             if spec.type == "name" and text is not None and (problem := name_problem(text)):
                 check.fail(path, f"{show(text)} {problem}")
             elif spec.type == "ref" and values[key] is not None:
                 values[key] = check.parse_ref(values[key], path, spec.default_kind, DEFAULT_NAMESPACE)
+            elif spec.type == "owner" and values[key] is not None:
+                values[key] = check.owner(item, key, path)
     return values
 
 
@@ -110,6 +112,7 @@ def _field_schema(spec: Field, key: str) -> dict[str, Any]:
         "name": {**text, "maxLength": MAX_NAME, "pattern": NAME_RE.pattern},
         "text": {**text, "maxLength": MAX_TEXT},
         "ref": {**text, "maxLength": MAX_REF},
+        "owner": {**text, "maxLength": MAX_REF},
         "refs": {"type": "array", "items": {**text, "maxLength": MAX_REF}},
         "aliases": {"type": "array", "items": {**text, "maxLength": MAX_REF, "pattern": _ALIAS.pattern}},
         "tier": {"anyOf": [{**text, "maxLength": MAX_TIER}, {"type": "integer"}]},

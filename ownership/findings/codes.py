@@ -22,6 +22,9 @@ class FindingCode(StrEnum):
     UNDECLARED_DEPENDENCY = "undeclared_dependency"
     NAME_MISMATCH = "name_mismatch"
     UNNAMED_SERVICE = "unnamed_service"
+    CATALOG_ERROR = "catalog_error"
+    AMBIGUOUS_MATCH = "ambiguous_match"
+    IDENTITY_COLLISION = "identity_collision"
 
 
 SEVERITY: dict[FindingCode, str] = {
@@ -35,6 +38,9 @@ SEVERITY: dict[FindingCode, str] = {
     FindingCode.NO_ONCALL: "medium",
     FindingCode.OWNER_MISMATCH: "medium",
     FindingCode.NAME_MISMATCH: "medium",
+    FindingCode.CATALOG_ERROR: "medium",
+    FindingCode.AMBIGUOUS_MATCH: "high",
+    FindingCode.IDENTITY_COLLISION: "medium",
     FindingCode.STALE: "low",
     FindingCode.NO_RUNBOOK: "low",
     FindingCode.NO_DOCS: "low",

@@ -18,6 +18,8 @@ class Finding:
     owner: str | None = None
     suggested_owners: list[dict[str, Any]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    catalog_ref: str | None = None  # the catalog entry the finding is about, when there is one
+
 
     @property
     def severity(self) -> str:
@@ -34,6 +36,8 @@ class Finding:
             "owner": self.owner,
             "suggested_owners": self.suggested_owners,
         }
+        if self.catalog_ref is not None:
+            out["catalog_ref"] = self.catalog_ref
         if self.data:
             out["data"] = self.data
         return out

@@ -79,13 +79,17 @@ def individual_owner(facts: ServiceFacts) -> Iterator[Finding]:
 @service_rule(FindingCode.OWNER_MISMATCH)
 def owner_mismatch(facts: ServiceFacts) -> Iterator[Finding]:
     """A matched, owned service whose resources carry an owner attribute (setting
-    `owner_attributes`, first one set wins) naming another team, ignoring case."""
+    `owner_attributes`, first one set wins) naming another team: both sides normalised by the one
+    owner normaliser (`group:default/payments`, `default/payments`, `Payments` and a Group's
+    `github.com/team-slug` handle `@org/payments` are one team)."""
     owner = facts.owner
-    if facts.entity is None or not owner:
+    resolved = facts.resolved
+    if facts.entity is None or not owner or resolved is None or resolved.ref is None:
         return
+    declared = facts.index.canonical_owner(resolved.ref)
     for key in facts.owner_attributes:
         value = facts.node.hints.get(key)
-        if value and value.lower() != owner.lower():
+        if value and facts.index.telemetry_owner(value) != declared:
             yield Finding(FindingCode.OWNER_MISMATCH, facts.name,
                           f"telemetry says {key}={value} but the catalog owner is {owner}",
                           owner=owner, data={"attribute": key, "value": value})

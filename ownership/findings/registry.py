@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ownership.findings import documentation, naming, owner, usage
+from ownership.findings import catalog, documentation, naming, owner, usage
 from ownership.findings.codes import FindingCode
 from ownership.findings.rules import Rule, ServiceFacts, WindowFacts
 
@@ -26,6 +26,8 @@ DEFAULT_RULES = RuleSet(
         naming.unnamed_service,
         naming.undocumented,
         naming.name_mismatch,
+        naming.ambiguous_match,
+        naming.identity_collision,
         owner.unowned,
         owner.owner_not_found,
         owner.owner_inactive,
@@ -36,6 +38,7 @@ DEFAULT_RULES = RuleSet(
         usage.deprecated_in_use,
         owner.owner_mismatch,
         usage.undeclared_dependency,
+        catalog.catalog_error,
     ),
     window=(usage.stale,),
 )

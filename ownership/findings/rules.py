@@ -39,6 +39,10 @@ class ServiceFacts:
     calls_by_target: Mapping[str, int]  # its observed callees (no self-calls) → calls
     kind_of: Callable[[str], str]  # node kind of a name of the window's graph
     owner_attributes: tuple[str, ...]  # resource attributes that name an owner
+    candidates: tuple[Entity, ...] = ()  # same-named entries none of which could be chosen (ambiguous)
+    near: Entity | None = None  # the entry an unmatched name matches only after normalisation
+    namespace: str | None = None  # the namespace hint (service.namespace, else k8s.namespace.name)
+    namespaces_seen: frozenset[str] = frozenset()  # service.namespace values seen in the window
 
 
 @dataclass(frozen=True)

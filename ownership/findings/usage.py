@@ -55,4 +55,5 @@ def stale(facts: WindowFacts) -> Iterator[Finding]:
             continue
         yield Finding(FindingCode.STALE, entity.name,
                       f"{entity.ref} is a service in the catalog but sent no telemetry in the window",
-                      owner=facts.index.owner_of(entity).name, data={"entity": str(entity.ref)})
+                      owner=facts.index.owner_of(entity).name, data={"entity": str(entity.ref)},
+                      catalog_ref=str(entity.ref))

@@ -330,3 +330,24 @@ def test_catalog_scaffold_service_outside_the_window(setup: dict[str, str]) -> N
     result = run("catalog", "scaffold", "--db", setup["db"], "--start", iso(NOW + 86400), "--end",
                  iso(NOW + 2 * 86400), "mystery")
     assert result.exit_code == 2
+
+
+def test_catalog_validate_is_strict_while_loading_is_lenient(tmp_path: Path) -> None:
+    """Issue 15: every field error is listed and the exit is non-zero, yet every usable entity loads."""
+    (tmp_path / "catalog-info.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: cart}\n"
+        "spec: {type: service, lifecycle: production}\n---\n"
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: search, tags: [Java]}\n"
+        "spec: {type: service, lifecycle: production, owner: search}\n", encoding="utf-8")
+    (tmp_path / "store.yaml").write_text(
+        "apiVersion: v3\nkind: datastore\nmetadata: {name: orders-db, owner: payments, contacts: [{type: email}]}\n",
+        encoding="utf-8")
+    result = run("catalog", "validate", str(tmp_path))
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert sorted(e.split(": field ")[1].split(":")[0] for e in errors) == [
+        "metadata.contacts[0].contact", "metadata.tags[0]", "spec.owner"]
+    assert "3 error(s)" in result.stdout, result.stdout
+    catalog = load_catalog([tmp_path])
+    assert sorted(str(e.ref) for e in catalog.entities) == [
+        "component:default/cart", "component:default/search", "group:default/payments", "resource:default/orders-db"]

@@ -34,7 +34,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> CatalogIndex:
     ],
 )
 def test_match_service(index: CatalogIndex, telemetry: str, expected: str, how: str, source: str) -> None:
-    match = index.match_service(telemetry)
+    match = index.match_service(telemetry, namespace="default")  # checkout is also in namespace shop
     assert match is not None
     assert (str(match.entity.ref), match.how, match.source) == (expected, how, source)
 
@@ -44,12 +44,32 @@ def test_no_match(index: CatalogIndex) -> None:
     assert index.match_service("orders-db") is None  # a Resource is not a service
 
 
-def test_namespaces_prefer_the_hint_then_default(index: CatalogIndex) -> None:
-    match = index.match_service("checkout")
+def test_the_namespace_hint_chooses_between_same_named_entries(index: CatalogIndex) -> None:
+    match = index.match_service("checkout", namespace="default")
     assert match is not None and match.entity.namespace == "default"
     assert [str(e.ref) for e in match.others] == ["component:shop/checkout"]
-    shop = index.match_service("checkout", namespace="shop")
+    shop = index.match_service("checkout", namespace="SHOP")
     assert shop is not None and shop.entity.namespace == "shop"
+
+
+@pytest.mark.parametrize("hint", [None, "elsewhere"])
+def test_several_candidates_with_different_owners_and_no_usable_hint_are_ambiguous(
+    index: CatalogIndex, hint: str | None
+) -> None:
+    # default/checkout is owned by group:default/payments, shop/checkout by group:shop/payments
+    found = index.identify("checkout", namespace=hint)
+    assert found.match is None
+    assert [str(e.ref) for e in found.candidates] == ["component:default/checkout", "component:shop/checkout"]
+    assert index.match_service("checkout", namespace=hint) is None
+
+
+def test_several_candidates_agreeing_on_the_owner_give_that_owner() -> None:
+    a = Entity(kind="Component", name="api", namespace="a", owner=EntityRef("group", "default", "search"))
+    b = Entity(kind="Component", name="api", namespace="b", owner=EntityRef("group", "default", "search"))
+    index = CatalogIndex(Catalog(entities=[b, a]))
+    found = index.identify("api")
+    assert found.match is not None and found.entity is a and found.match.others == (b,)
+    assert found.candidates == ()
 
 
 def test_match_virtual_prefers_resources(index: CatalogIndex) -> None:
@@ -190,3 +210,26 @@ def test_large_catalog_index_is_fast() -> None:
     assert match is not None and match.entity.name == "svc-9999"
     assert len(index.teams()) == 50
     assert len(index.team_services("t1")) == 200
+
+
+@pytest.mark.parametrize(
+    ("telemetry", "expected"),
+    [
+        ("productpage.bookinfo", "component:bookinfo/productpage"),
+        ("ProductPage.BookInfo", "component:bookinfo/productpage"),
+        ("checkout.shop.svc", "component:shop/checkout"),
+        ("checkout.shop.svc.cluster.local", "component:shop/checkout"),
+        ("reviews.anything.svc.cluster.local", "component:default/reviews"),
+        ("reviews.elsewhere", None),  # no .svc and the second label is no namespace, system or owner
+        ("details.svc", "component:default/details"),
+    ],
+)
+def test_near_match_strips_dns_style_suffixes(telemetry: str, expected: str | None) -> None:
+    index = CatalogIndex(Catalog(entities=[
+        Entity(kind="Component", name="productpage", namespace="bookinfo"),
+        Entity(kind="Component", name="checkout", namespace="shop"),
+        Entity(kind="Component", name="reviews"),
+        Entity(kind="Component", name="details"),
+    ]))
+    found = index.near_match(telemetry)
+    assert (str(found.ref) if found else None) == expected

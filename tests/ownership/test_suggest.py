@@ -262,3 +262,30 @@ def test_unit_at_most_three_suggestions_best_first() -> None:
                                               ("a/b", "a"), ("solo", "solo"), ("x_y:z", "x")])
 def test_name_prefix(name: str, prefix: str) -> None:
     assert name_prefix(name) == prefix
+
+
+@pytest.mark.parametrize("value", ["group:default/payments", "default/payments", "@acme/payments"])
+def test_owner_attribute_in_ref_form_is_evidence(tmp_path: Path, value: str) -> None:
+    teams = [{**TEAMS[0], "metadata": {"name": "payments", "annotations": {"github.com/team-slug": "acme/payments"}}},
+             *TEAMS[1:]]
+    analysis = analyse(tmp_path, Telemetry().seen("mystery", {"team": value}), teams)
+    found = suggestions(analysis, "mystery")
+    assert [s["team"] for s in found] == ["payments"]
+    assert found[0]["evidence"] == [f"resource attribute team={value}"]
+
+
+def test_an_owned_service_whose_whole_name_is_the_prefix_is_name_evidence(tmp_path: Path) -> None:
+    analysis = analyse(tmp_path, Telemetry().seen("payments").seen("payments-api"),
+                       [component("payments", "payments"), *TEAMS])
+    found = suggestions(analysis, "payments-api")
+    assert [s["team"] for s in found] == ["payments"]
+    assert found[0]["evidence"] == ["name prefix 'payments' is shared with 1 service(s) of payments"]
+
+
+def test_a_name_mismatch_orphan_is_first_suggested_the_near_entry_owner(tmp_path: Path) -> None:
+    telemetry = Telemetry().seen("checkout_service", {"team": "search"})
+    analysis = analyse(tmp_path, telemetry, [component("checkout-service", "payments"), *TEAMS])
+    found = suggestions(analysis, "checkout_service")
+    assert [s["team"] for s in found] == ["payments", "search"]
+    assert found[0]["evidence"] == ["catalog entry component:default/checkout-service owned by payments matches "
+                                    "this name after normalising it"]

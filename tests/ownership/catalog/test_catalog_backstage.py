@@ -166,9 +166,10 @@ def test_required_spec_fields(tmp_path: Path, kind: str, spec: str, field: str) 
         f"apiVersion: backstage.io/v1alpha1\nkind: {kind}\nmetadata: {{name: x}}\nspec: {spec}\n",
     )
     result = load_backstage_file(path)
-    assert result.entities == []
+    (entity,) = result.entities  # lenient loading: kept as declared, the error attached
     assert field in [e.field for e in result.errors]
     error = next(e for e in result.errors if e.field == field)
+    assert error in entity.errors
     assert error.file == str(path)
     assert error.entity == f"{kind.lower()}:default/x"
     assert str(path) in str(error) and field in str(error) and "x" in str(error)
@@ -216,8 +217,13 @@ def test_metadata_rules(tmp_path: Path, metadata: str, field: str) -> None:
         f"metadata: {metadata}\nspec: {{type: service, lifecycle: production, owner: x}}\n",
     )
     result = load_backstage_file(path)
-    assert result.entities == []
     assert field in [e.field for e in result.errors]
+    error = next(e for e in result.errors if e.field == field)
+    if metadata in ("{name: 5}", "{}"):
+        assert result.entities == []  # no name: unusable, dropped
+    else:
+        (entity,) = result.entities  # lenient loading: kept, the error attached
+        assert entity.errors == [error]
 
 
 def test_hostile_name_is_reported_not_executed(tmp_path: Path) -> None:
@@ -304,7 +310,8 @@ def test_one_bad_document_never_hides_the_good_ones(tmp_path: Path) -> None:
         """,
     )
     result = load_backstage_file(path)
-    assert [e.name for e in result.entities] == ["good-one", "good-two"]
+    assert [e.name for e in result.entities] == ["good-one", "bad", "good-two"]
+    assert [e.field for e in result.entities[1].errors] == ["spec.lifecycle", "spec.owner"]
     messages = [(e.entity, e.field, e.line) for e in result.errors]
     assert ("document 3", None, 7) in messages
     assert ("document 4", None, 9) in messages

@@ -11,7 +11,8 @@ def test_every_code_has_a_severity() -> None:
     assert set(ALL_CODES) == set(SEVERITY) == {
         "undocumented", "unowned", "owner_not_found", "owner_inactive", "individual_owner", "stale",
         "deprecated_in_use", "no_oncall", "no_runbook", "no_docs", "owner_mismatch", "undeclared_dependency",
-        "name_mismatch", "unnamed_service",
+        "name_mismatch", "unnamed_service", "catalog_error",
+        "ambiguous_match", "identity_collision",
     }
     assert {"undocumented", "unowned", "owner_not_found", "owner_inactive"} == ORPHAN_CODES
 

@@ -47,8 +47,9 @@ def test_name_mismatch_suggests_the_telemetry_name_as_alias(tmp_path: Path) -> N
     assert f.data == {"entity": "component:default/checkout-service", "suggested_alias": "checkout_service"}
     assert "ownermap.io/service-names" in f.detail and "checkout_service" in f.detail
     assert f.owner == "payments"
-    # the entry itself is not matched: it is stale
-    assert [s.service for s in analysis.findings(["stale"])] == ["checkout-service"]
+    # one gap, reported once: the near-matched entry is not also stale (DESIGN §3)
+    assert analysis.findings(["stale"]) == []
+    assert f.catalog_ref == "component:default/checkout-service"
 
 
 @pytest.mark.parametrize("telemetry_name", ["Checkout.Service", "CHECKOUT_SERVICE", "checkout.service"])
@@ -89,3 +90,61 @@ def test_unnamed_service(tmp_path: Path, name: str) -> None:
 def test_names_that_only_look_unnamed(tmp_path: Path, name: str) -> None:
     analysis = analyse(tmp_path, Telemetry().seen(name), [*TEAM])
     assert "unnamed_service" not in codes_of(analysis, name)
+
+
+# ---------------------------------------------------------------------------------------- namespaces
+
+
+def _namespaced(name: str, namespace: str, owner: str) -> dict[str, object]:
+    doc = component(name, owner=owner)
+    doc["metadata"]["namespace"] = namespace
+    return doc
+
+
+NAMESPACED_PAIR = [_namespaced("api", "payments", "group:default/payments"),
+                   _namespaced("api", "search", "group:default/search"),
+                   *TEAM, {"apiVersion": "backstage.io/v1alpha1", "kind": "Group", "metadata": {"name": "search"},
+                           "spec": {"type": "team", "children": [], "members": ["alice"]}}]
+
+
+@pytest.mark.parametrize("key", ["service.namespace", "k8s.namespace.name"])
+def test_the_namespace_hint_chooses_the_entry(tmp_path: Path, key: str) -> None:
+    analysis = analyse(tmp_path, Telemetry().seen("api", hints={key: "search"}), NAMESPACED_PAIR)
+    own = analysis.of("api")
+    assert (own.owner, own.owner_status, own.catalog_ref) == ("search", "ok", "component:search/api")
+    # the entry not seen is stale, told apart from the seen one by its catalog_ref
+    assert {(f.code, f.service, f.catalog_ref) for f in analysis.findings()} == {
+        ("stale", "api", "component:payments/api")}
+
+
+@pytest.mark.parametrize("hints", [{}, {"service.namespace": "elsewhere"}])
+def test_ambiguous_match_without_a_usable_hint(tmp_path: Path, hints: dict[str, str]) -> None:
+    analysis = analyse(tmp_path, Telemetry().seen("api", hints=hints), NAMESPACED_PAIR)
+    own = analysis.of("api")
+    assert (own.owner, own.owner_status, own.catalog_ref) == (None, "ambiguous", None)
+    assert {(f.code, f.service) for f in analysis.findings()} == {("ambiguous_match", "api")}
+    f = finding(analysis, "ambiguous_match", "api")
+    assert f.data["candidates"] == [{"catalog_ref": "component:payments/api", "owner": "payments"},
+                                    {"catalog_ref": "component:search/api", "owner": "search"}]
+    assert f.severity == "high" and "service.namespace" in f.detail
+    assert analysis.orphans() == []
+
+
+def test_identity_collision_from_the_namespaces_seen(tmp_path: Path) -> None:
+    telemetry = Telemetry().seen("api", hints={"service.namespace": "search"}).seen("cart")
+    analysis = analyse(tmp_path, telemetry, NAMESPACED_PAIR,
+                       namespaces_seen={"api": ["search", "payments"], "cart": ["shop"]})
+    f = finding(analysis, "identity_collision", "api")
+    assert f.data == {"namespaces": ["payments", "search"]} and "payments, search" in f.detail
+    assert (f.owner, f.catalog_ref, f.severity) == ("search", "component:search/api", "medium")
+    assert codes_of(analysis, "cart") == {"undocumented"}
+
+
+def test_a_dns_style_near_match_is_one_gap_reported_once(tmp_path: Path) -> None:
+    docs = [_namespaced("productpage", "bookinfo", "group:default/payments"), *TEAM]
+    analysis = analyse(tmp_path, Telemetry().seen("productpage.bookinfo"), docs)
+    assert {(f.code, f.service) for f in analysis.findings()} == {
+        ("undocumented", "productpage.bookinfo"), ("name_mismatch", "productpage.bookinfo")}
+    f = finding(analysis, "name_mismatch", "productpage.bookinfo")
+    assert f.data == {"entity": "component:bookinfo/productpage", "suggested_alias": "productpage.bookinfo"}
+    assert analysis.of("productpage.bookinfo").suggested_owners[0]["team"] == "payments"

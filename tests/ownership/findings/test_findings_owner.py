@@ -194,3 +194,31 @@ def test_owner_mismatch_respects_the_owner_attributes_setting(tmp_path: Path) ->
 )
 def test_owner_status_is_the_owner_code_that_applies(resolved: ResolvedOwner, status: str) -> None:
     assert owner_status(resolved) == status == resolved.status
+
+
+SLUGGED_TEAM = [group("payments", members=["alice"], annotations={"github.com/team-slug": "acme/payments"}),
+                user("alice", ["payments"])]
+
+
+@pytest.mark.parametrize("value", ["group:default/payments", "default/payments", "Payments", "@acme/payments",
+                                   "GROUP:Default/Payments"])
+def test_owner_mismatch_normalises_owner_refs(tmp_path: Path, value: str) -> None:
+    analysis = analyse(tmp_path, Telemetry().seen("checkout", hints={"team": value}),
+                       [component("checkout"), *SLUGGED_TEAM])
+    assert codes_of(analysis, "checkout") == set()
+
+
+@pytest.mark.parametrize("value", ["group:default/search", "group:shop/payments", "@acme/search", "user:payments"])
+def test_owner_mismatch_still_sees_another_team_in_ref_form(tmp_path: Path, value: str) -> None:
+    analysis = analyse(tmp_path, Telemetry().seen("checkout", hints={"team": value}),
+                       [component("checkout"), *SLUGGED_TEAM])
+    assert codes_of(analysis, "checkout") == {"owner_mismatch"}
+
+
+@pytest.mark.parametrize("owner", ["group:default/payments", "default/payments", "Payments", "@acme/payments"])
+def test_every_owner_ref_form_in_a_catalog_resolves_to_one_team(tmp_path: Path, owner: str) -> None:
+    analysis = analyse(tmp_path, Telemetry().seen("checkout", hints={"team": "payments"}),
+                       [component("checkout", owner=owner), *SLUGGED_TEAM])
+    own = analysis.of("checkout")
+    assert (own.owner, own.owner_status, codes_of(analysis, "checkout")) == ("payments", "ok", set())
+    assert analysis.team_view("payments")["declared_services"] == ["checkout"]
