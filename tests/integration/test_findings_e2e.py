@@ -72,7 +72,7 @@ EXPECTED = {
     "owner_not_found": {"lost-svc"},
     "owner_inactive": {"idle-svc"},
     "individual_owner": {"solo-svc"},
-    "stale": {"old-svc", "pay-ments"},  # pay-ments only matches after normalisation: its entry sends nothing
+    "stale": {"old-svc"},  # pay-ments is near-matched by pay_ments: one gap, its name_mismatch (issue 15)
     "deprecated_in_use": {"legacy-svc"},
     "no_oncall": {"quiet-svc"},
     "no_runbook": {"norun-svc"},
