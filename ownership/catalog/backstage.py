@@ -30,7 +30,7 @@ from ownership.catalog.model import (
     Link,
     LoadResult,
 )
-from ownership.catalog.safe_yaml import YamlDocument, read_documents
+from ownership.catalog.safe_yaml import YamlDocument, documents_of
 from ownership.catalog.walk import GLOB_LIMITS, WalkLimitError, WalkLimits, glob_files, has_magic
 
 API_VERSION_PREFIX = "backstage.io/"
@@ -54,10 +54,8 @@ def is_backstage_document(data: object) -> bool:
 def load_backstage_file(path: Path) -> LoadResult:
     """Read one descriptor file; bad documents are reported, good ones kept."""
     result = LoadResult()
-    try:
-        docs = read_documents(path)
-    except CatalogError as exc:
-        result.report(exc)
+    docs = documents_of(path, result)
+    if docs is None:
         return result
     parse_backstage_documents(docs, path, result)
     return result

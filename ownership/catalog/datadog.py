@@ -16,14 +16,13 @@ from ownership.catalog.datadog_v3 import is_v3_document, parse_v3
 from ownership.catalog.fields import Checker, entity_name, finish, show, type_name
 from ownership.catalog.model import (
     ONCALL_ANNOTATION,
-    CatalogError,
     Contact,
     Entity,
     EntityRef,
     Link,
     LoadResult,
 )
-from ownership.catalog.safe_yaml import YamlDocument, read_documents
+from ownership.catalog.safe_yaml import YamlDocument, documents_of
 
 VERSIONS = ("v2", "v2.1", "v2.2")
 SERVICE_ANNOTATION = "datadoghq.com/service-name"
@@ -54,10 +53,8 @@ def is_datadog_document(data: object) -> bool:
 def load_datadog_file(path: Path) -> LoadResult:
     """Read one Datadog definition file (one or more documents)."""
     result = LoadResult()
-    try:
-        docs = read_documents(path)
-    except CatalogError as exc:
-        result.report(exc)
+    docs = documents_of(path, result)
+    if docs is None:
         return result
     for index, doc in enumerate(docs, start=1):
         if doc.data is None:

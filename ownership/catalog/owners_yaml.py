@@ -19,13 +19,12 @@ from ownership.catalog.model import (
     DEFAULT_NAMESPACE,
     ONCALL_ANNOTATION,
     SERVICE_NAMES_ANNOTATION,
-    CatalogError,
     Contact,
     Entity,
     Link,
     LoadResult,
 )
-from ownership.catalog.safe_yaml import YamlDocument, read_documents
+from ownership.catalog.safe_yaml import YamlDocument, documents_of
 
 SCHEMA_PATH = Path(__file__).with_name("owners.schema.json")
 FILE_NAMES = ("owners.yaml", "owners.yml")
@@ -164,10 +163,8 @@ def write_schema(path: Path = SCHEMA_PATH) -> None:
 def load_owners_file(path: Path) -> LoadResult:
     """Read one owners.yaml; each bad team or service is reported, the others kept."""
     result = LoadResult()
-    try:
-        docs = read_documents(path)
-    except CatalogError as exc:
-        result.report(exc)
+    docs = documents_of(path, result)
+    if docs is None:
         return result
     for doc in docs:
         if doc.data is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from ownership.catalog.model import CatalogError
+from ownership.catalog.model import CatalogError, LoadResult
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64
@@ -152,3 +152,12 @@ def _prescan(text: str, file: str) -> None:
         raise _marked(exc, file) from None
     except yaml.YAMLError as exc:
         raise CatalogError(file, f"invalid YAML: {exc}") from None
+
+
+def documents_of(path: Path, result: LoadResult) -> list[YamlDocument] | None:
+    """The YAML documents of one catalog file; None when the file cannot be read (reported in `result`)."""
+    try:
+        return read_documents(path)
+    except CatalogError as exc:
+        result.report(exc)
+        return None
