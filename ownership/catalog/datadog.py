@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ownership.catalog.datadog_v3 import is_v3_document, parse_v3
-from ownership.catalog.fields import Checker, entity_name, finish, show, type_name
+from ownership.catalog.fields import Checker, begin_document, entity_name, finish, show, type_name
 from ownership.catalog.model import (
     ONCALL_ANNOTATION,
     Contact,
@@ -66,10 +66,8 @@ def load_datadog_file(path: Path) -> LoadResult:
 
 def parse_definition(doc: YamlDocument, path: Path, result: LoadResult, *, index: int = 1) -> list[Entity]:
     """Validate one definition; return its Component (and synthetic team Group), or [] when invalid."""
-    data = doc.data
-    check = Checker(str(path), f"document {index}", doc)
-    if not isinstance(data, Mapping):
-        check.fail(None, f"document must be a mapping, got {type_name(data)}")
+    check, data = begin_document(doc, str(path), index)
+    if data is None:
         return finish(check, result, [])
     version = data.get("schema-version")
     if version not in VERSIONS:

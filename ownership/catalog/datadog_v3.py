@@ -12,7 +12,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ownership.catalog.fields import Checker, entity_name, finish, name_problem, namespace_problem, show, type_name
+from ownership.catalog.fields import (
+    Checker,
+    begin_document,
+    entity_name,
+    finish,
+    name_problem,
+    namespace_problem,
+    show,
+    type_name,
+)
 from ownership.catalog.model import (
     DEFAULT_NAMESPACE,
     ONCALL_ANNOTATION,
@@ -49,10 +58,8 @@ def is_v3_document(data: object) -> bool:
 
 def parse_v3(doc: YamlDocument, path: Path, result: LoadResult, *, index: int = 1) -> list[Entity]:
     """Validate one v3 definition; its entity (with errors attached) and its owners' synthetic Groups."""
-    data = doc.data
-    check = Checker(str(path), f"document {index}", doc)
-    if not isinstance(data, Mapping):
-        check.fail(None, f"document must be a mapping, got {type_name(data)}")
+    check, data = begin_document(doc, str(path), index)
+    if data is None:
         return finish(check, result, [])
     v3_kind = check.string(data, "kind", "kind", required=True)
     kind, type_ = KINDS.get((v3_kind or "").lower(), (None, None))

@@ -257,3 +257,12 @@ def finish(check: Checker, result: LoadResult, entities: list[Entity]) -> list[E
         if not entity.synthetic:
             entity.errors.extend(check.errors)
     return kept
+
+
+def begin_document(doc: YamlDocument, path: str, index: int) -> tuple[Checker, Mapping[str, Any] | None]:
+    """A checker for one document, and the document's mapping (None, its error recorded, when it is not one)."""
+    check = Checker(path, f"document {index}", doc)
+    if not isinstance(doc.data, Mapping):
+        check.fail(None, f"document must be a mapping, got {type_name(doc.data)}")
+        return check, None
+    return check, doc.data
