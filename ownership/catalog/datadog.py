@@ -131,16 +131,6 @@ def _convert(check: Checker, data: Mapping[str, Any], version: str, service: str
     return [component, group]
 
 
-def _items(check: Checker, data: Mapping[str, Any], key: str) -> list[tuple[str, Mapping[str, Any]]]:
-    out = []
-    for i, item in enumerate(check.items(data, key, key)):
-        if isinstance(item, Mapping):
-            out.append((f"{key}[{i}]", item))
-        else:
-            check.fail(f"{key}[{i}]", f"must be a mapping, got {type_name(item)}")
-    return out
-
-
 def _typed(check: Checker, item: Mapping[str, Any], path: str, allowed: frozenset[str] | None) -> str | None:
     kind = check.string(item, "type", f"{path}.type", required=True)
     if kind is not None and allowed is not None and kind not in allowed:
@@ -150,7 +140,7 @@ def _typed(check: Checker, item: Mapping[str, Any], path: str, allowed: frozense
 
 def _links(check: Checker, data: Mapping[str, Any], version: str) -> list[Link]:
     links: list[Link] = []
-    for path, item in _items(check, data, "links"):
+    for path, item in check.mapping_items(data, "links", "links"):
         title = check.string(item, "name", f"{path}.name", required=True)
         kind = _typed(check, item, path, LINK_TYPES[version])
         url = check.string(item, "url", f"{path}.url", required=True)
@@ -160,7 +150,7 @@ def _links(check: Checker, data: Mapping[str, Any], version: str) -> list[Link]:
         if key in data and version != "v2":
             check.fail(key, f"is not part of schema {version} (use links with type {kind})")
             continue
-        for path, item in _items(check, data, key):
+        for path, item in check.mapping_items(data, key, key):
             title = check.string(item, "name", f"{path}.name", required=key == "docs")
             url = check.string(item, "url", f"{path}.url", required=True)
             if url:
@@ -170,7 +160,7 @@ def _links(check: Checker, data: Mapping[str, Any], version: str) -> list[Link]:
 
 def _contacts(check: Checker, data: Mapping[str, Any], version: str) -> list[Contact]:
     contacts: list[Contact] = []
-    for path, item in _items(check, data, "contacts"):
+    for path, item in check.mapping_items(data, "contacts", "contacts"):
         kind = _typed(check, item, path, CONTACT_TYPES[version])
         value = check.string(item, "contact", f"{path}.contact", required=True)
         name = check.string(item, "name", f"{path}.name")

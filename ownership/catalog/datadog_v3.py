@@ -118,19 +118,9 @@ def _owners(check: Checker, metadata: Mapping[str, Any], entity: Entity, path: P
     return groups
 
 
-def _mappings(check: Checker, data: Mapping[str, Any], key: str, path: str) -> list[tuple[str, Mapping[str, Any]]]:
-    out = []
-    for i, item in enumerate(check.items(data, key, path)):
-        if isinstance(item, Mapping):
-            out.append((f"{path}[{i}]", item))
-        else:
-            check.fail(f"{path}[{i}]", f"must be a mapping, got {type_name(item)}")
-    return out
-
-
 def _links(check: Checker, metadata: Mapping[str, Any]) -> list[Link]:
     links = []
-    for path, item in _mappings(check, metadata, "links", "metadata.links"):
+    for path, item in check.mapping_items(metadata, "links", "metadata.links"):
         title = check.string(item, "name", f"{path}.name", required=True)
         kind = check.string(item, "type", f"{path}.type", required=True)
         url = check.string(item, "url", f"{path}.url", required=True)
@@ -141,7 +131,7 @@ def _links(check: Checker, metadata: Mapping[str, Any]) -> list[Link]:
 
 def _contacts(check: Checker, metadata: Mapping[str, Any]) -> list[Contact]:
     contacts = []
-    for path, item in _mappings(check, metadata, "contacts", "metadata.contacts"):
+    for path, item in check.mapping_items(metadata, "contacts", "metadata.contacts"):
         kind = check.string(item, "type", f"{path}.type", required=True)
         value = check.string(item, "contact", f"{path}.contact", required=True)
         if kind and value:

@@ -149,6 +149,16 @@ class Checker:
             return []
         return value
 
+    def mapping_items(self, data: Mapping[str, Any], key: str, path: str) -> list[tuple[str, Mapping[str, Any]]]:
+        """The mapping items of a list, each with its field path; other items are reported."""
+        out = []
+        for i, item in enumerate(self.items(data, key, path)):
+            if isinstance(item, Mapping):
+                out.append((f"{path}[{i}]", item))
+            else:
+                self.fail(f"{path}[{i}]", f"must be a mapping, got {type_name(item)}")
+        return out
+
     def string_list(self, data: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> list[str]:
         """A list of strings; bad items are reported one by one."""
         value = data.get(key)
