@@ -11,7 +11,7 @@ would not do), then stays thin: decode, hand over, map errors to gRPC status cod
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -133,11 +133,13 @@ def build_grpc_server(
     tls: tuple[bytes, bytes] | None = None,
     max_concurrent: int = 16,
     max_inflight_bytes: int = 64 * 1024 * 1024,
+    thread_setup: Callable[[], None] | None = None,
 ) -> tuple[grpc.Server, int]:
     """A gRPC server with the Export handler bound to `bind` (HOST:PORT); returns it and the port.
 
     At most `max_concurrent` Export calls run at once, holding at most `max_inflight_bytes` of
     requests together (one call may always hold one message of up to `max_request_bytes`).
+    `thread_setup` runs first on each of the handler threads.
     """
     admission = ExportAdmission(max_concurrent, max_inflight_bytes)
     options: list[tuple[str, Any]] = [
@@ -145,7 +147,8 @@ def build_grpc_server(
         ("grpc.max_send_message_length", 4 * 1024 * 1024),
         ("grpc.http2.bdp_probe", 0),
     ]
-    pool = ThreadPoolExecutor(max_workers=max_concurrent + REFUSAL_THREADS, thread_name_prefix="otlp-grpc")
+    pool = ThreadPoolExecutor(max_workers=max_concurrent + REFUSAL_THREADS, thread_name_prefix="otlp-grpc",
+                              initializer=thread_setup)
     server = grpc.server(pool, options=options)
     server.add_generic_rpc_handlers((ExportService(receiver, admission, token),))
     if tls is not None:

@@ -107,10 +107,16 @@ class IngestPipeline:
 
     # ------------------------------------------------------------------ threaded use (serve)
 
-    def start(self) -> None:
-        """Start the worker thread."""
+    def start(self, thread_setup: Callable[[], None] | None = None) -> None:
+        """Start the worker thread; `thread_setup` runs first on it (to lower its CPU priority, say)."""
         self._accepting = True
-        self._thread = threading.Thread(target=self._run, name="ownermap-ingest", daemon=True)
+
+        def work() -> None:
+            if thread_setup is not None:
+                thread_setup()
+            self._run()
+
+        self._thread = threading.Thread(target=work, name="ownermap-ingest", daemon=True)
         self._thread.start()
 
     def submit(self, spans: list[Span]) -> Future[None]:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -22,7 +22,9 @@ class QuietServer(uvicorn.Server):
         yield
 
 
-def serve_in_own_thread(server: uvicorn.Server, sock: socket.socket, name: str) -> asyncio.Future[None]:
+def serve_in_own_thread(
+    server: uvicorn.Server, sock: socket.socket, name: str, thread_setup: Callable[[], None] | None = None
+) -> asyncio.Future[None]:
     """Run a uvicorn server on its own thread and event loop; the future completes when it stops.
 
     Stop it with `server.should_exit = True` (uvicorn polls the flag). Requests on it can then
@@ -37,6 +39,8 @@ def serve_in_own_thread(server: uvicorn.Server, sock: socket.socket, name: str) 
 
     def run() -> None:
         error: BaseException | None = None
+        if thread_setup is not None:
+            thread_setup()  # the threads of its loop's executor, started from here, inherit what it sets
         try:
             asyncio.run(server.serve(sockets=[sock]))
         except BaseException as exc:  # reported to the awaiting loop

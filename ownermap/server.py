@@ -31,6 +31,7 @@ from graph.store.base import SqlStore
 from graph.store.mirror import MirroredStore
 from ownermap.listeners import QuietServer, address_of, bind_socket, serve_in_own_thread, stop_uvicorn
 from ownermap.metrics import build_registry
+from ownermap.priority import lower_priority
 from ownermap.settings import Settings, split_hostport
 from ownermap.wiring import build_pipeline
 from ownership.analysis import owner_name
@@ -156,8 +157,10 @@ class OwnermapServer:
         stop = threading.Event()
         store, retention = self.store, self.settings.retention_days
         assert store is not None
+        setup = self._ingest_thread_setup()
 
         def loop() -> None:
+            setup()
             while True:
                 try:
                     store.compact(time.time(), retention)
@@ -204,12 +207,16 @@ class OwnermapServer:
         assert self.store is not None
         tune_gc_for_ingest()
         self.pipeline = build_pipeline(self.settings, self.store, self.clock)
-        self.pipeline.start()
+        self.pipeline.start(thread_setup=self._ingest_thread_setup())
         stack.push_async_callback(_in_thread, self.pipeline.stop)
         stack.callback(self._start_maintenance().set)
         s = self.settings
         span_times = SpanTimeRange(s.span_age_limit_days, s.max_span_future_seconds)
         return Receiver(self.pipeline, s.owner_attributes, span_times=span_times)
+
+    def _ingest_thread_setup(self) -> Callable[[], None]:
+        """What every ingest thread runs first: yield the CPU to the API and health checks (ownermap.priority)."""
+        return lower_priority(self.settings.ingest_thread_nice)
 
     def _otlp_token(self) -> str | None:
         token = self.settings.otlp_token
@@ -223,6 +230,7 @@ class OwnermapServer:
         server, port = build_grpc_server(
             receiver, bind, max_request_bytes=s.max_request_bytes, token=self._otlp_token(), tls=self._tls(),
             max_concurrent=s.grpc_max_concurrent, max_inflight_bytes=s.grpc_max_inflight_bytes,
+            thread_setup=self._ingest_thread_setup(),
         )
         server.start()
         stack.push_async_callback(_in_thread, lambda: server.stop(5).wait(10))
@@ -231,7 +239,8 @@ class OwnermapServer:
     def _start_otlp_http(self, stack: contextlib.AsyncExitStack, receiver: Receiver) -> asyncio.Future[None]:
         """The OTLP/HTTP receiver, on its own thread, event loop and pool: ingest cannot starve the API."""
         s = self.settings
-        pool = ThreadPoolExecutor(HTTP_INGEST_WORKERS, thread_name_prefix="otlp-http")
+        pool = ThreadPoolExecutor(HTTP_INGEST_WORKERS, thread_name_prefix="otlp-http",
+                                  initializer=self._ingest_thread_setup())
         stack.callback(pool.shutdown, wait=False)
         app = create_otlp_http_app(
             receiver, max_request_bytes=s.max_request_bytes, max_decompressed_bytes=s.max_decompressed_bytes,
@@ -241,7 +250,7 @@ class OwnermapServer:
         stack.callback(sock.close)
         self.listening.http = address_of(sock)
         server = self._uvicorn(app, sock)
-        serving = serve_in_own_thread(server, sock, "otlp-http-loop")
+        serving = serve_in_own_thread(server, sock, "otlp-http-loop", self._ingest_thread_setup())
         stack.push_async_callback(stop_uvicorn, server, serving)
         return serving
 

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = Field(64, ge=1)
     grpc_max_concurrent: int = Field(16, ge=1, le=1024)
     grpc_max_inflight_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    ingest_thread_nice: int = Field(10, ge=0, le=19)
     query_cache_seconds: float = Field(5.0, ge=0, le=3600)
     query_mirror_days: float = Field(8.0, ge=0, le=400)
     query_mirror_max_rows: int = Field(500_000, ge=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 from pathlib import Path
@@ -65,3 +66,27 @@ def test_a_stop_after_start_up_stops_every_part(tmp_path: Path) -> None:
     for address in (listening.grpc, listening.http, listening.api):
         assert address and _can_bind(address), f"{address} is still held"
     assert not _threads("otlp-http-loop")
+
+
+def test_ingest_threads_run_at_the_lower_priority_and_the_api_does_not(tmp_path: Path) -> None:
+    ready: list[Listening] = []
+    seen: dict[str, int] = {}
+
+    async def run_then_look() -> None:
+        settings = _settings(tmp_path, "127.0.0.1:0").model_copy(update={"ingest_thread_nice": 7})
+        server = OwnermapServer(settings, on_ready=ready.append)
+        running = asyncio.create_task(server.run())
+        while not ready:
+            await asyncio.sleep(0.01)
+        for thread in threading.enumerate():
+            if thread.native_id is not None and thread.name in ("ownermap-ingest", "otlp-http-loop",
+                                                                 "ownermap-maintenance"):
+                seen[thread.name] = os.getpriority(os.PRIO_PROCESS, thread.native_id)
+        seen["api"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        server.request_stop()
+        await asyncio.wait_for(running, 30)
+
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    asyncio.run(run_then_look())
+    assert seen == {"ownermap-ingest": max(7, base), "otlp-http-loop": max(7, base),
+                    "ownermap-maintenance": max(7, base), "api": base}
