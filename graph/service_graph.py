@@ -14,7 +14,8 @@ import networkx as nx
 import numpy as np
 
 from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, NodeKind, Window
-from graph.store.base import EdgeTable, Store, TopologyRows
+from graph.store.interface import Store
+from graph.store.rows import EdgeTable, TopologyRows
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from graph.model import Window
-from graph.store.base import HOUR, bucket_range
+from graph.store.schema import HOUR
+from graph.store.sql import bucket_range
 
 FINE, HOURLY = 0, 1  # a row's resolution: a 5-minute bucket or an hourly rollup
 

@@ -20,20 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from graph.model import HISTOGRAM_SIZE, Window
-from graph.store.base import (
-    HOUR,
-    ChangeSet,
-    EdgeRow,
-    EdgeTable,
-    ServiceRow,
-    SqlStore,
-    Store,
-    TopologyEdge,
-    TopologyRows,
-    bucket_range,
-)
+from graph.model import Window
 from graph.store.columns import FINE, Columns, Interner, WindowRanges, group_rows
+from graph.store.interface import Store
+from graph.store.rows import ChangeSet, EdgeRow, EdgeTable, ServiceRow, TopologyEdge, TopologyRows
+from graph.store.schema import CLIENT_HIST, EDGE_AT, HOUR, SERVER_HIST, SERVICE_AT
+from graph.store.sql import bucket_range
+from graph.store.sql_store import SqlStore
 from graph.store.window_sums import WindowSums
 
 log = logging.getLogger(__name__)
@@ -46,12 +39,18 @@ _WINDOW_SUMS = 8  # windows whose sums are kept current (the ones asked for most
 # as the clock reaches them. Compaction deletes rows a day ahead (graph.store.base.FUTURE_SECONDS).
 AHEAD_SECONDS = 2 * HOUR
 
-# Positions in a row of EDGE_COLUMNS.
-_KEY = slice(0, 5)
-_INT_COLUMNS = [7, 8, 12, *range(13, 13 + 2 * HISTOGRAM_SIZE)]  # calls, failed, queue_count, histograms
-_FLOAT_COLUMNS = [9, 10, 11]  # client_sum, server_sum, queue_sum
-_FIRST = 13 + 2 * HISTOGRAM_SIZE
-_LAST, _EXEMPLARS = _FIRST + 1, _FIRST + 2
+# Positions in a row of EDGE_COLUMNS, by name.
+_KEY = slice(EDGE_AT["bucket"], EDGE_AT["environment"] + 1)
+_CLIENT_KIND, _SERVER_KIND = EDGE_AT["client_kind"], EDGE_AT["server_kind"]
+_INT_NAMES = ["calls", "failed", "queue_count", *CLIENT_HIST, *SERVER_HIST]  # columns of Columns.ints, in order
+_INT_COLUMNS = [EDGE_AT[name] for name in _INT_NAMES]
+_CALLS, _FAILED, _QUEUE_COUNT = (_INT_NAMES.index(name) for name in ("calls", "failed", "queue_count"))
+_CLIENT_HIST = slice(_INT_NAMES.index(CLIENT_HIST[0]), _INT_NAMES.index(CLIENT_HIST[-1]) + 1)
+_SERVER_HIST = slice(_INT_NAMES.index(SERVER_HIST[0]), _INT_NAMES.index(SERVER_HIST[-1]) + 1)
+_FLOAT_COLUMNS = [EDGE_AT[name] for name in ("client_sum", "server_sum", "queue_sum")]
+_FIRST, _LAST, _EXEMPLARS = EDGE_AT["first_seen"], EDGE_AT["last_seen"], EDGE_AT["exemplars"]
+_SERVICE_INTS = [SERVICE_AT["spans"], SERVICE_AT["error_spans"]]
+_SERVICE_FIRST, _SERVICE_LAST = SERVICE_AT["first_seen"], SERVICE_AT["last_seen"]
 
 
 class MirroredStore(Store):
@@ -174,7 +173,7 @@ class MirroredStore(Store):
         for resolution, row in changes.edges:
             bucket, client, server, ctype, env = row[_KEY]
             keys.append((resolution, int(bucket), self._edge_keys((client, server, ctype)), self._envs(env)))
-            kinds.append((self._kinds(row[5]), self._kinds(row[6])))
+            kinds.append((self._kinds(row[_CLIENT_KIND]), self._kinds(row[_SERVER_KIND])))
         rows = [row for _, row in changes.edges]
         ints = np.array([[row[i] for i in _INT_COLUMNS] for row in rows], np.int64)
         floats = np.array([[row[i] for i in _FLOAT_COLUMNS] for row in rows], np.float64)
@@ -186,12 +185,13 @@ class MirroredStore(Store):
     def _apply_services(self, changes: ChangeSet) -> None:
         if not changes.services:
             return
-        keys = [(resolution, int(row[0]), self._service_names(row[1]), self._envs(row[2]))
-                for resolution, row in changes.services]
+        at = SERVICE_AT
+        keys = [(resolution, int(row[at["bucket"]]), self._service_names(row[at["service"]]),
+                 self._envs(row[at["environment"]])) for resolution, row in changes.services]
         rows = [row for _, row in changes.services]
-        ints = np.array([[row[3], row[4]] for row in rows], np.int64)
-        self._services.put(keys, ints, np.zeros((len(rows), 0)), [int(r[5]) for r in rows],
-                           [int(r[6]) for r in rows], [(0, 0)] * len(rows), [""] * len(rows))
+        ints = np.array([[row[i] for i in _SERVICE_INTS] for row in rows], np.int64)
+        self._services.put(keys, ints, np.zeros((len(rows), 0)), [int(r[_SERVICE_FIRST]) for r in rows],
+                           [int(r[_SERVICE_LAST]) for r in rows], [(0, 0)] * len(rows), [""] * len(rows))
 
     def _covers(self, window: Window) -> bool:
         start, end = bucket_range(window, HOUR)
@@ -227,19 +227,20 @@ class MirroredStore(Store):
             table = self.store.edge_table(window, env)
             return lambda: table
         sums = self._window_sums(WindowRanges.of(window, self.bucket_seconds, self._env_id(env)))
-        group, ints, floats, first, last, kinds, exemplars = sums.view()
+        view = sums.view()
+        ints, floats, exemplars = view.ints, view.floats, view.exemplars or []
         keys, kind_names = self._edge_keys.values, self._kinds.values
         order, states = sums.order(keys), sums.states()
-        first, last, kinds, group = first.tolist(), last.tolist(), kinds.tolist(), group.tolist()
+        first, last, kinds, group = view.first.tolist(), view.last.tolist(), view.kinds.tolist(), view.group.tolist()
 
         def build() -> EdgeTable:
-            n = HISTOGRAM_SIZE
             edge_keys = [keys[g] for g in group]
             return EdgeTable(
                 [k[0] for k in edge_keys], [k[1] for k in edge_keys], [k[2] for k in edge_keys],
                 [kind_names[k[0]] for k in kinds], [kind_names[k[1]] for k in kinds],
-                ints[:, 0].tolist(), ints[:, 1].tolist(), floats[:, 0].tolist(), floats[:, 1].tolist(),
-                floats[:, 2].tolist(), ints[:, 2].tolist(), ints[:, 3:3 + n], ints[:, 3 + n:3 + 2 * n], first, last,
+                ints[:, _CALLS].tolist(), ints[:, _FAILED].tolist(), floats[:, 0].tolist(), floats[:, 1].tolist(),
+                floats[:, 2].tolist(), ints[:, _QUEUE_COUNT].tolist(), ints[:, _CLIENT_HIST], ints[:, _SERVER_HIST],
+                first, last,
                 exemplars, order, states,
             )
 
