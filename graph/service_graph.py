@@ -14,7 +14,7 @@ import networkx as nx
 import numpy as np
 
 from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, NodeKind, Window
-from graph.store.interface import Store
+from graph.store.reads import WindowReads
 from graph.store.rows import EdgeTable, TopologyRows
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -336,9 +336,9 @@ class ServiceGraph:
 
     @classmethod
     def from_store(
-        cls, store: Store, window: Window, env: str | None = None, include_self: bool = False
+        cls, store: WindowReads, window: Window, env: str | None = None, include_self: bool = False
     ) -> ServiceGraph:
-        """Build the graph of a window from the store."""
+        """Build the graph of a window from what serves its rows (a store or the query mirror)."""
         hints = store.hints()
         services, table = store.window_rows(window, env)
         nodes: dict[str, Node] = {}

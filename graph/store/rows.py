@@ -169,3 +169,4 @@ class ChangeSet:
     expired: int
     edges: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
     services: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
+    below_horizon: bool = False  # a changed row lies before the horizon (what readers sum in SQL changed)

@@ -90,7 +90,7 @@ def hints_upsert_sql(placeholder: str) -> str:
     )
 
 
-def _both_resolutions(fine: str, hourly: str, columns: list[str], placeholder: str, env: str | None) -> str:
+def both_resolutions(fine: str, hourly: str, columns: list[str], placeholder: str, env: str | None) -> str:
     """Rows of a window from the 5-minute table and the hourly table (each fact lives in one)."""
     p = placeholder
     env_clause = f" AND environment = {p}" if env is not None else ""
@@ -103,7 +103,7 @@ def _both_resolutions(fine: str, hourly: str, columns: list[str], placeholder: s
 
 def edge_query(placeholder: str, env: str | None) -> str:
     """Edges summed over the buckets of a window (parameters: window_params twice)."""
-    rows = _both_resolutions("edge_buckets", "edge_hours", EDGE_COLUMNS, placeholder, env)
+    rows = both_resolutions("edge_buckets", "edge_hours", EDGE_COLUMNS, placeholder, env)
     return (
         "SELECT client, server, connection_type, MIN(client_kind), MIN(server_kind), "
         + ", ".join(f"SUM({c})" for c in EDGE_SUM_COLUMNS)
@@ -114,7 +114,7 @@ def edge_query(placeholder: str, env: str | None) -> str:
 
 def service_query(placeholder: str, env: str | None) -> str:
     """Services summed over the buckets of a window (parameters: window_params twice)."""
-    rows = _both_resolutions("service_buckets", "service_hours", SERVICE_COLUMNS, placeholder, env)
+    rows = both_resolutions("service_buckets", "service_hours", SERVICE_COLUMNS, placeholder, env)
     return (
         "SELECT service, SUM(spans), SUM(error_spans), MIN(first_seen), MAX(last_seen) "
         f"FROM ({rows}) AS w GROUP BY service"

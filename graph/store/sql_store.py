@@ -207,7 +207,11 @@ class SqlStore(Store):
                 end = until if until is not None else float("inf")
                 for sql, params in queries:
                     cur.execute(sql, params)
-                    sink.extend((resolution, row) for row in cur.fetchall() if horizon <= row[0] < end)
+                    for row in cur.fetchall():
+                        if horizon <= row[0] < end:
+                            sink.append((resolution, row))
+                        elif row[0] < horizon:
+                            out.below_horizon = True
             return out
 
     def ping(self) -> None:
