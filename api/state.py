@@ -21,6 +21,16 @@ CACHE_ENTRIES = 16
 
 
 @dataclass
+class WindowAnswers:
+    """What is derived from one cached graph: its joins with the catalog (by catalog index object:
+    a reload makes a new one) and the JSON bodies made from it."""
+
+    graph: ServiceGraph
+    analyses: dict[Any, OwnershipAnalysis] = field(default_factory=dict)
+    bodies: dict[tuple[Any, ...], bytes] = field(default_factory=dict)
+
+
+@dataclass
 class ApiState:
     """Held on `app.state.ownermap`; built by the composition root (or a test).
 
@@ -39,6 +49,7 @@ class ApiState:
     _cache: dict[tuple[Any, ...], tuple[float, Any]] = field(default_factory=dict, repr=False)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _lens: CatalogLens | None = field(default=None, repr=False)
+    _answers: dict[int, WindowAnswers] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.reader = GraphReader(self.reads if self.reads is not None else self.store)
@@ -78,16 +89,28 @@ class ApiState:
                 self._lens = CatalogLens(index)
             return self._lens
 
-    def analysis(self, graph: ServiceGraph) -> OwnershipAnalysis:
-        """Join a graph with the current catalog (cached with the graph when graphs are cached)."""
-        index = self.catalog.index
+    def answers(self, graph: ServiceGraph) -> WindowAnswers | None:
+        """Where answers derived from a cached graph are kept with it (None when graphs are not cached)."""
         if self.cache_seconds <= 0:
-            # Kept in graph.memo the analysis (which refers to its graph) would make a reference
-            # cycle: every answer's objects would wait for the cyclic garbage collector, whose
-            # passes over them cost 100 ms and more at 20 000 edges, instead of being freed at once.
+            return None
+        with self._cache_lock:
+            found = self._answers.get(id(graph))
+            if found is None or found.graph is not graph:
+                while len(self._answers) >= 2 * CACHE_ENTRIES:
+                    self._answers.pop(next(iter(self._answers)))
+                found = self._answers[id(graph)] = WindowAnswers(graph)
+            return found
+
+    def analysis(self, graph: ServiceGraph) -> OwnershipAnalysis:
+        """Join a graph with the current catalog (kept with the graph when graphs are cached)."""
+        index = self.catalog.index
+        answers = self.answers(graph)
+        if answers is None:
+            # Not kept: the analysis (which refers to its graph) would make a reference cycle, and
+            # every answer's objects would wait for the cyclic garbage collector, whose passes over
+            # them cost 100 ms and more at 20 000 edges, instead of being freed at once.
             return OwnershipAnalysis(graph, index, self.config.owner_attributes)
-        memo = graph.memo
-        found = memo.get(("analysis", index))  # keyed by the index object: a reload makes a new one
+        found = answers.analyses.get(index)
         if found is None:
-            found = memo[("analysis", index)] = OwnershipAnalysis(graph, index, self.config.owner_attributes)
+            found = answers.analyses[index] = OwnershipAnalysis(graph, index, self.config.owner_attributes)
         return found

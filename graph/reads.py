@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from graph.edges import MadeEdges
 from graph.model import Window
 from graph.service_graph import ServiceGraph, Topology
 from graph.store.reads import WindowReads
@@ -20,6 +21,7 @@ class GraphReader:
         self._source = source
         self._lock = threading.Lock()
         self._topologies: dict[bytes, Topology] = {}
+        self._made = MadeEdges()
 
     @property
     def bucket_seconds(self) -> int:
@@ -28,7 +30,7 @@ class GraphReader:
 
     def graph(self, window: Window, env: str | None, include_self: bool = False) -> ServiceGraph:
         """The service graph of a window."""
-        return ServiceGraph.from_store(self._source, window, env, include_self)
+        return ServiceGraph.from_store(self._source, window, env, include_self, self._made)
 
     def topology(self, window: Window, env: str | None,
                  without_digest: Callable[[], Topology] | None = None) -> Topology:
