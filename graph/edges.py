@@ -100,7 +100,7 @@ class MadeEdges:
     Held by whoever reads windows (graph.reads.GraphReader); thread-safe enough for dict reads and
     whole-entry writes."""
 
-    def __init__(self, limit: int = 200_000) -> None:
+    def __init__(self, limit: int = 50_000) -> None:  # about 1 KB each: two windows of 20 000 edges
         self.limit = limit
         self._made: dict[tuple[int, int], tuple[int, dict[str, Any]]] = {}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
 import networkx as nx
@@ -45,14 +46,26 @@ class Topology:
 
     def __init__(self, kinds: dict[str, str], pairs: Iterable[tuple[str, str]]) -> None:
         self.kinds = kinds
-        self._callees: dict[str, dict[str, None]] = {name: {} for name in kinds}
-        self._callers: dict[str, dict[str, None]] = {name: {} for name in kinds}
-        for source, target in pairs:
-            if source != target:
-                self._callees.setdefault(source, {})[target] = None
-                self._callers.setdefault(target, {})[source] = None
-                self._callees.setdefault(target, {})
-                self._callers.setdefault(source, {})
+        self._pairs = [(source, target) for source, target in pairs if source != target]
+        self._lock = threading.Lock()
+        self._adjacent: dict[bool, dict[str, list[str]]] = {}  # by direction, made when first asked
+
+    def _neighbours(self, callers: bool) -> dict[str, list[str]]:
+        """Callers (or callees) of each node, in the order the pairs came (repeats kept: harmless)."""
+        with self._lock:
+            found = self._adjacent.get(callers)
+            if found is None:
+                found = {}
+                for source, target in self._pairs:
+                    if callers:
+                        source, target = target, source
+                    listed = found.get(source)
+                    if listed is None:
+                        found[source] = [target]
+                    else:
+                        listed.append(target)
+                self._adjacent[callers] = found
+            return found
 
     @classmethod
     def from_rows(cls, rows: TopologyRows) -> Topology:
@@ -66,24 +79,26 @@ class Topology:
 
     def dependents(self, name: str, depth: int | None = None) -> dict[str, int]:
         """Nodes that (transitively) call `name`, with their distance: who breaks if it breaks."""
-        return _distances(self._callers, name, depth)
+        if name not in self.kinds:
+            raise KeyError(name)
+        return _distances(self._neighbours(True), name, depth)
 
     def dependencies(self, name: str, depth: int | None = None) -> dict[str, int]:
         """Nodes that `name` (transitively) calls, with their distance."""
-        return _distances(self._callees, name, depth)
+        if name not in self.kinds:
+            raise KeyError(name)
+        return _distances(self._neighbours(False), name, depth)
 
 
-def _distances(adjacent: dict[str, dict[str, None]], name: str, depth: int | None) -> dict[str, int]:
+def _distances(adjacent: dict[str, list[str]], name: str, depth: int | None) -> dict[str, int]:
     """Breadth-first distances from `name` (itself left out), at most `depth` hops."""
-    if name not in adjacent:
-        raise KeyError(name)
     seen = {name: 0}
     level, distance = [name], 0
     while level and (depth is None or distance < depth):
         distance += 1
         following = []
         for node in level:
-            for other in adjacent[node]:
+            for other in adjacent.get(node, ()):
                 if other not in seen:
                     seen[other] = distance
                     following.append(other)

@@ -136,9 +136,10 @@ class WindowSums:
         if self._order is None:  # all slots' order, kept until a slot is added
             groups = self.group[: self.size].tolist()
             self._order = sorted(range(self.size), key=lambda slot: key_of_group[groups[slot]])
+        order = np.array(self._order, np.int64)
         alive = self.alive[: self.size]
         position = np.cumsum(alive) - 1
-        return [int(position[slot]) for slot in self._order if alive[slot]]
+        return position[order[alive[order]]].tolist()
 
     def states(self) -> list[tuple[int, int, int]]:
         """(token, slot, version) of every live slot, in `view()` order."""
