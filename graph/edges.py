@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -95,39 +96,42 @@ def edge_dicts(edges: Sequence[Edge]) -> list[dict[str, Any]]:
 
 
 class MadeEdges:
-    """Edge objects made from EdgeTable rows whose state is named (graph.store.window_sums: an edge
-    of a window's kept sums, at a version): an edge whose sums did not change is not made again.
-    Held by whoever reads windows (graph.reads.GraphReader); thread-safe enough for dict reads and
-    whole-entry writes."""
+    """Edge objects made from EdgeTable rows whose state is named (graph.store.rows.EdgeStates: an
+    edge of a window's kept sums, at a version): an edge whose sums did not change is not made again.
+    Held by whoever reads windows (graph.reads.GraphReader); kept for the last `windows` kept sums."""
 
-    def __init__(self, limit: int = 50_000) -> None:  # about 1 KB each: two windows of 20 000 edges
-        self.limit = limit
-        self._made: dict[tuple[int, int], tuple[int, dict[str, Any]]] = {}
+    def __init__(self, windows: int = 2) -> None:
+        self.windows = windows
+        self._lock = threading.Lock()
+        self._made: dict[int, tuple[np.ndarray, list[dict[str, Any] | None]]] = {}  # token → versions, dicts
+
+    def _kept(self, token: int, slots: int) -> tuple[np.ndarray, list[dict[str, Any] | None]]:
+        versions, made = self._made.pop(token, None) or (np.zeros(0, np.int64), [])
+        if len(versions) < slots:
+            versions = np.r_[versions, np.full(slots - len(versions), -1, np.int64)]
+            made = made + [None] * (slots - len(made))
+        while len(self._made) >= self.windows:
+            self._made.pop(next(iter(self._made)))
+        self._made[token] = (versions, made)  # most recent last
+        return versions, made
 
     def dicts(self, table: EdgeTable, rows: Sequence[int]) -> list[dict[str, Any]]:
         """`edge_dicts` of some rows of an EdgeTable, reusing those made for the same edge state.
         The dicts may be shared between answers: callers must not change them."""
         states = table.states
-        if states is None:
+        if states is None or not len(rows):
             return table_edge_dicts(table, rows)
-        out: list[dict[str, Any] | None] = []
-        missing: list[int] = []
-        for i in rows:
-            token, slot, version = states[i]
-            made = self._made.get((token, slot))
-            if made is not None and made[0] == version:
-                out.append(made[1])
-            else:
-                missing.append(len(out))
-                out.append(None)
-        if missing:
-            if len(self._made) + len(missing) > self.limit:
-                self._made.clear()
-            for position, made_now in zip(missing, table_edge_dicts(table, [rows[p] for p in missing]), strict=True):
-                token, slot, version = states[rows[position]]
-                self._made[(token, slot)] = (version, made_now)
-                out[position] = made_now
-        return out  # type: ignore[return-value]
+        index = np.asarray(rows, np.int64)
+        slots, versions = states.slots[index], states.versions[index]
+        with self._lock:
+            kept_versions, made = self._kept(states.token, int(slots.max()) + 1)
+            missing = np.flatnonzero(kept_versions[slots] != versions)
+        fresh = table_edge_dicts(table, index[missing].tolist()) if len(missing) else []
+        with self._lock:
+            for slot, edge in zip(slots[missing].tolist(), fresh, strict=True):
+                made[slot] = edge
+            kept_versions[slots[missing]] = versions[missing]
+            return [made[slot] for slot in slots.tolist()]  # type: ignore[misc]
 
 
 def table_edge_dicts(table: EdgeTable, rows: Sequence[int]) -> list[dict[str, Any]]:

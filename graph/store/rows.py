@@ -94,6 +94,16 @@ def exemplar_ids(joined: str) -> list[str]:
     return [e for e in dict.fromkeys(joined.split(",")) if e][:MAX_EXEMPLARS]
 
 
+@dataclass(frozen=True)
+class EdgeStates:
+    """Names of the states of an EdgeTable's rows: (token, slot, version) per row, as arrays. Equal
+    names: equal sums (graph.store.window_sums bumps a slot's version whenever its sums change)."""
+
+    token: int  # the kept sums the rows come from
+    slots: np.ndarray  # per row, its slot in those sums
+    versions: np.ndarray  # per row, the slot's version
+
+
 @dataclass
 class EdgeTable:
     """Edges summed over a window as columns (one entry per edge); histograms are matrices with
@@ -117,7 +127,7 @@ class EdgeTable:
     last_seen_ns: list[int]
     exemplars: list[list[str]]
     order: list[int] | None = None  # the rows sorted by (client, server, connection_type), when known
-    states: list[tuple[int, int, int]] | None = None  # per row, a name of its current state, when known
+    states: EdgeStates | None = None  # per row, a name of its current state, when known
 
     def __len__(self) -> int:
         return len(self.client)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from graph.store.columns import Columns, PutResult, WindowRanges, group_rows
-from graph.store.rows import exemplar_ids
+from graph.store.rows import EdgeStates, exemplar_ids
 
 _TOKENS = itertools.count(1)
 
@@ -141,11 +141,10 @@ class WindowSums:
         position = np.cumsum(alive) - 1
         return position[order[alive[order]]].tolist()
 
-    def states(self) -> list[tuple[int, int, int]]:
-        """(token, slot, version) of every live slot, in `view()` order."""
+    def states(self) -> EdgeStates:
+        """The names of the live slots' states, in `view()` order."""
         live = np.flatnonzero(self.alive[: self.size])
-        return [(self.token, slot, version) for slot, version in zip(live.tolist(), self.version[live].tolist(),
-                                                                     strict=True)]
+        return EdgeStates(self.token, live, self.version[live])
 
     def live_kinds(self) -> tuple[np.ndarray, np.ndarray]:
         """group and kinds of every live slot."""
