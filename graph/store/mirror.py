@@ -15,6 +15,7 @@ ones, exemplars by the rule stated in graph.store.merge (tests/graph/test_mirror
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import threading
@@ -69,6 +70,7 @@ class QueryMirror:
                  clock: Callable[[], float] = time.time, max_rows: int = 500_000) -> None:
         self.store = store
         self.max_rows = max_rows
+        self.chunk = 20_000  # rows taken in at a time (a backlog is never held whole as Python rows)
         self.bucket_seconds = store.bucket_seconds
         self.days = days
         self.refresh_seconds = refresh_seconds
@@ -105,29 +107,36 @@ class QueryMirror:
             return
         if horizon - self._horizon >= DAY:  # let a day of old rows go at once
             self._let_go(horizon)
-        changes = self.store.read_changes(self._watermark, self._horizon, self._compactions, self._until)
-        if changes.compactions != self._compactions:
-            self._forget_compacted(changes)
+        changes = self.store.read_changes(self._watermark, self._horizon, self._compactions, self._until,
+                                          take=self._take, chunk=self.chunk)
         if changes.below_horizon or changes.compactions != self._compactions:
             self._older.forget()
-        self._apply_edges(changes)
-        self._apply_services(changes)
         self._watermark, self._compactions, self._loaded_at = changes.watermark, changes.compactions, now
         until = self._ahead()
         if until > self._until:
             # The clock moved on: take in the buckets it reached, whole rows from a newer snapshot (rows
             # changed after this refresh's watermark are read again by the next one: same values).
-            self._take(self.store.read_changes(None, self._until, self._compactions, until))
+            self.store.read_changes(None, self._until, self._compactions, until, take=self._take, chunk=self.chunk)
             self._until = until
-        self._check_size()
 
     def _ahead(self) -> int:
         """The end of the mirrored buckets now: the clock's hour plus AHEAD_SECONDS."""
         return (int(self.clock()) // HOUR) * HOUR + AHEAD_SECONDS
 
     def _take(self, changes: ChangeSet) -> None:
+        """Take in what a snapshot says: first (a call without rows) what compaction deleted, then
+        rows a chunk at a time, letting go of the oldest days as soon as they do not fit."""
+        if not changes.edges and not changes.services:
+            if changes.compactions != self._compactions:
+                self._forget_compacted(changes)
+            return
+        horizon = self._horizon  # it may have moved up while this snapshot was read
+        if any(row[0] < horizon for _, row in changes.edges) or any(row[0] < horizon for _, row in changes.services):
+            changes = dataclasses.replace(changes, edges=[r for r in changes.edges if r[1][0] >= horizon],
+                                          services=[r for r in changes.services if r[1][0] >= horizon])
         self._apply_edges(changes)
         self._apply_services(changes)
+        self._check_size()
 
     def _load(self, horizon: int, now: float) -> None:
         """The first load, a few hours of rows at a time (only those are ever held as Python rows).
@@ -140,11 +149,9 @@ class QueryMirror:
         start, until = horizon, self._ahead()
         while start < until:
             end = min(start + _LOAD_STEP, until)  # the last chunk ends AHEAD_SECONDS past the clock
-            changes = self.store.read_changes(None, start, 0, end)
+            changes = self.store.read_changes(None, start, self._compactions, end, take=self._take, chunk=self.chunk)
             first = first or changes
-            self._take(changes)
             self._until = end
-            self._check_size()
             start = end
         if first is not None:
             self._watermark, self._compactions, self._loaded_at = first.watermark, first.compactions, now

@@ -7,9 +7,10 @@ overwrite. Reads sum buckets over a window.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -172,13 +173,18 @@ class SqlStore(Store):
             )
             return bool(cur.rowcount == 1)
 
-    def read_changes(self, since: int | None, horizon: int, compactions: int, until: int | None = None) -> ChangeSet:
+    def read_changes(self, since: int | None, horizon: int, compactions: int, until: int | None = None,
+                     take: Callable[[ChangeSet], None] | None = None, chunk: int = 20_000) -> ChangeSet:
         """Rows changed since a watermark (all rows when `since` is None), from one snapshot.
 
         Only buckets at or after `horizon` (and before `until`, if given) are returned, changed
         rows included. When a compaction has run since the caller last looked (`compactions`
         differs), the rows a reader must re-read are included too: whatever is left below the
         deleted ranges (written after the compaction).
+
+        With `take`, the rows are handed to it `chunk` at a time (first a call without rows, with
+        what the snapshot says of compaction) instead of returned: a reader that takes in a large
+        backlog never holds it all as Python rows.
         """
         p = self.placeholder
         with self._read_snapshot() as cur:
@@ -186,10 +192,16 @@ class SqlStore(Store):
             cur.execute("SELECT name, value FROM store_meta")
             meta = {name: int(value) for name, value in cur.fetchall()}
             out = ChangeSet(watermark, meta["compactions"], meta["fine_cutoff"], meta["expired"])
-            tables = (("edge_buckets", EDGE_COLUMNS, out.edges, 0), ("edge_hours", EDGE_COLUMNS, out.edges, 1),
-                      ("service_buckets", SERVICE_COLUMNS, out.services, 0),
-                      ("service_hours", SERVICE_COLUMNS, out.services, 1))
-            for table, columns, sink, resolution in tables:
+            if take is not None:
+                take(out)
+
+            def hand_over() -> None:
+                if take is not None and (out.edges or out.services):
+                    take(dataclasses.replace(out))
+                    out.edges, out.services = [], []
+            tables = (("edge_buckets", EDGE_COLUMNS, 0), ("edge_hours", EDGE_COLUMNS, 1),
+                      ("service_buckets", SERVICE_COLUMNS, 0), ("service_hours", SERVICE_COLUMNS, 1))
+            for table, columns, resolution in tables:
                 select = f"SELECT {', '.join(columns)} FROM {table} WHERE bucket >= {p}"
                 queries: list[tuple[str, tuple[object, ...]]] = []
                 if since is None:
@@ -207,11 +219,15 @@ class SqlStore(Store):
                 end = until if until is not None else float("inf")
                 for sql, params in queries:
                     cur.execute(sql, params)
-                    for row in cur.fetchall():
-                        if horizon <= row[0] < end:
-                            sink.append((resolution, row))
-                        elif row[0] < horizon:
-                            out.below_horizon = True
+                    while rows := cur.fetchmany(chunk):
+                        for row in rows:
+                            if horizon <= row[0] < end:
+                                (out.edges if columns is EDGE_COLUMNS else out.services).append((resolution, row))
+                                if take is not None and len(out.edges) + len(out.services) >= chunk:
+                                    hand_over()
+                            elif row[0] < horizon:
+                                out.below_horizon = True
+            hand_over()
             return out
 
     def ping(self) -> None:

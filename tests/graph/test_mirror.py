@@ -119,7 +119,7 @@ def test_a_graph_is_built_from_one_refresh(store: SqlStore, monkeypatch: pytest.
     mirror.refresh(force=True)
     reads: list[Any] = []
     read_changes = store.read_changes
-    monkeypatch.setattr(store, "read_changes", lambda *args: reads.append(args) or read_changes(*args))
+    monkeypatch.setattr(store, "read_changes", lambda *args, **kw: reads.append(args) or read_changes(*args, **kw))
     graph = ServiceGraph.from_store(mirror, window)
     assert len(reads) == 1  # services and edges from the same look at the store
     assert set(graph.nodes) == {"web", "api"} and [(e.source, e.target, e.calls) for e in graph.edges] == [
@@ -406,3 +406,17 @@ def test_rows_a_little_ahead_are_mirrored_and_later_ones_taken_in_as_the_clock_r
     assert mirror._edges.size == 2
     window = Window(clock.now() - DAY, clock.now())
     assert {(e.client, e.calls) for e in mirror.edges(window)} == {("soon", 1), ("later", 3)}
+
+
+def test_a_backlog_is_taken_in_a_chunk_at_a_time(store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(11)
+    mirror = QueryMirror(store, days=8, refresh_seconds=0, clock=lambda: NOW)
+    mirror.chunk = 7
+    _assert_same(mirror, store, NOW)  # loaded (empty)
+    for _ in range(6):  # a backlog written between two queries (a bulk load, a backfill)
+        _write(store, lambda a: _random_batch(rng, a, NOW))
+    taken: list[int] = []
+    take = mirror._take
+    monkeypatch.setattr(mirror, "_take", lambda part: taken.append(len(part.edges) + len(part.services)) or take(part))
+    _assert_same(mirror, store, NOW)
+    assert sum(taken) == sum(mirror.rows()) > 7 and max(taken) <= 7  # never more than a chunk as Python rows
