@@ -88,7 +88,7 @@ class QueryMirror:
         self._edges = Columns(len(_INT_COLUMNS), len(_FLOAT_COLUMNS))
         self._services = Columns(2, 0)
         self._sums: dict[WindowRanges, WindowSums] = {}  # most recently used last
-        self._older = OlderSums(store.window_rows, store.bucket_seconds)
+        self._older = OlderSums(lambda fine, hours, env: self.store.range_rows(fine, hours, env), store.bucket_seconds)
 
     # ------------------------------------------------------------------ keeping current
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from graph.model import Window
+from graph.store.merge import merge_edges, merge_services
 from graph.store.rows import EdgeTable, ServiceRow
 from graph.store.schema import HOUR
 from graph.store.sql import bucket_range
@@ -27,9 +28,17 @@ class OlderPart:
 
 
 class OlderSums:
-    """Older parts summed by `read` (SQL), reused while nothing before the horizon changed."""
+    """Older parts summed by `read` (SQL, over explicit bucket ranges), reused while nothing before
+    the horizon changed.
 
-    def __init__(self, read: Callable[[Window, str | None], tuple[list[ServiceRow], EdgeTable]],
+    The hourly rows of an older part are summed once per hour its window starts in and kept; its
+    5-minute rows (only late writes lie that far back, or the last day when the horizon is that
+    recent) are summed at every request and merged, so a window moving a bucket at a time does not
+    sum its older part again.
+    """
+
+    def __init__(self, read: Callable[[tuple[int, int], tuple[int, int], str | None],
+                                      tuple[list[ServiceRow], EdgeTable]],
                  bucket_seconds: int) -> None:
         self._read = read
         self._bucket_seconds = bucket_seconds
@@ -49,17 +58,22 @@ class OlderSums:
         Summed outside any lock of the mirror (it takes seconds at scale); kept only when nothing
         was forgotten meanwhile.
         """
-        key = (bucket_range(window, self._bucket_seconds)[0], bucket_range(window, HOUR)[0], int(window.end), env)
+        horizon = int(window.end)
+        hours = (bucket_range(window, HOUR)[0], horizon)
+        key = (hours, env)
         with self._lock:
-            found = self._kept.get(key)
+            hourly = self._kept.get(key)
             generation = self._generation
-        if found is not None:
-            return found
-        services, edges = self._read(window, env)
-        part = OlderPart(services, edges, next(_TOKENS))
-        with self._lock:
-            if generation == self._generation:
-                while len(self._kept) >= _ENTRIES:
-                    self._kept.pop(next(iter(self._kept)))
-                self._kept[key] = part
-        return part
+        if hourly is None:
+            services, edges = self._read((0, 0), hours, env)
+            hourly = OlderPart(services, edges, next(_TOKENS))
+            with self._lock:
+                if generation == self._generation:
+                    while len(self._kept) >= _ENTRIES:
+                        self._kept.pop(next(iter(self._kept)))
+                    self._kept[key] = hourly
+        fine_services, fine_edges = self._read((bucket_range(window, self._bucket_seconds)[0], horizon), (0, 0), env)
+        if not fine_services and not len(fine_edges):
+            return hourly
+        return OlderPart(merge_services(hourly.services, fine_services), merge_edges(hourly.edges, fine_edges),
+                         next(_TOKENS))

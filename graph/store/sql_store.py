@@ -17,7 +17,7 @@ from typing import Any
 from graph.aggregate import AggregateBatch
 from graph.model import Window
 from graph.store.interface import Store
-from graph.store.rows import ChangeSet, EdgeRow, ServiceRow, batch_rows
+from graph.store.rows import ChangeSet, EdgeRow, EdgeTable, ServiceRow, batch_rows
 from graph.store.schema import EDGE_COLUMNS, FINE_SECONDS, FUTURE_SECONDS, HOUR, SERVICE_COLUMNS, apply_migrations
 from graph.store.sql import (
     edge_query,
@@ -95,6 +95,16 @@ class SqlStore(Store):
         """Services seen in the window."""
         rows = self._select(service_query(self.placeholder, env), window_params(window, self.bucket_seconds, env))
         return [ServiceRow(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows]
+
+    def range_rows(self, fine: tuple[int, int], hours: tuple[int, int],
+                   env: str | None = None) -> tuple[list[ServiceRow], EdgeTable]:
+        """Services and edges summed over explicit bucket ranges of each resolution (an empty range
+        reads nothing): lets a reader sum the 5-minute and the hourly rows of a window apart."""
+        params: list[object] = [*fine, env, *hours, env] if env is not None else [*fine, *hours]
+        edges = [EdgeRow.from_sql(row) for row in self._select(edge_query(self.placeholder, env), params)]
+        services = [ServiceRow(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]))
+                    for r in self._select(service_query(self.placeholder, env), params)]
+        return services, EdgeTable.from_rows(edges)
 
     def hints(self) -> dict[str, dict[str, str]]:
         """The latest resource hints of every service."""

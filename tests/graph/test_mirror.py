@@ -18,7 +18,7 @@ from graph.reads import GraphReader
 from graph.service_graph import ServiceGraph
 from graph.store.base import SqlStore, batch_rows
 from graph.store.mirror import QueryMirror
-from graph.store.sql import both_resolutions, window_params
+from graph.store.sql import both_resolutions, bucket_range, window_params
 from graph.store.sqlite import SQLiteStore
 from tests.collector.otlp_builders import FakeClock
 from tests.graph.store_builders import postgres_store as _postgres
@@ -277,18 +277,23 @@ def test_past_max_rows_the_mirror_lets_go_of_its_oldest_days_and_sums_only_those
     fresh = QueryMirror(store, days=8, refresh_seconds=0, clock=clock, max_rows=60)
     _assert_same(fresh, store, now)  # too large from its first load on: degraded the same way
     assert _held(fresh) <= 60
-    summed: list[Window] = []  # windows the store sums in SQL from here on
-    sql_edges = store.edges
-    monkeypatch.setattr(store, "edges", lambda w, *a: summed.append(w) or sql_edges(w, *a))
+    summed: list[tuple[tuple[int, int], tuple[int, int]]] = []  # bucket ranges summed in SQL from here on
+    range_rows, sql_edges = store.range_rows, store.edges
+    monkeypatch.setattr(store, "range_rows", lambda f, h, *a: summed.append((f, h)) or range_rows(f, h, *a))
+    monkeypatch.setattr(store, "edges", lambda w, *a: summed.append(((0, 0), (0, 0))) or sql_edges(w, *a))
     week = Window(now - 7 * DAY, now)
     for reader in (mirror, fresh):
         horizon = reader._horizon
         assert now - 7 * DAY < horizon < now  # the oldest days let go, the newest kept
         assert reader.edges(Window(horizon, now)) and not summed  # answered from memory
-        assert reader.edges(week)  # only the part before the horizon is summed in SQL, once
-        assert summed == [Window(week.start, horizon)]
+        assert reader.edges(week)  # only the part before the horizon is summed in SQL
+        week_hours, week_fine = bucket_range(week, HOUR)[0], bucket_range(week, 300)[0]
+        assert summed == [((0, 0), (week_hours, horizon)), ((week_fine, horizon), (0, 0))]
+        summed.clear()
         reader.edges(week)
-        assert len(summed) == 1  # that part is kept until something there changes
+        later = Window(week.start + 300, week.end + 300)
+        reader.edges(later)  # a bucket later, same hour: the hourly sums are kept, 5-minute rows summed again
+        assert summed == [((week_fine, horizon), (0, 0)), ((week_fine + 300, horizon), (0, 0))]
         summed.clear()
 
 
