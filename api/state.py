@@ -10,12 +10,24 @@ from typing import Any
 
 from api.config import ApiConfig
 from graph.model import Window
+from graph.reads import GraphReader
 from graph.service_graph import ServiceGraph, Topology
-from graph.store.base import Store
+from graph.store.interface import Store
+from graph.store.reads import WindowReads
 from ownership.analysis import CatalogLens, OwnershipAnalysis
 from ownership.source import CatalogSource
 
 CACHE_ENTRIES = 16
+
+
+@dataclass
+class WindowAnswers:
+    """What is derived from one cached graph: its joins with the catalog (by catalog index object:
+    a reload makes a new one) and the JSON bodies made from it."""
+
+    graph: ServiceGraph
+    analyses: dict[Any, OwnershipAnalysis] = field(default_factory=dict)
+    bodies: dict[tuple[Any, ...], bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -28,15 +40,19 @@ class ApiState:
     """
 
     config: ApiConfig
-    store: Store
+    store: Store  # writes, report history, health
+    reads: WindowReads | None = None  # what windows are read from (default: the store, summing in SQL)
     catalog: CatalogSource = field(default_factory=lambda: CatalogSource([]))
     metric_sources: dict[str, Any] = field(default_factory=dict)
     clock: Callable[[], float] = time.time
     cache_seconds: float = 0.0
     _cache: dict[tuple[Any, ...], tuple[float, Any]] = field(default_factory=dict, repr=False)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _topologies: dict[bytes, Topology] = field(default_factory=dict, repr=False)
     _lens: CatalogLens | None = field(default=None, repr=False)
+    _answers: dict[int, WindowAnswers] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.reader = GraphReader(self.reads if self.reads is not None else self.store)
 
     def _cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
         if self.cache_seconds <= 0:
@@ -56,24 +72,14 @@ class ApiState:
 
     def graph(self, window: Window, env: str | None, include_self: bool) -> ServiceGraph:
         """The service graph of a window (cached when cache_seconds > 0)."""
-        step = self.store.bucket_seconds
+        step = self.reader.bucket_seconds
         key = ("graph", int(window.start // step), int(window.end // step), env, include_self)
-        return self._cached(key, lambda: ServiceGraph.from_store(self.store, window, env, include_self))
+        return self._cached(key, lambda: self.reader.graph(window, env, include_self))
 
     def topology(self, window: Window, env: str | None) -> Topology:
-        """Who calls whom in a window; reused while the store reports the same content digest."""
-        rows = self.store.topology(window, env)
-        if rows.key is None:  # no digest (not mirrored): the window's graph, cached like any other
-            return self.graph(window, env, False).topology
-        with self._cache_lock:
-            found = self._topologies.get(rows.key)
-        if found is None:
-            found = Topology.from_rows(rows)
-            with self._cache_lock:
-                if len(self._topologies) >= CACHE_ENTRIES:
-                    self._topologies.pop(next(iter(self._topologies)))
-                self._topologies[rows.key] = found
-        return found
+        """Who calls whom in a window (without a content digest from the reads: the window's graph's,
+        cached like any other)."""
+        return self.reader.topology(window, env, lambda: self.graph(window, env, False).topology)
 
     def catalog_lens(self) -> CatalogLens:
         """Owners by the current catalog alone (remembered until the catalog is reloaded)."""
@@ -83,16 +89,28 @@ class ApiState:
                 self._lens = CatalogLens(index)
             return self._lens
 
-    def analysis(self, graph: ServiceGraph) -> OwnershipAnalysis:
-        """Join a graph with the current catalog (cached with the graph when graphs are cached)."""
-        index = self.catalog.index
+    def answers(self, graph: ServiceGraph) -> WindowAnswers | None:
+        """Where answers derived from a cached graph are kept with it (None when graphs are not cached)."""
         if self.cache_seconds <= 0:
-            # Kept in graph.memo the analysis (which refers to its graph) would make a reference
-            # cycle: every answer's objects would wait for the cyclic garbage collector, whose
-            # passes over them cost 100 ms and more at 20 000 edges, instead of being freed at once.
+            return None
+        with self._cache_lock:
+            found = self._answers.get(id(graph))
+            if found is None or found.graph is not graph:
+                while len(self._answers) >= 2 * CACHE_ENTRIES:
+                    self._answers.pop(next(iter(self._answers)))
+                found = self._answers[id(graph)] = WindowAnswers(graph)
+            return found
+
+    def analysis(self, graph: ServiceGraph) -> OwnershipAnalysis:
+        """Join a graph with the current catalog (kept with the graph when graphs are cached)."""
+        index = self.catalog.index
+        answers = self.answers(graph)
+        if answers is None:
+            # Not kept: the analysis (which refers to its graph) would make a reference cycle, and
+            # every answer's objects would wait for the cyclic garbage collector, whose passes over
+            # them cost 100 ms and more at 20 000 edges, instead of being freed at once.
             return OwnershipAnalysis(graph, index, self.config.owner_attributes)
-        memo = graph.memo
-        found = memo.get(("analysis", index))  # keyed by the index object: a reload makes a new one
+        found = answers.analyses.get(index)
         if found is None:
-            found = memo[("analysis", index)] = OwnershipAnalysis(graph, index, self.config.owner_attributes)
+            found = answers.analyses[index] = OwnershipAnalysis(graph, index, self.config.owner_attributes)
         return found

@@ -1,17 +1,19 @@
-"""Query latency at 2 000 services / 20 000 edges / 7 days: /api/v1/graph, /dependents, /findings.
+"""Query latency at the design scale, measured from outside a real `ownermap serve` (DESIGN §7).
 
-    python bench/query.py [--services 2000] [--edges 20000] [--requests 30] [--json]
+    python bench/query.py [--services 2000] [--edges 20000] [--calls 240000] [--requests 40] [--json]
 
-Builds the same data set as bench/report.py (a week of aggregates, compacted as `serve` keeps
-them, and a catalog), then sends requests to the real FastAPI app (in-process ASGI client, the
-clock fixed at the data's end) and reports p50/p95/p99 per endpoint. The first request of each
-endpoint is reported apart ("cold"). As `serve` does, the API reads through the in-memory mirror
-of the last `--mirror-days` (loaded before the first request; its load time is reported), and a
-writer keeps adding batches meanwhile so that every request has fresh rows to pick up: by default
-another process (as ingest processes beside an API process), or with `--writer thread` a thread
-of the API's process (as `serve --role all`, where ingest competes for the same interpreter lock).
-With `--cache-seconds 0` (the default here) no answer is reused: each request refreshes the
-mirror and sums its window.
+Starts `ownermap serve` (SQLite, default settings but `query_cache_seconds: 0`: no answer is
+reused) with a catalog, loads `--calls` calls at random times over every hour of the last 7 days
+over OTLP/HTTP (one client and one server span each, 8 192 spans a request), waits until they
+are committed, then measures, while another process keeps posting recent calls
+(`--writes-per-second` batches of 200 calls):
+
+- `moving`: each request's 7-day window one 5-minute bucket later than the last (explicit
+  `start`/`end`), so no window sums are asked for twice;
+- `now`: `window=7d` ending now (the server's clock).
+
+for `/api/v1/graph`, `/api/v1/services/{name}/dependents` and `/api/v1/findings`, and reports
+p50/p95/p99, the server's RSS (after the load and at the end; its peak) and the load average.
 """
 
 from __future__ import annotations
@@ -19,31 +21,33 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fastapi.testclient import TestClient
+import httpx
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
-from api.app import create_app
-from api.config import ApiConfig
-from api.state import ApiState
-from bench.report import END, generate, make_catalog, make_edges, service_name
-from graph.aggregate import Aggregator
-from graph.model import NodeKind
-from graph.store.base import Store
-from graph.store.mirror import MirroredStore
-from graph.store.sqlite import SQLiteStore
-from ownermap.server import tune_gc_for_ingest
-from ownership.source import CatalogSource
+from bench.report import make_catalog, service_name
+from tests.integration.serve_process import ServeProcess, sqlite_url
+
+DAY, BUCKET = 86_400, 300
+CALLS_PER_REQUEST = 4096  # 8 192 spans
+PROTOBUF = {"content-type": "application/x-protobuf"}
+
+Pair = tuple[str, str]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -52,117 +56,166 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def measure(client: TestClient, url: str, requests: int, tick: Callable[[], None]) -> dict[str, float]:
-    """Cold (first) and warm latency percentiles in milliseconds (`tick` runs before each request)."""
+def make_pairs(rng: random.Random, services: int, edges: int) -> list[Pair]:
+    """`edges` distinct caller → callee pairs among `services` services (callers mostly call onward:
+    a lower index calls a higher one, with a share of calls back, so the graph has depth and cycles)."""
+    pairs: set[Pair] = set()
+    while len(pairs) < edges:
+        a, b = rng.randrange(services), rng.randrange(services)
+        if a == b:
+            continue
+        if a > b and rng.random() < 0.9:
+            a, b = b, a
+        pairs.add((service_name(a), service_name(b)))
+    return sorted(pairs)
+
+
+def export_request(rng: random.Random, calls: list[tuple[Pair, float]]) -> bytes:
+    """One ExportTraceServiceRequest: per call a CLIENT span in the caller and its SERVER span."""
+    by_service: dict[str, list[Span]] = {}
+    for (client, server), ts in calls:
+        trace_id = rng.getrandbits(128).to_bytes(16, "big")
+        client_id, server_id = rng.getrandbits(64).to_bytes(8, "big"), rng.getrandbits(64).to_bytes(8, "big")
+        start = int(ts * 1e9)
+        failed = rng.random() < 0.02
+        status = Status(code=Status.STATUS_CODE_ERROR if failed else Status.STATUS_CODE_OK)
+        by_service.setdefault(client, []).append(Span(
+            trace_id=trace_id, span_id=client_id, kind=Span.SPAN_KIND_CLIENT, name="call",
+            start_time_unix_nano=start, end_time_unix_nano=start + rng.randrange(1_000_000, 80_000_000),
+            status=status))
+        by_service.setdefault(server, []).append(Span(
+            trace_id=trace_id, span_id=server_id, parent_span_id=client_id, kind=Span.SPAN_KIND_SERVER,
+            name="handle", start_time_unix_nano=start + 1, end_time_unix_nano=start + rng.randrange(1_000, 60_000_000),
+            status=status))
+    request = ExportTraceServiceRequest()
+    for service, spans in by_service.items():
+        resource = Resource(attributes=[KeyValue(key="service.name", value=AnyValue(string_value=service))])
+        request.resource_spans.append(ResourceSpans(resource=resource, scope_spans=[ScopeSpans(spans=spans)]))
+    return request.SerializeToString()
+
+
+def load(url: str, rng: random.Random, pairs: list[Pair], calls: int, now: float) -> float:
+    """Post `calls` calls at random times over the 7 days before `now`; seconds taken."""
+    started = time.perf_counter()
+    every = [(rng.choice(pairs), now - rng.uniform(1, 7 * DAY)) for _ in range(calls)]
+    with httpx.Client(timeout=120) as client:
+        for i in range(0, calls, CALLS_PER_REQUEST):
+            body = export_request(rng, every[i:i + CALLS_PER_REQUEST])
+            for _ in range(100):  # back-pressure: retry after what the server asks
+                response = client.post(url, content=body, headers=PROTOBUF)
+                if response.status_code not in (429, 503):
+                    break
+                time.sleep(float(response.headers.get("retry-after", "1")))
+            response.raise_for_status()
+    return time.perf_counter() - started
+
+
+def committed_calls(db: Path) -> int:
+    """Calls committed to the database (both resolutions)."""
+    with sqlite3.connect(db, timeout=30) as conn:
+        return int(sum(conn.execute(f"SELECT COALESCE(SUM(calls), 0) FROM {t}").fetchone()[0]
+                       for t in ("edge_buckets", "edge_hours")))
+
+
+def keep_writing(url: str, pairs: list[Pair], per_second: float, stop: Any) -> None:
+    """Another process: batches of 200 recent calls, `per_second` a second, until stopped."""
+    rng = random.Random(2)
+    with httpx.Client(timeout=60) as client:
+        while not stop.wait(1 / per_second):
+            body = export_request(rng, [(rng.choice(pairs), time.time() - rng.uniform(0, 60)) for _ in range(200)])
+            client.post(url, content=body, headers=PROTOBUF)
+
+
+def rss_mb(pid: int) -> dict[str, float]:
+    """The process's resident set now and its peak, in MB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {"rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1),
+            "peak_rss_mb": round(int(fields["VmHWM"].split()[0]) / 1024, 1)}
+
+
+def iso(ts: float) -> str:
+    """A Unix time as the API's ISO 8601."""
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def measure(client: httpx.Client, paths: list[str]) -> dict[str, float]:
+    """Latency percentiles (ms) over the requests; the first is reported apart (cold)."""
     times = []
-    for _ in range(requests + 1):
-        tick()
+    for path in paths:
         started = time.perf_counter()
-        response = client.get(url)
+        response = client.get(path)
         times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, (url, response.status_code, response.text[:200])
+        assert response.status_code == 200, (path, response.status_code, response.text[:200])
     cold, warm = times[0], times[1:]
     return {"cold_ms": round(cold, 1), "p50_ms": round(percentile(warm, 0.50), 1),
             "p95_ms": round(percentile(warm, 0.95), 1), "p99_ms": round(percentile(warm, 0.99), 1),
             "mean_ms": round(statistics.fmean(warm), 1)}
 
 
-def write_from_another_process(path: str, edges: list[tuple[str, str, str, str]], per_second: float,
-                               stop: Any) -> None:
-    """keep_writing, in a process of its own with its own connection."""
-    store = SQLiteStore(path)
-    keep_writing(store, edges, per_second, stop)
-    store.close()
-
-
-def keep_writing(store: SQLiteStore, edges: list[tuple[str, str, str, str]], per_second: float,
-                 stop: Any) -> None:
-    """Write small batches of recent calls (as ingest does) until stopped."""
-    rng = random.Random(2)
-    while not stop.wait(1 / per_second):
-        agg = Aggregator(store.bucket_seconds)
-        for client, server, kind, ctype in rng.sample(edges, 200):
-            agg.call(int((END - rng.uniform(1, 600)) * 1e9), client, NodeKind.SERVICE, server, kind, ctype, "",
-                     rng.random() < 0.01, rng.random() / 20, None, rng.randbytes(16))
-        store.write(agg.drain())
+def windows(requests: int, now: float, moving: bool) -> list[str]:
+    """Query strings: 7-day windows each a bucket later than the last (ending by now), or `window=7d`."""
+    if not moving:
+        return ["window=7d"] * (requests + 1)
+    last_end = (int(now) // BUCKET) * BUCKET
+    ends = [last_end - (requests - i) * BUCKET for i in range(requests + 1)]
+    return [f"start={iso(end - 7 * DAY)}&end={iso(end)}" for end in ends]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--services", type=int, default=2000)
     parser.add_argument("--edges", type=int, default=20000)
-    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--calls", type=int, default=240_000)
+    parser.add_argument("--requests", type=int, default=40, help="per endpoint and window kind (plus one cold)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--cache-seconds", type=float, default=0.0,
-                        help="the API's window cache (serve's query_cache_seconds; 0 = every request sums the window)")
-    parser.add_argument("--mirror-days", type=float, default=8.0,
-                        help="serve's query_mirror_days: recent aggregates in memory (0 = windows summed in SQL)")
-    parser.add_argument("--writes-per-second", type=float, default=10.0,
-                        help="batches written meanwhile, as ingest would (each request then has changes to pick up)")
-    parser.add_argument("--writer", choices=["process", "thread"], default="process",
-                        help="where the writes come from: another process, or a thread of the API's process")
-    parser.add_argument("--advance-seconds", type=float, default=0.0,
-                        help="move the clock this much before each request (300: every request's window has moved "
-                             "by a bucket, so no window sums can be reused: the worst case)")
+    parser.add_argument("--writes-per-second", type=float, default=10.0)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="another serve setting as OWNERMAP_NAME=VALUE (e.g. QUERY_MIRROR_MAX_ROWS=100000)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    tune_gc_for_ingest()  # as `serve` runs
     rng = random.Random(args.seed)
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="ownermap-bench-query-") as tmp:
         work = Path(tmp)
-        edges = make_edges(rng, args.services, args.edges)
         make_catalog(rng, args.services, work / "catalog")
-        store = SQLiteStore(work / "ownermap.db")
-        generate(store, rng, args.services, edges)
-        store.compact(END, retention_days=90)
-        catalog = CatalogSource([work / "catalog"])
-        catalog.reload()
-        now = [float(END)]
-
-        def clock() -> float:
-            return now[0]
-
-        def tick() -> None:
-            now[0] += args.advance_seconds
-
-        query_store: Store = store
-        load_seconds = 0.0
-        if args.mirror_days > 0:
-            query_store = MirroredStore(store, days=args.mirror_days, refresh_seconds=args.cache_seconds,
-                                        clock=clock)
-            started = time.perf_counter()
-            query_store.refresh()  # serve does this in the background at start
-            load_seconds = time.perf_counter() - started
-        state = ApiState(config=ApiConfig(), store=query_store, catalog=catalog, clock=clock,
-                         cache_seconds=args.cache_seconds)
-        writer: threading.Thread | multiprocessing.process.BaseProcess
-        if args.writer == "thread":
-            stop: Any = threading.Event()
-            writer = threading.Thread(target=keep_writing, args=(store, edges, args.writes_per_second, stop),
-                                      daemon=True)
-        else:
+        pairs = make_pairs(rng, args.services, args.edges)
+        env = {"OWNERMAP_QUERY_CACHE_SECONDS": "0", **dict(f"OWNERMAP_{s}".split("=", 1) for s in args.set)}
+        server = ServeProcess(sqlite_url(work / "ownermap.db"), "--catalog", str(work / "catalog"), env=env).start()
+        stop = None
+        writer = None
+        try:
+            assert server.proc is not None
+            pid = server.proc.pid
+            loaded_in = load(server.http, rng, pairs, args.calls, time.time())
+            deadline = time.monotonic() + 300
+            while committed_calls(work / "ownermap.db") < args.calls and time.monotonic() < deadline:
+                time.sleep(0.5)
+            results["load"] = {"calls": args.calls, "seconds": round(loaded_in, 1),
+                               "committed": committed_calls(work / "ownermap.db"), **rss_mb(pid)}
             context = multiprocessing.get_context("spawn")
             stop = context.Event()
-            writer = context.Process(target=write_from_another_process,
-                                     args=(str(work / "ownermap.db"), edges, args.writes_per_second, stop), daemon=True)
-        if args.writes_per_second > 0:
-            writer.start()
-        # A service in the middle of the graph: callers and callees on both sides.
-        target = service_name(args.services // 2)
-        results: dict[str, Any] = {}
-        with TestClient(create_app(state)) as client:
-            results["graph_7d"] = measure(client, "/api/v1/graph?window=7d", args.requests, tick)
-            results["dependents_7d"] = measure(client, f"/api/v1/services/{target}/dependents?window=7d",
-                                               args.requests, tick)
-            results["findings_7d"] = measure(client, "/api/v1/findings?window=7d", args.requests, tick)
-        stop.set()
-        if writer.is_alive():
-            writer.join()
-        store.close()
-    results["data"] = {"services": args.services, "edges": args.edges, "cache_seconds": args.cache_seconds,
-                       "mirror_days": args.mirror_days, "mirror_load_s": round(load_seconds, 2),
-                       "writes_per_second": args.writes_per_second, "writer": args.writer,
-                       "advance_seconds": args.advance_seconds}
+            writer = context.Process(target=keep_writing, args=(server.http, pairs, args.writes_per_second, stop),
+                                     daemon=True)
+            if args.writes_per_second > 0:
+                writer.start()
+            target = service_name(args.services // 2)  # in the middle: callers and callees on both sides
+            endpoints = {"graph": "/api/v1/graph?", "dependents": f"/api/v1/services/{target}/dependents?",
+                         "findings": "/api/v1/findings?"}
+            with httpx.Client(base_url=server.api, timeout=120) as client:
+                for kind in ("moving", "now"):
+                    for name, path in endpoints.items():
+                        queries = windows(args.requests, time.time(), kind == "moving")
+                        results[f"{name}_{kind}"] = measure(client, [path + q for q in queries])
+            results["server"] = rss_mb(pid)
+        finally:
+            if stop is not None:
+                stop.set()
+            if writer is not None and writer.is_alive():
+                writer.join(30)
+            server.stop()
+    results["data"] = {"services": args.services, "edges": args.edges, "calls": args.calls,
+                       "requests": args.requests, "writes_per_second": args.writes_per_second,
+                       "settings": env, "load_average": [round(v, 2) for v in os.getloadavg()]}
     if args.json:
         print(json.dumps(results))
     else:

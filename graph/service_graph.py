@@ -1,64 +1,25 @@
-"""The service dependency graph of one time window (the only module that touches networkx)."""
+"""The service dependency graph of one time window: its nodes and edges, built from the store.
+
+Reach and blast radius: graph.reach; layout input: graph.layout; edges as the API shows them:
+graph.edges; exports: graph.export (GraphML: `ServiceGraph.to_graphml`).
+"""
 
 from __future__ import annotations
 
 import functools
 import io
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import networkx as nx
-import numpy as np
 
-from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, NodeKind, Window
-from graph.store.base import EdgeTable, Store, TopologyRows
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def iso_ns(ns: int) -> str | None:
-    """Nanoseconds since the epoch as ISO 8601 UTC, to the millisecond (None for 0)."""
-    if not ns:
-        return None
-    return (_EPOCH + timedelta(microseconds=ns // 1000)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def iso_ns_many(values: Sequence[int]) -> list[str | None]:
-    """`iso_ns` of many values at once (numpy: the same truncation to the millisecond)."""
-    if not values:
-        return []
-    ns = np.asarray(values, np.int64)
-    text = np.datetime_as_string(ns.astype("datetime64[ns]").astype("datetime64[ms]"), unit="ms").tolist()
-    return [f"{t}Z" if v else None for t, v in zip(text, ns.tolist(), strict=True)]
-
-
-_UPPER = np.array([*LATENCY_BUCKETS, LATENCY_BUCKETS[-1]])
-_LOWER = np.array([0.0, *LATENCY_BUCKETS])
-
-
-def histogram_quantiles(q: float, counts: np.ndarray) -> list[float | None]:
-    """The q-quantile (seconds) of every histogram (one a row of `counts`), interpolating linearly
-    inside the bucket that reaches the rank; None for an empty histogram, 15 s (the last bound)
-    past the last bucket. Computed for all rows at once: thousands of edges per answer."""
-    if counts.shape[1] == 0:
-        return [None] * len(counts)
-    totals = counts.sum(axis=1)
-    rank = q * totals
-    cumulative = np.cumsum(counts, axis=1)
-    hit = (cumulative >= rank[:, None]) & (counts > 0)
-    i = hit.argmax(axis=1)  # the first bucket reaching the rank
-    rows = np.arange(len(counts))
-    count = counts[rows, i]
-    before = cumulative[rows, i] - count
-    lower, upper = _LOWER[i], _UPPER[i]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        value = lower + (upper - lower) * (rank - before) / count
-    value = np.where(i >= len(LATENCY_BUCKETS), LATENCY_BUCKETS[-1], value)
-    return [None if t == 0 else v for v, t in zip(value.tolist(), totals.tolist(), strict=True)]
-
+from graph.edges import Edge, MadeEdges, edge_dicts, histogram_quantiles, iso_ns, iso_ns_many, table_edge_dicts
+from graph.layout import LayoutMixin, layered_layout
+from graph.model import NodeKind, Window
+from graph.reach import Topology, reach_counts
+from graph.store.reads import WindowReads
+from graph.store.rows import EdgeTable
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -66,120 +27,6 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 def xml_text(value: Any) -> Any:
     """Strings with characters XML 1.0 cannot hold replaced by U+FFFD; other values unchanged."""
     return _XML_ILLEGAL.sub("\ufffd", value) if isinstance(value, str) else value
-
-
-@dataclass(slots=True)
-class Edge:
-    """One (client, server, connection_type) edge over the window."""
-
-    source: str
-    target: str
-    connection_type: str
-    calls: int
-    errors: int
-    client_hist: Sequence[int]  # a list, or a row of an EdgeTable's matrix
-    server_hist: Sequence[int]
-    first_seen_ns: int
-    last_seen_ns: int
-    exemplars: list[str] = field(default_factory=list)
-    queue_sum: float = 0.0
-    queue_count: int = 0
-
-
-
-def _rounded_ms(values: list[float | None]) -> list[float | None]:
-    """Seconds as milliseconds rounded to the microsecond (numpy: builtin round is ~1 µs a value)."""
-    present = np.array([0.0 if v is None else v for v in values]) * 1000
-    return [None if v is None else r for v, r in zip(values, np.round(present, 3).tolist(), strict=True)]
-
-
-def edge_dicts(edges: Sequence[Edge]) -> list[dict[str, Any]]:
-    """The API's edge objects, percentiles computed for all edges at once."""
-    shape = (len(edges), HISTOGRAM_SIZE)
-    return _edge_dicts(
-        [e.source for e in edges], [e.target for e in edges], [e.connection_type for e in edges],
-        [e.calls for e in edges], [e.errors for e in edges],
-        np.array([e.client_hist for e in edges], np.int64).reshape(shape),
-        np.array([e.server_hist for e in edges], np.int64).reshape(shape),
-        [e.queue_sum for e in edges], [e.queue_count for e in edges], [e.first_seen_ns for e in edges],
-        [e.last_seen_ns for e in edges], [e.exemplars for e in edges],
-    )
-
-
-# Edge objects made from an EdgeTable row whose state is named (graph.store.window_sums: an edge of
-# a window's kept sums, at a version): an edge whose sums did not change is not made again.
-_MADE: dict[tuple[int, int], tuple[int, dict[str, Any]]] = {}
-_MADE_LIMIT = 200_000
-
-
-def table_edge_dicts(table: EdgeTable, rows: Sequence[int]) -> list[dict[str, Any]]:
-    """`edge_dicts` of some rows of an EdgeTable, read from its columns (no Edge objects). The
-    dicts may be shared between answers: callers must not change them."""
-    states = table.states
-    if states is None:
-        return _table_rows_dicts(table, rows)
-    out: list[dict[str, Any] | None] = []
-    missing: list[int] = []
-    for i in rows:
-        token, slot, version = states[i]
-        made = _MADE.get((token, slot))
-        if made is not None and made[0] == version:
-            out.append(made[1])
-        else:
-            missing.append(len(out))
-            out.append(None)
-    if missing:
-        if len(_MADE) + len(missing) > _MADE_LIMIT:
-            _MADE.clear()
-        for position, made_now in zip(missing, _table_rows_dicts(table, [rows[p] for p in missing]), strict=True):
-            token, slot, version = states[rows[position]]
-            _MADE[(token, slot)] = (version, made_now)
-            out[position] = made_now
-    return out  # type: ignore[return-value]
-
-
-def _table_rows_dicts(table: EdgeTable, rows: Sequence[int]) -> list[dict[str, Any]]:
-    def pick(column: list[Any]) -> list[Any]:
-        return [column[i] for i in rows]
-
-    index = np.asarray(rows, np.int64)
-    return _edge_dicts(
-        pick(table.client), pick(table.server), pick(table.connection_type), pick(table.calls), pick(table.failed),
-        table.client_hist[index], table.server_hist[index], pick(table.queue_sum), pick(table.queue_count),
-        pick(table.first_seen_ns), pick(table.last_seen_ns), pick(table.exemplars),
-    )
-
-
-def _edge_dicts(
-    source: list[str], target: list[str], ctype: list[str], calls: list[int], errors: list[int], client: np.ndarray,
-    server: np.ndarray, queue_sum: list[float], queue_count: list[int], first_ns: list[int], last_ns: list[int],
-    exemplars: list[list[str]],
-) -> list[dict[str, Any]]:
-    if not source:
-        return []
-    # Server-side latency where measured, else client-side.
-    latency = np.where((server.sum(axis=1) > 0)[:, None], server, client)
-    p50, p95, p99 = (_rounded_ms(histogram_quantiles(q, latency)) for q in (0.5, 0.95, 0.99))
-    client_p95 = _rounded_ms(histogram_quantiles(0.95, client))
-    first, last = iso_ns_many(first_ns), iso_ns_many(last_ns)
-    return [
-        {
-            "source": source[i],
-            "target": target[i],
-            "connection_type": ctype[i],
-            "calls": calls[i],
-            "errors": errors[i],
-            "p50_ms": p50[i],
-            "p95_ms": p95[i],
-            "p99_ms": p99[i],
-            "client_p95_ms": client_p95[i],
-            "queue_delay_avg_ms": round(queue_sum[i] / queue_count[i] * 1000, 3) if queue_count[i] else None,
-            "first_seen": first[i],
-            "last_seen": last[i],
-            "exemplar_trace_ids": exemplars[i],
-        }
-        for i in range(len(source))
-    ]
 
 
 @dataclass
@@ -200,122 +47,17 @@ class Node:
         return self.kind != NodeKind.SERVICE
 
 
-def _reach_counts(graph: nx.DiGraph, counted: set[str] | None = None) -> dict[str, int]:
-    """How many other nodes (of `counted`, default all) each node reaches.
-
-    One pass over the condensation in reverse topological order, with Python integers as
-    bitsets: O(V + E) big-integer ORs instead of one traversal per node.
-    """
-    condensed = nx.condensation(graph)
-    members = condensed.graph["mapping"]
-    bit_of = {node: 1 << i for i, node in enumerate(graph)}
-    mask = sum(bit_of[n] for n in counted if n in bit_of) if counted is not None else -1
-    own: dict[int, int] = {}
-    for node, component in members.items():
-        own[component] = own.get(component, 0) | bit_of[node]
-    reach: dict[int, int] = {}
-    for component in reversed(list(nx.topological_sort(condensed))):
-        bits = 0
-        for successor in condensed.successors(component):
-            bits |= reach[successor] | own[successor]
-        reach[component] = bits
-    counts = {}
-    for node, component in members.items():
-        cycle_peers = own[component] & ~bit_of[node]
-        counts[node] = ((reach[component] | cycle_peers) & mask).bit_count()
-    return counts
-
-
-class Topology:
-    """Who calls whom (no counters) over a networkx DiGraph: enough for blast-radius questions.
-
-    Self-calls are left out: a node does not depend on itself.
-    """
-
-    def __init__(self, kinds: dict[str, str], pairs: Iterable[tuple[str, str]]) -> None:
-        self.kinds = kinds
-        self._graph = nx.DiGraph()
-        self._graph.add_nodes_from(kinds)
-        self._graph.add_edges_from((source, target) for source, target in pairs if source != target)
-
-    @classmethod
-    def from_rows(cls, rows: TopologyRows) -> Topology:
-        """Build from what Store.topology read."""
-        edges, services = rows.rows()
-        return cls(_node_kinds(services, edges), ((client, server) for client, server, _, _ in edges))
-
-    def has_node(self, name: str) -> bool:
-        """True when the node was seen in the window."""
-        return name in self.kinds
-
-    def dependents(self, name: str, depth: int | None = None) -> dict[str, int]:
-        """Nodes that (transitively) call `name`, with their distance: who breaks if it breaks."""
-        lengths = nx.single_source_shortest_path_length(self._graph.reverse(copy=False), name, cutoff=depth)
-        lengths.pop(name, None)
-        return dict(lengths)
-
-    def dependencies(self, name: str, depth: int | None = None) -> dict[str, int]:
-        """Nodes that `name` (transitively) calls, with their distance."""
-        lengths = nx.single_source_shortest_path_length(self._graph, name, cutoff=depth)
-        lengths.pop(name, None)
-        return dict(lengths)
-
-
-def _node_kinds(services: Iterable[str], edges: Iterable[tuple[str, str, str, str]]) -> dict[str, str]:
-    """Services that sent spans are services; any other node takes the kind its edges give it."""
-    kinds = dict.fromkeys(services, NodeKind.SERVICE)
-    for client, server, client_kind, server_kind in edges:
-        kinds.setdefault(client, client_kind)
-        kinds.setdefault(server, server_kind)
-    return kinds
-
-
-def layered_layout(names: Iterable[str], pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[int, int]]:
-    """Layered (layer, row) positions of a drawn graph: callers left of callees.
-
-    Strongly connected parts share a layer (the longest path over the condensation sets the
-    layer); rows inside a layer follow the mean row of each node's callers (two sweeps of the
-    barycentre heuristic, names breaking ties), so edges cross less. Costs O(V + E) of what is
-    drawn; two nodes never share a slot.
-    """
-    graph = nx.DiGraph()
-    graph.add_nodes_from(names)
-    graph.add_edges_from((a, b) for a, b in pairs if a != b and a in graph and b in graph)
-    condensed = nx.condensation(graph)
-    mapping = condensed.graph["mapping"]
-    layer_of: dict[int, int] = {}
-    for component in nx.topological_sort(condensed):
-        layer_of[component] = 1 + max((layer_of[p] for p in condensed.predecessors(component)), default=-1)
-    layers: dict[int, list[str]] = {}
-    for node in sorted(graph, key=str):
-        layers.setdefault(layer_of[mapping[node]], []).append(node)
-    row: dict[str, int] = {}
-
-    def centre(node: str, layer: int) -> tuple[float, str]:
-        """The mean row of the node's callers in earlier layers (its own row when it has none)."""
-        placed = [row[p] for p in graph.predecessors(node) if layer_of[mapping[p]] < layer]
-        return (sum(placed) / len(placed) if placed else float(row[node]), node)
-
-    for sweep in range(2):
-        for layer in sorted(layers):
-            members = layers[layer]
-            if sweep:
-                members.sort(key=lambda node, layer=layer: centre(node, layer))
-            for i, node in enumerate(members):
-                row[node] = i
-    return {node: (layer_of[mapping[node]], row[node]) for node in graph}
-
-
-class ServiceGraph:
+class ServiceGraph(LayoutMixin):
     """Nodes and edges of one window, with dependency queries over its topology."""
 
     def __init__(
-        self, window: Window, nodes: dict[str, Node], edges: list[Edge] | EdgeTable, include_self: bool = False
+        self, window: Window, nodes: dict[str, Node], edges: list[Edge] | EdgeTable, include_self: bool = False,
+        made: MadeEdges | None = None,
     ) -> None:
         self.window = window
         self.nodes = nodes
         self.include_self = include_self
-        self.memo: dict[Any, Any] = {}  # derived results computed once per graph (e.g. its ownership)
+        self._made = made  # edge objects made before, reused for edges whose sums did not change
         self.table = edges if isinstance(edges, EdgeTable) else None
         if isinstance(edges, EdgeTable):
             # Edge objects are made on first use: the map's answer is read from the columns.
@@ -357,7 +99,7 @@ class ServiceGraph:
             rows = sorted(self._rows, key=lambda i: (t.client[i], t.server[i], t.connection_type[i]))
         else:
             rows = t.order if self.include_self else [i for i in t.order if t.client[i] != t.server[i]]
-        return table_edge_dicts(t, rows)
+        return self._made.dicts(t, rows) if self._made is not None else table_edge_dicts(t, rows)
 
     @functools.cached_property
     def topology(self) -> Topology:
@@ -365,15 +107,20 @@ class ServiceGraph:
         return Topology({name: node.kind for name, node in self.nodes.items()},
                         ((e.source, e.target) for e in self.edges))
 
-    @property
+    @functools.cached_property
     def _graph(self) -> nx.DiGraph:
-        return self.topology._graph
+        """The networkx view of the window (for counts, neighbourhoods and the layout)."""
+        graph = nx.DiGraph()
+        graph.add_nodes_from(self.nodes)
+        graph.add_edges_from((e.source, e.target) for e in self.edges if e.source != e.target)
+        return graph
 
     @classmethod
     def from_store(
-        cls, store: Store, window: Window, env: str | None = None, include_self: bool = False
+        cls, store: WindowReads, window: Window, env: str | None = None, include_self: bool = False,
+        made: MadeEdges | None = None,
     ) -> ServiceGraph:
-        """Build the graph of a window from the store."""
+        """Build the graph of a window from what serves its rows (a store or the query mirror)."""
         hints = store.hints()
         services, table = store.window_rows(window, env)
         nodes: dict[str, Node] = {}
@@ -398,7 +145,7 @@ class ServiceGraph:
                 table.last_seen_ns, strict=True):
             seen(client, client_kind, first, last)
             seen(server, server_kind, first, last)
-        return cls(window, nodes, table, include_self)
+        return cls(window, nodes, table, include_self, made)
 
     # ------------------------------------------------------------------ queries
 
@@ -425,11 +172,11 @@ class ServiceGraph:
     def dependent_counts(self, services_only: bool = False) -> dict[str, int]:
         """Number of distinct transitive dependents of every node (only services, if asked)."""
         counted = {n for n, node in self.nodes.items() if node.kind == NodeKind.SERVICE} if services_only else None
-        return _reach_counts(self._graph.reverse(copy=False), counted)
+        return reach_counts(self._graph.reverse(copy=False), counted)
 
     def dependency_counts(self) -> dict[str, int]:
         """Number of distinct transitive dependencies of every node."""
-        return _reach_counts(self._graph)
+        return reach_counts(self._graph)
 
     def neighbourhood(self, names: set[str], radius: int = 1) -> set[str]:
         """The given nodes and everything within `radius` hops of them, either direction."""
@@ -439,15 +186,6 @@ class ServiceGraph:
             if name in self._graph:
                 found.update(nx.single_source_shortest_path_length(undirected, name, cutoff=radius))
         return found
-
-    def layout(self, names: set[str] | None = None) -> dict[str, tuple[int, int]]:
-        """Left-to-right layered positions (layer, row) for the nodes (all, or a subset).
-
-        Callers sit left of callees; cycles are condensed so every node gets a layer. Only the
-        drawn subgraph is laid out (`layered_layout`).
-        """
-        graph = self._graph if names is None else self._graph.subgraph(names)
-        return layered_layout(graph.nodes, graph.edges)
 
     def to_graphml(self, node_attrs: dict[str, dict[str, Any]]) -> str:
         """GraphML of the window (attributes must be scalars; XML-illegal characters are replaced)."""
@@ -465,6 +203,6 @@ class ServiceGraph:
 
 
 __all__ = [
-    "Edge", "Node", "ServiceGraph", "Topology", "edge_dicts", "histogram_quantiles", "iso_ns",
+    "Edge", "MadeEdges", "Node", "ServiceGraph", "Topology", "edge_dicts", "histogram_quantiles", "iso_ns",
     "iso_ns_many", "layered_layout",
 ]

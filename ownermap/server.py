@@ -28,7 +28,8 @@ from collector.pipeline import IngestPipeline
 from collector.span_times import SpanTimeRange
 from graph.store import Store, open_store
 from graph.store.base import SqlStore
-from graph.store.mirror import MirroredStore
+from graph.store.mirror import QueryMirror
+from graph.store.reads import WindowReads
 from ownermap.listeners import QuietServer, address_of, bind_socket, serve_in_own_thread, stop_uvicorn
 from ownermap.metrics import build_registry
 from ownermap.priority import lower_priority
@@ -116,16 +117,16 @@ class OwnermapServer:
         )
         return QuietServer(config)
 
-    def _query_store(self) -> Store:
-        """The store the API reads: with query_mirror_days, the recent aggregates mirrored in memory
+    def _query_store(self) -> WindowReads:
+        """What the API reads windows from: with query_mirror_days, the recent aggregates mirrored in memory
         (loaded in the background now, brought up to date before each query)."""
         s = self.settings
         if s.role == "ingest" or s.query_mirror_days <= 0 or not isinstance(self.store, SqlStore):
             return self.store
         # refresh_seconds=0: reading what changed since the last query costs little (the seq index),
         # so the mirror never makes an answer older than what is committed.
-        mirror = MirroredStore(self.store, days=s.query_mirror_days, refresh_seconds=0,
-                               max_rows=s.query_mirror_max_rows)
+        mirror = QueryMirror(self.store, days=s.query_mirror_days, refresh_seconds=0,
+                             max_rows=s.query_mirror_max_rows)
         threading.Thread(target=mirror.refresh, name="ownermap-mirror-load", daemon=True).start()
         return mirror
 
@@ -277,7 +278,8 @@ class OwnermapServer:
         """The API listener: health, readiness and metrics in every role; API and page unless ingest-only."""
         s = self.settings
         state = ApiState(
-            config=api_config(s), store=self._query_store(), catalog=catalog, cache_seconds=s.query_cache_seconds,
+            config=api_config(s), store=self.store, reads=self._query_store(), catalog=catalog,
+            cache_seconds=s.query_cache_seconds,
             metric_sources={"registry": build_registry(receiver, self.pipeline, owner_lookup(catalog))},
         )
         app = create_app(state, include_api=s.role != "ingest")

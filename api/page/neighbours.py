@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from graph.service_graph import ServiceGraph
 
+# Adjacencies of the graphs that are alive (a cached window's graph serves many page requests).
+_MADE: weakref.WeakKeyDictionary[ServiceGraph, Adjacency] = weakref.WeakKeyDictionary()
+_MADE_LOCK = threading.Lock()
 STUB_PREFIX = "\u2063more\u2063"  # ids of "+k more" boxes (an invisible separator keeps them apart from names)
 
 
@@ -20,11 +25,13 @@ class Adjacency:
 
     @classmethod
     def of(cls, graph: ServiceGraph) -> Adjacency:
-        """The graph's adjacency, made once per graph object (kept in its memo)."""
-        found = graph.memo.get("page-adjacency")
+        """The graph's adjacency, made once per graph object and dropped with it."""
+        with _MADE_LOCK:
+            found = _MADE.get(graph)
         if found is None:
-            found = graph.memo["page-adjacency"] = cls.build(
-                (e.source, e.target, e.calls, e.errors) for e in graph.edges)
+            found = cls.build((e.source, e.target, e.calls, e.errors) for e in graph.edges)
+            with _MADE_LOCK:
+                _MADE[graph] = found
         return found
 
     @classmethod

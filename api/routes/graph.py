@@ -39,10 +39,13 @@ def get_graph(
         # Keyed by the catalog index object (a reload makes a new one), as analyses are: an id()
         # could be reused by the next catalog's lens while this graph is still cached.
         key = ("json", lens.index, (owner or "").lower())
-        body = graph.memo.get(key)
+        answers = state.answers(graph)
+        body = answers.bodies.get(key) if answers is not None else None
         if body is None:
             nodes, edges = _owned(graph_nodes(graph, lens), graph_edges(graph), owner)
-            body = graph.memo[key] = json_bytes({"window": graph.window.as_dict(), "nodes": nodes, "edges": edges})
+            body = json_bytes({"window": graph.window.as_dict(), "nodes": nodes, "edges": edges})
+            if answers is not None:
+                answers.bodies[key] = body
         return Response(body, media_type="application/json")
     nodes, edges = _owned(graph_nodes(graph, lens), graph_edges(graph), owner)
     return Response(export_graph(graph, nodes, edges, format), media_type=EXPORT_MEDIA_TYPES[format])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from graph.store.base import EdgeRow, ServiceRow, Store
+from graph.store.interface import Store
+from graph.store.rows import EdgeRow, ServiceRow
 
 
 def open_store(url: str, bucket_seconds: int = 300) -> Store:

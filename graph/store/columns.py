@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from graph.model import Window
-from graph.store.base import HOUR, bucket_range
+from graph.store.schema import HOUR
+from graph.store.sql import bucket_range
 
 FINE, HOURLY = 0, 1  # a row's resolution: a 5-minute bucket or an hourly rollup
 
@@ -40,6 +41,12 @@ class PutResult:
     fresh: np.ndarray
 
 
+def packed_key(resolution: int, bucket: int, group: int, env: int) -> int:
+    """One integer for a row key (a tuple of four would cost about 100 bytes more per row held).
+    Distinct keys give distinct integers: group and env ids are below 2**40 and 2**20, buckets ≥ 0."""
+    return (((bucket << 1 | resolution) << 40 | group) << 20) | env
+
+
 class Columns:
     """Growable numpy columns with a key → row index; a deleted row is marked invalid."""
 
@@ -48,7 +55,7 @@ class Columns:
     def __init__(self, int_width: int, float_width: int) -> None:
         self.size = 0
         self.dead = 0
-        self.index: dict[tuple[int, int, int, int], int] = {}  # (resolution, bucket, group, env) → row
+        self.index: dict[int, int] = {}  # packed_key(resolution, bucket, group, env) → row
         self.resolution = np.zeros(0, np.int8)
         self.bucket = np.zeros(0, np.int64)
         self.group = np.zeros(0, np.int64)
@@ -85,9 +92,10 @@ class Columns:
         positions_list, fresh_list = [], []
         added = 0
         for key in keys:
-            row = self.index.get(key)
+            packed = packed_key(*key)
+            row = self.index.get(packed)
             if row is None:
-                row = self.index[key] = self.size + added
+                row = self.index[packed] = self.size + added
                 added += 1
             fresh_list.append(row >= self.size)
             positions_list.append(row)
@@ -118,9 +126,9 @@ class Columns:
         if not len(rows):
             return 0
         self.valid[rows] = False
-        for row in rows.tolist():
-            key = (int(self.resolution[row]), int(self.bucket[row]), int(self.group[row]), int(self.env[row]))
-            del self.index[key]
+        for r, b, g, e in zip(self.resolution[rows].tolist(), self.bucket[rows].tolist(),
+                              self.group[rows].tolist(), self.env[rows].tolist(), strict=True):
+            del self.index[packed_key(r, b, g, e)]
         self.dead += len(rows)
         if self.dead > self.size // 2:
             self._pack()
@@ -134,7 +142,7 @@ class Columns:
         self.extra = [self.extra[row] for row in keep.tolist()]
         self.size, self.dead = len(keep), 0
         self.index = {
-            (int(r), int(b), int(g), int(e)): row
+            packed_key(r, b, g, e): row
             for row, (r, b, g, e) in enumerate(zip(self.resolution.tolist(), self.bucket.tolist(),
                                                    self.group.tolist(), self.env.tolist(), strict=True))
         }

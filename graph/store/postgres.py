@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from graph.store.base import SqlStore
+from graph.store.sql_store import SqlStore
 
 _MIGRATION_LOCK = 7_404_611  # pg_advisory_xact_lock key: one migrating process at a time
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from graph.store.base import SqlStore
+from graph.store.sql_store import SqlStore
 
 
 class SQLiteStore(SqlStore):

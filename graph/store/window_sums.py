@@ -12,12 +12,13 @@ rows they keep. Rows deleted by compaction mean building afresh (the mirror drop
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from graph.store.base import exemplar_ids
 from graph.store.columns import Columns, PutResult, WindowRanges, group_rows
+from graph.store.rows import EdgeStates, exemplar_ids
 
 _TOKENS = itertools.count(1)
 
@@ -32,8 +33,9 @@ class WindowSums:
     def __init__(self, columns: Columns, ranges: WindowRanges, kind_names: list[str]) -> None:
         self.token = next(_TOKENS)
         self.ranges = ranges
-        (self.group, self.ints, self.floats, self.first, self.kinds, self.latest,
-         self.last) = _per_group(columns, columns.select(ranges), kind_names)
+        sums = _per_group(columns, columns.select(ranges), kind_names)
+        self.group, self.ints, self.floats, self.first = sums.group, sums.ints, sums.floats, sums.first
+        self.last, self.kinds, self.latest = sums.last, sums.kinds, sums.latest
         self.size = len(self.group)
         self._slot_of = {g: slot for slot, g in enumerate(self.group.tolist())}
         # The trace ids of each slot's latest row, read from its text once, not at every answer.
@@ -121,11 +123,12 @@ class WindowSums:
         for slot in slots.tolist():
             self.exemplars[slot] = []
         keep = window_rows[np.isin(columns.group[window_rows], groups)]
-        group, ints, floats, first, kinds, latest, last = _per_group(columns, keep, kind_names)
-        found = np.array([self._slot_of[g] for g in group.tolist()], np.int64)
-        self.ints[found], self.floats[found], self.first[found], self.kinds[found] = ints, floats, first, kinds
-        self.latest[found], self.last[found], self.alive[found] = latest, last, True
-        for slot, row in zip(found.tolist(), latest.tolist(), strict=True):
+        sums = _per_group(columns, keep, kind_names)
+        found = np.array([self._slot_of[g] for g in sums.group.tolist()], np.int64)
+        self.ints[found], self.floats[found], self.first[found] = sums.ints, sums.floats, sums.first
+        self.kinds[found], self.latest[found], self.last[found] = sums.kinds, sums.latest, sums.last
+        self.alive[found] = True
+        for slot, row in zip(found.tolist(), sums.latest.tolist(), strict=True):
             self.exemplars[slot] = exemplar_ids(columns.extra[row])
 
     def order(self, key_of_group: list[Any]) -> list[int]:
@@ -133,40 +136,56 @@ class WindowSums:
         if self._order is None:  # all slots' order, kept until a slot is added
             groups = self.group[: self.size].tolist()
             self._order = sorted(range(self.size), key=lambda slot: key_of_group[groups[slot]])
+        order = np.array(self._order, np.int64)
         alive = self.alive[: self.size]
         position = np.cumsum(alive) - 1
-        return [int(position[slot]) for slot in self._order if alive[slot]]
+        return position[order[alive[order]]].tolist()
 
-    def states(self) -> list[tuple[int, int, int]]:
-        """(token, slot, version) of every live slot, in `view()` order."""
+    def states(self) -> EdgeStates:
+        """The names of the live slots' states, in `view()` order."""
         live = np.flatnonzero(self.alive[: self.size])
-        return [(self.token, slot, version) for slot, version in zip(live.tolist(), self.version[live].tolist(),
-                                                                     strict=True)]
+        return EdgeStates(self.token, live, self.version[live])
 
     def live_kinds(self) -> tuple[np.ndarray, np.ndarray]:
         """group and kinds of every live slot."""
         live = np.flatnonzero(self.alive[: self.size])
         return self.group[live], self.kinds[live]
 
-    def view(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[list[str]]]:
-        """group, ints, floats, first, last, kinds and exemplar ids of every live slot."""
+    def view(self) -> GroupSums:
+        """The sums of every live slot (with their exemplar ids)."""
         live = np.flatnonzero(self.alive[: self.size])
-        return (self.group[live], self.ints[live], self.floats[live], self.first[live], self.last[live],
-                self.kinds[live], [self.exemplars[slot] for slot in live.tolist()])
+        return GroupSums(self.group[live], self.ints[live], self.floats[live], self.first[live], self.last[live],
+                         self.kinds[live], self.latest[live], [self.exemplars[slot] for slot in live.tolist()])
 
 
-def _per_group(columns: Columns, rows: np.ndarray, kind_names: list[str]) -> tuple[np.ndarray, ...]:
-    """Per edge group of the given rows: group id, counters, float sums, first seen, least kinds,
-    latest row and its last seen."""
+@dataclass
+class GroupSums:
+    """Per edge group (one entry each, same order in every field): its rows summed over a window."""
+
+    group: np.ndarray  # the edge group id (graph.store.mirror interns (client, server, connection_type))
+    ints: np.ndarray  # integer counters, one row per group (mirror._INT_NAMES)
+    floats: np.ndarray  # float sums, one row per group
+    first: np.ndarray  # least first_seen
+    last: np.ndarray  # greatest last_seen
+    kinds: np.ndarray  # least (client, server) kind ids by name, as SQL's MIN
+    latest: np.ndarray  # the row whose exemplars the group shows (the last of those at `last`)
+    exemplars: list[list[str]] | None = None  # the trace ids of each group's latest row, when read
+
+
+def _per_group(columns: Columns, rows: np.ndarray, kind_names: list[str]) -> GroupSums:
+    """Per edge group of the given rows: its sums (exemplars not read)."""
     rows, starts, latest = group_rows(rows, columns.group, columns.last)
     if not len(rows):
-        return (np.zeros(0, np.int64), np.zeros((0, columns.ints.shape[1]), np.int64),
-                np.zeros((0, columns.floats.shape[1])), np.zeros(0, np.int64), np.zeros((0, 2), np.int64),
-                np.zeros(0, np.int64), np.zeros(0, np.int64))
+        empty = np.zeros(0, np.int64)
+        return GroupSums(empty, np.zeros((0, columns.ints.shape[1]), np.int64),
+                         np.zeros((0, columns.floats.shape[1])), empty, empty, np.zeros((0, 2), np.int64), empty)
     ranks = _rank_of(kind_names)[columns.kinds[rows]]
-    return (columns.group[rows[starts]], np.add.reduceat(columns.ints[rows], starts, axis=0),
-            np.add.reduceat(columns.floats[rows], starts, axis=0), np.minimum.reduceat(columns.first[rows], starts),
-            _kind_ids(np.minimum.reduceat(ranks, starts, axis=0), kind_names), latest, columns.last[latest])
+    return GroupSums(
+        group=columns.group[rows[starts]], ints=np.add.reduceat(columns.ints[rows], starts, axis=0),
+        floats=np.add.reduceat(columns.floats[rows], starts, axis=0),
+        first=np.minimum.reduceat(columns.first[rows], starts), last=columns.last[latest],
+        kinds=_kind_ids(np.minimum.reduceat(ranks, starts, axis=0), kind_names), latest=latest,
+    )
 
 
 def _rank_of(kind_names: list[str]) -> np.ndarray:

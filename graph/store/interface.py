@@ -1,0 +1,81 @@
+"""The `Store` interface: where aggregates live (SQLite by default, PostgreSQL when shared)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from graph.aggregate import AggregateBatch
+from graph.model import Window
+from graph.store.rows import EdgeRow, EdgeTable, ServiceRow, TopologyEdge, TopologyRows
+
+
+class Store(ABC):
+    """Where aggregates live. Implementations: SQLite (default) and PostgreSQL."""
+
+    bucket_seconds: int = 300
+
+    @abstractmethod
+    def write(self, batch: AggregateBatch) -> None:
+        """Add one batch in a single transaction; returns once it is durable."""
+
+    @abstractmethod
+    def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
+        """Edges with activity in the window, summed over it."""
+
+    def edge_table(self, window: Window, env: str | None = None) -> EdgeTable:
+        """`edges` as columns (stores that hold columns override this)."""
+        return EdgeTable.from_rows(self.edges(window, env))
+
+    @abstractmethod
+    def services(self, window: Window, env: str | None = None) -> list[ServiceRow]:
+        """Services seen in the window."""
+
+    def window_rows(self, window: Window, env: str | None = None) -> tuple[list[ServiceRow], EdgeTable]:
+        """`services` and `edge_table` of a window, for building its graph (stores that refresh
+        before reads override this to refresh once)."""
+        return self.services(window, env), self.edge_table(window, env)
+
+    def topology(self, window: Window, env: str | None = None) -> TopologyRows:
+        """Who calls whom in the window and which services were seen (stores that can answer
+        without summing counters override this)."""
+        def read() -> tuple[list[TopologyEdge], list[str]]:
+            edges = [(e.client, e.server, e.client_kind, e.server_kind) for e in self.edges(window, env)]
+            return edges, [s.service for s in self.services(window, env)]
+
+        return TopologyRows(None, read)
+
+    @abstractmethod
+    def hints(self) -> dict[str, dict[str, str]]:
+        """The latest resource hints of every service."""
+
+    @abstractmethod
+    def record_report(
+        self, window_end: int, findings: list[tuple[str, str]], created_at: int,
+        orphans_since: dict[str, int] | None = None,
+    ) -> None:
+        """Remember the (service, code) findings of a report run and when each orphan became orphaned
+        (replacing a run with the same end)."""
+
+    @abstractmethod
+    def report_orphans_since(self, window_end: int) -> dict[str, int]:
+        """For the run ending at window_end: orphaned service → since (Unix milliseconds)."""
+
+    @abstractmethod
+    def report_history(self, before: int, limit: int = 60) -> list[tuple[int, set[tuple[str, str]]]]:
+        """Recorded report runs ending at or before `before`, newest first, with their findings."""
+
+    @abstractmethod
+    def compact(self, now: float, retention_days: int) -> None:
+        """Roll fine buckets older than a day into hourly ones; delete data past the retention."""
+
+    @abstractmethod
+    def claim(self, name: str, run_key: int, now: float) -> bool:
+        """Claim one run of a job so that only one process runs it."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise when the store cannot be reached."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,31 @@
+"""The narrow read-only interface the API reads windows through.
+
+A SQL `Store` serves it by summing in the database; `graph.store.mirror.QueryMirror` serves it
+from memory (older days summed in SQL). Readers do not know which: `graph.reads.GraphReader`
+builds graphs and topologies from either and keeps its caches inside.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from graph.model import Window
+from graph.store.rows import EdgeTable, ServiceRow, TopologyRows
+
+
+class WindowReads(Protocol):
+    """What a window's graph is built from; nothing here writes."""
+
+    bucket_seconds: int
+
+    def window_rows(self, window: Window, env: str | None = None) -> tuple[list[ServiceRow], EdgeTable]:
+        """The services and the edges of a window, from one look at the data."""
+        ...
+
+    def topology(self, window: Window, env: str | None = None) -> TopologyRows:
+        """Who calls whom and which services were seen (with a content digest when known)."""
+        ...
+
+    def hints(self) -> dict[str, dict[str, str]]:
+        """The latest resource hints of every service."""
+        ...

@@ -1,0 +1,41 @@
+"""Reach over a window's topology: the same distances as networkx, without building a networkx graph."""
+
+from __future__ import annotations
+
+import random
+
+import networkx as nx
+import pytest
+
+from graph.model import NodeKind
+from graph.reach import Topology
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_topology_distances_equal_networkx_shortest_paths(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(seed)
+    names = [f"s{i}" for i in range(rng.randint(2, 40))]
+    pairs = [(rng.choice(names), rng.choice(names)) for _ in range(rng.randint(0, 120))]  # cycles, self-calls
+    expected = nx.DiGraph()
+    expected.add_nodes_from(names)
+    expected.add_edges_from((a, b) for a, b in pairs if a != b)
+
+    def no_networkx(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a topology is built and asked without networkx")
+
+    monkeypatch.setattr(nx, "DiGraph", no_networkx)
+    topology = Topology(dict.fromkeys(names, NodeKind.SERVICE), pairs)
+    for name in names:
+        for depth in (None, 1, 2):
+            for mine, graph in ((topology.dependencies(name, depth), expected),
+                                (topology.dependents(name, depth), expected.reverse(copy=False))):
+                want = nx.single_source_shortest_path_length(graph, name, cutoff=depth)
+                want.pop(name)
+                assert mine == want and list(mine) == list(want), (name, depth)  # same order too
+
+
+def test_an_unknown_node_has_no_reach() -> None:
+    topology = Topology({"a": NodeKind.SERVICE}, [])
+    assert topology.dependents("a") == {} and not topology.has_node("b")
+    with pytest.raises(KeyError):
+        topology.dependents("b")
