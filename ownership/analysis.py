@@ -19,7 +19,8 @@ from ownership.catalog.model import Entity
 from ownership.findings import ORPHAN_CODES, SEVERITY_ORDER, Finding, FindingCode
 from ownership.findings.registry import DEFAULT_RULES, RuleSet
 from ownership.findings.rules import ServiceFacts, WindowFacts
-from ownership.identity import CatalogIndex, ResolvedOwner, namespace_hint
+from ownership.identity import CatalogIndex, ResolvedOwner
+from ownership.names import namespace_hint
 from ownership.scaffold import node_ref, scaffold_yaml
 from ownership.suggest import SuggestionContext, suggest_owners
 

@@ -8,16 +8,13 @@ namespace, system or owner segment dropped) is a *near* match: never a match, bu
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from ownership.catalog.model import (
-    ALIAS_ANNOTATIONS,
     DEFAULT_NAMESPACE,
-    SERVICE_NAMES_ANNOTATION,
     Catalog,
     Entity,
     EntityRef,
@@ -25,12 +22,11 @@ from ownership.catalog.model import (
 )
 from ownership.catalog.owner_ref import GITHUB_KIND, TEAM_SLUG_ANNOTATION, parse_owner, team_slug_ref
 from ownership.findings.owner import owner_status
+from ownership.names import DNS_SUFFIX, normalise, telemetry_names
 
 SERVICE_KINDS: tuple[str, ...] = ("component",)
 # Virtual nodes (databases, queues, external peers) are usually Resources, sometimes Components.
 VIRTUAL_KINDS: tuple[str, ...] = ("resource", "component")
-_SEPARATORS = re.compile(r"[-_.]")
-_DNS_SUFFIX = re.compile(r"\.svc(\.cluster\.local)?\.?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +52,6 @@ class Identity:
     def entity(self) -> Entity | None:
         """The chosen entry, if any."""
         return self.match.entity if self.match is not None else None
-
-
-NAMESPACE_HINTS = ("service.namespace", "k8s.namespace.name")
-
-
-def namespace_hint(hints: dict[str, str]) -> str | None:
-    """The namespace telemetry asks for: `service.namespace`, else `k8s.namespace.name`."""
-    return next((hints[key] for key in NAMESPACE_HINTS if hints.get(key)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,23 +95,6 @@ class Team:
     def name(self) -> str:
         """The team's name."""
         return self.entity.name
-
-
-def normalise(name: str) -> str:
-    """Lowercase with `-`, `_` and `.` treated as the same character."""
-    return _SEPARATORS.sub("-", name.lower())
-
-
-def telemetry_names(entity: Entity) -> list[tuple[str, str]]:
-    """Declared aliases of an entity as (annotation, value) pairs."""
-    out: list[tuple[str, str]] = []
-    for key in ALIAS_ANNOTATIONS:
-        raw = entity.annotations.get(key)
-        if not raw:
-            continue
-        values = raw.split(",") if key == SERVICE_NAMES_ANNOTATION else [raw]
-        out.extend((key, v.strip()) for v in values if v.strip())
-    return out
 
 
 class CatalogIndex:
@@ -256,7 +227,7 @@ class CatalogIndex:
     def _dns_near_match(self, name: str, kinds: tuple[str, ...]) -> Entity | None:
         """`<name>.<namespace>[.svc[.cluster.local]]`: the entry named `<name>` whose namespace,
         system or owner is `<namespace>`; with a `.svc` suffix, any entry named `<name>`."""
-        base, cluster = _DNS_SUFFIX.subn("", name)
+        base, cluster = DNS_SUFFIX.subn("", name)
         first, dot, rest = base.partition(".")
         if not first or not (dot or cluster):
             return None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ownership.catalog import Catalog, Entity, EntityRef
-from ownership.identity import CatalogIndex, normalise, telemetry_names
+from ownership.identity import CatalogIndex
+from ownership.names import normalise, telemetry_names
 from tests.ownership.sample_catalog import build_index, entity
 
 
