@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -20,7 +19,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from collector.valid_text import InvalidTextError, drop_invalid_text, may_hold_surrogates, utf8_text
+from collector.errors import DecodeError
+from collector.valid_text import checked, load_json
 from graph.model import (
     ENVIRONMENT_KEYS,
     HINT_KEYS,
@@ -40,10 +40,6 @@ _NAMING_KINDS = frozenset({3, 4})  # CLIENT, PRODUCER
 _NO_ATTRIBUTES: dict[str, str] = {}
 _ENTRY_KINDS = frozenset({2, 5})  # SERVER, CONSUMER
 _CONSUMER = 5
-
-
-class DecodeError(ValueError):
-    """The payload as a whole cannot be decoded (the request is rejected)."""
 
 
 # --------------------------------------------------------------------------- protobuf
@@ -361,26 +357,6 @@ def _json_span(raw: Any, resource: Resource, result: DecodeResult) -> Span | Non
         parent_id = b""
     return Span(trace_id, span_id, parent_id, resource, _json_kind(raw.get("kind")), start, end,
                 _json_is_error(raw.get("status")), attrs, tuple(links))
-
-
-def load_json(data: bytes | str, what: str = "body") -> tuple[Any, bool]:
-    """Parse UTF-8 JSON; the flag says whether it escapes surrogates (see collector.valid_text).
-
-    Raises DecodeError when `data` is not UTF-8 or not JSON."""
-    try:
-        text = data if isinstance(data, str) else utf8_text(data)
-        return json.loads(text), may_hold_surrogates(text)
-    except InvalidTextError as exc:
-        raise DecodeError(f"{what} is {exc}") from None
-    except (ValueError, RecursionError) as exc:
-        raise DecodeError(f"{what} is not valid JSON: {exc}") from None
-
-
-def checked(result: DecodeResult, suspect: bool) -> DecodeResult:
-    """`result` with invalid text removed when its JSON `suspect`ly escaped surrogates."""
-    if suspect:
-        drop_invalid_text(result)
-    return result
 
 
 def decode_json_bytes(data: bytes, owner_keys: Iterable[str] = ()) -> DecodeResult:

@@ -10,11 +10,12 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from collector.decode import DecodeError, checked, decode_json_document, decode_request_bytes, load_json
+from collector.decode import decode_json_document, decode_request_bytes
+from collector.errors import DecodeError
 from collector.formats.jaeger import decode_jaeger
 from collector.formats.sniff import detect_format
 from collector.formats.zipkin import decode_zipkin
-from collector.valid_text import InvalidTextError, may_hold_surrogates, utf8_text
+from collector.valid_text import InvalidTextError, checked, load_json, may_hold_surrogates, utf8_text
 from graph.model import DecodeResult
 
 Progress = Callable[[int], None]

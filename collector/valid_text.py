@@ -13,9 +13,12 @@ present at all, and only then are the decoded spans' strings checked:
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
+from typing import Any
 
+from collector.errors import DecodeError
 from graph.model import ENVIRONMENT_KEYS, DecodeResult, Resource, Span
 
 # A JSON escape of a UTF-16 surrogate (\uD800-\uDFFF), paired or not: the only way a lone
@@ -97,3 +100,23 @@ def _clean_resource(resource: Resource, dropped: Counter[str]) -> Resource | Non
     if not bad:  # an environment that came from elsewhere than the hints
         dropped["environment"] += 1
     return Resource(resource.service, environment, hints)
+
+
+def load_json(data: bytes | str, what: str = "body") -> tuple[Any, bool]:
+    """Parse UTF-8 JSON; the flag says whether it escapes surrogates (see this module's docstring).
+
+    Raises DecodeError when `data` is not UTF-8 or not JSON."""
+    try:
+        text = data if isinstance(data, str) else utf8_text(data)
+        return json.loads(text), may_hold_surrogates(text)
+    except InvalidTextError as exc:
+        raise DecodeError(f"{what} is {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise DecodeError(f"{what} is not valid JSON: {exc}") from None
+
+
+def checked(result: DecodeResult, suspect: bool) -> DecodeResult:
+    """`result` with invalid text removed when its JSON `suspect`ly escaped surrogates."""
+    if suspect:
+        drop_invalid_text(result)
+    return result

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from collector.decode import DecodeError, checked, load_json
+from collector.errors import DecodeError
 from collector.formats.jaeger import (
     MAX_NS,
     attr_text,
@@ -26,6 +26,7 @@ from collector.formats.jaeger import (
     to_ns,
     trace_id_from_hex,
 )
+from collector.valid_text import checked, load_json
 from graph.model import (
     NETWORK_PEER_ADDRESS,
     PEER_SERVICE_KEYS,
