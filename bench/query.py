@@ -38,7 +38,7 @@ from api.config import ApiConfig
 from api.state import ApiState
 from bench.report import END, generate, make_catalog, make_edges, service_name
 from graph.aggregate import Aggregator
-from graph.model import NodeKind
+from graph.model import Call, NodeKind
 from graph.store.base import Store
 from graph.store.mirror import MirroredStore
 from graph.store.sqlite import SQLiteStore
@@ -82,8 +82,8 @@ def keep_writing(store: SQLiteStore, edges: list[tuple[str, str, str, str]], per
     while not stop.wait(1 / per_second):
         agg = Aggregator(store.bucket_seconds)
         for client, server, kind, ctype in rng.sample(edges, 200):
-            agg.call(int((END - rng.uniform(1, 600)) * 1e9), client, NodeKind.SERVICE, server, kind, ctype, "",
-                     rng.random() < 0.01, rng.random() / 20, None, rng.randbytes(16))
+            agg.call(Call(int((END - rng.uniform(1, 600)) * 1e9), client, NodeKind.SERVICE, server, kind, ctype, "",
+                     rng.random() < 0.01, rng.random() / 20, None, rng.randbytes(16)))
         store.write(agg.drain())
 
 
