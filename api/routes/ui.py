@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from api.deps import Analysis, Graph, Params, State
+from api.deps import ApiStateDep, GraphQueryDep, OwnershipAnalysisDep, ServiceGraphDep
 from api.page.search import search
 from api.page.tables import orphan_rows, team_rows
 from api.page.teammap import TeamMapCache
@@ -58,10 +58,10 @@ def _choose_view(graph: Any, analysis: Any, team_map: Any, cap: int, links: Link
 @router.get("/", response_class=HTMLResponse)
 def index(
     request: Request,
-    state: State,
-    graph: Graph,
-    analysis: Analysis,
-    params: Params,
+    state: ApiStateDep,
+    graph: ServiceGraphDep,
+    analysis: OwnershipAnalysisDep,
+    params: GraphQueryDep,
     view: Annotated[str, Query(pattern="^(auto|all|orphans|teams)$")] = "auto",
     team: Annotated[str | None, Query(max_length=256)] = None,
     node: Annotated[str | None, Query(max_length=1024)] = None,
