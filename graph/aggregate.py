@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import add
 
-from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_EXEMPLARS, Call, NodeKind, Resource, Span
+from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_EXEMPLARS, Call, Resource, Span
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class EdgeAggregate:
         "client_sum", "server_sum", "queue_sum", "queue_count", "first_ns", "last_ns", "exemplars",
     )
 
-    def __init__(self, client_kind: NodeKind, server_kind: NodeKind, ts_ns: int) -> None:
+    def __init__(self, client_kind: str, server_kind: str, ts_ns: int) -> None:
         self.calls = 0
         self.failed = 0
         self.client_kind = client_kind
@@ -103,7 +103,11 @@ class ServiceAggregate:
 
 @dataclass
 class AggregateBatch:
-    """What one flush writes: edge and service deltas plus the latest resource hints."""
+    """What one flush writes: edge and service deltas plus the latest resource hints.
+
+    Kinds and connection types are plain str here (the values of NodeKind and ConnectionType),
+    as the stores write them and read them back.
+    """
 
     edges: dict[EdgeKey, EdgeAggregate] = field(default_factory=dict)
     services: dict[ServiceKey, ServiceAggregate] = field(default_factory=dict)
@@ -285,7 +289,10 @@ class Aggregator:
                 if not self._admit_nodes(client, server):
                     return
                 self._known_edges.add(identity)
-            agg = edges[key] = EdgeAggregate(call.client_kind, call.server_kind, ts_ns)
+            # The batch holds plain str values (once per new row, not per call): drivers get exact str, which
+            # sqlite3 binds without trying adapters, and psycopg never dumps an Enum by its name.
+            key = (key[0], client, server, str(call.connection_type), environment)
+            agg = edges[key] = EdgeAggregate(str(call.client_kind), str(call.server_kind), ts_ns)
         agg.calls += 1
         if call.failed:
             agg.failed += 1
