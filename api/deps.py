@@ -1,4 +1,9 @@
-"""Request dependencies (FastAPI `Annotated` style): state, window parameters, the graph."""
+"""Request dependencies (FastAPI `Annotated` style): state, window parameters, the graph, the analysis.
+
+Each alias is named after the type it hands a route, with `Dep` after it: `ServiceGraphDep` is the
+window's `ServiceGraph`, `OwnershipAnalysisDep` that graph joined with the catalog. `OwnerFilter`
+is the optional `owner` query parameter (a team name).
+"""
 
 from __future__ import annotations
 
@@ -22,12 +27,12 @@ def get_state(request: Request) -> ApiState:
     return request.app.state.ownermap
 
 
-State = Annotated[ApiState, Depends(get_state)]
+ApiStateDep = Annotated[ApiState, Depends(get_state)]
 _bearer = HTTPBearer(auto_error=False)
 
 
 def require_token(
-    state: State, request: Request, _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    state: ApiStateDep, request: Request, _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
     """Check the bearer token when `api_token` is set (graph.bearer: constant time, scheme in any case).
 
@@ -47,7 +52,7 @@ class GraphQuery:
 
 
 def graph_query(
-    state: State,
+    state: ApiStateDep,
     window: Annotated[str | None, Query(max_length=16, description="<N>m, <N>h, <N>d or <N>w; default 7d")] = None,
     start: Annotated[str | None, Query(max_length=64, description="ISO 8601 start")] = None,
     end: Annotated[str | None, Query(max_length=64, description="ISO 8601 end (default now)")] = None,
@@ -59,22 +64,21 @@ def graph_query(
     return GraphQuery(resolve_window(window, start, end, now=state.clock()), env or None, include_self)
 
 
-Params = Annotated[GraphQuery, Depends(graph_query)]
+GraphQueryDep = Annotated[GraphQuery, Depends(graph_query)]
 OwnerFilter = Annotated[str | None, Query(max_length=256, description="only this team's services (and their edges)")]
 
 
-def get_graph(state: State, params: Params) -> ServiceGraph:
+def get_graph(state: ApiStateDep, params: GraphQueryDep) -> ServiceGraph:
     """The service graph of the requested window."""
     return state.graph(params.window, params.env, params.include_self)
 
 
-Graph = Annotated[ServiceGraph, Depends(get_graph)]
+ServiceGraphDep = Annotated[ServiceGraph, Depends(get_graph)]
 
 
-def get_analysis(state: State, graph: Graph) -> OwnershipAnalysis:
+def get_analysis(state: ApiStateDep, graph: ServiceGraphDep) -> OwnershipAnalysis:
     """The graph joined with the catalog."""
     return state.analysis(graph)
 
 
-Analysis = Annotated[OwnershipAnalysis, Depends(get_analysis)]
-Lens = Analysis
+OwnershipAnalysisDep = Annotated[OwnershipAnalysis, Depends(get_analysis)]

@@ -39,7 +39,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from graph.aggregate import AggregateBatch, Aggregator
-from graph.model import NodeKind, Resource, Span, SpanKind
+from graph.model import Call, NodeKind, Resource, Span, SpanKind
 from graph.store.sqlite import SQLiteStore
 from ownership.catalog import load_catalog
 from ownership.identity import CatalogIndex
@@ -141,8 +141,8 @@ class Writer:
 
     def call(self, agg: Aggregator, ts: float, edge: tuple[str, str, str, str]) -> None:
         client, server, kind, ctype = edge
-        agg.call(int(ts * NS), client, NodeKind.SERVICE, server, kind, ctype, "prod", False, 0.02, 0.01,
-                 self._n.to_bytes(16, "big"))
+        agg.call(Call(int(ts * NS), client, NodeKind.SERVICE, server, kind, ctype, "prod", False, 0.02, 0.01,
+                 self._n.to_bytes(16, "big")))
         self._n += 1
         self.pending += 1
         if self.pending >= 50_000:

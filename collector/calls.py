@@ -23,6 +23,7 @@ from graph.model import (
     PEER_SERVICE_KEYS,
     SERVER_ADDRESS,
     USER_NODE,
+    Call,
     ConnectionType,
     NodeKind,
     Span,
@@ -36,9 +37,11 @@ _PRODUCER = SpanKind.PRODUCER.value
 _CONSUMER = SpanKind.CONSUMER.value
 _CALLER_KINDS = frozenset({_CLIENT, _PRODUCER})
 _CALLEE_KINDS = frozenset({_SERVER, _CONSUMER})
-# Module constants: a global lookup is cheaper than a class attribute in the per-call paths.
+# Module constants: a global lookup is far cheaper than an enum member lookup in the per-call paths.
 _RPC, _MESSAGING, _INFERRED = ConnectionType.RPC, ConnectionType.MESSAGING, ConnectionType.INFERRED
-_SERVICE_NODE = NodeKind.SERVICE
+_DATABASE, _VIRTUAL, _ENTRY = ConnectionType.DATABASE, ConnectionType.VIRTUAL, ConnectionType.ENTRY
+_SERVICE_NODE, _DATABASE_NODE, _QUEUE_NODE = NodeKind.SERVICE, NodeKind.DATABASE, NodeKind.MESSAGING
+_EXTERNAL_NODE, _USER_NODE = NodeKind.EXTERNAL, NodeKind.USER
 
 # What waits in the expiry queue.
 _INDEXED, _ORPHAN, _LINK = 0, 1, 2
@@ -50,22 +53,8 @@ class CallSink(Protocol):
     def sightings(self, spans: list[Span]) -> None:
         """Each of these spans was seen (one call per batch)."""
 
-    def call(
-        self,
-        ts_ns: int,
-        client: str,
-        client_kind: str,
-        server: str,
-        server_kind: str,
-        connection_type: str,
-        environment: str,
-        failed: bool,
-        client_seconds: float | None,
-        server_seconds: float | None,
-        trace_id: bytes,
-        queue_seconds: float | None = None,
-    ) -> None:
-        """One call client → server."""
+    def call(self, call: Call) -> None:
+        """One call client → server (the sink may keep the record)."""
 
 
 @dataclass
@@ -238,27 +227,27 @@ class CallDetector:
             d = parent.end_ns - parent.start_ns
             client_seconds = d / 1e9 if d > 0 else 0.0
         d = child.end_ns - child.start_ns
-        self.sink.call(
+        self.sink.call(Call(
             parent.start_ns, presource.service, _SERVICE_NODE, cresource.service, _SERVICE_NODE, ctype,
             presource.environment or cresource.environment, failed, client_seconds,
             d / 1e9 if d > 0 else 0.0, child.trace_id, queue_seconds,
-        )
+        ))
 
     def _entry(self, span: Span) -> None:
         """Rule 5: a SERVER or CONSUMER span without a parent is called from a virtual client."""
         attrs = span.attrs
         name = _first_name(attrs, PEER_SERVICE_KEYS)
-        kind = NodeKind.EXTERNAL
+        kind = _EXTERNAL_NODE
         if name is None and span.kind == _CONSUMER:
             name = _first_name(attrs, (MESSAGING_DESTINATION,))
-            kind = NodeKind.MESSAGING
+            kind = _QUEUE_NODE
         if name is None:
-            name, kind = USER_NODE, NodeKind.USER
+            name, kind = USER_NODE, _USER_NODE
         self.stats.calls += 1
-        self.sink.call(
-            span.start_ns, name, kind, span.resource.service, NodeKind.SERVICE, ConnectionType.ENTRY,
+        self.sink.call(Call(
+            span.start_ns, name, kind, span.resource.service, _SERVICE_NODE, _ENTRY,
             span.resource.environment, span.error, None, span.duration_s, span.trace_id,
-        )
+        ))
 
     def _link_consumer(self, consumer: Span, expires: float) -> None:
         """Rule 2: each link of a CONSUMER to a PRODUCER of another service is a call."""
@@ -283,13 +272,12 @@ class CallDetector:
         delay = consumer.start_ns - producer.end_ns
         producer.paired = True
         self.stats.calls += 1
-        self.sink.call(
-            producer.start_ns, producer.resource.service, NodeKind.SERVICE, consumer.resource.service,
-            NodeKind.SERVICE, ConnectionType.MESSAGING,
-            producer.resource.environment or consumer.resource.environment,
+        self.sink.call(Call(
+            producer.start_ns, producer.resource.service, _SERVICE_NODE, consumer.resource.service,
+            _SERVICE_NODE, _MESSAGING, producer.resource.environment or consumer.resource.environment,
             consumer.error or producer.error, producer.duration_s, consumer.duration_s,
             consumer.trace_id, delay / 1e9 if delay > 0 else None,
-        )
+        ))
 
     # ------------------------------------------------------------------ expiry
 
@@ -386,22 +374,22 @@ class CallDetector:
         attrs = span.attrs
         if kind == _CLIENT and _is_database(span):
             name = _first_name(attrs, DATABASE_NAME_ORDER)
-            node_kind, ctype = NodeKind.DATABASE, ConnectionType.DATABASE
+            node_kind, ctype = _DATABASE_NODE, _DATABASE
         elif kind == _CLIENT:
             name = _first_name(attrs, _CLIENT_PEER_KEYS)
-            node_kind, ctype = NodeKind.EXTERNAL, ConnectionType.VIRTUAL
+            node_kind, ctype = _EXTERNAL_NODE, _VIRTUAL
         else:
             name = _first_name(attrs, _CLIENT_PEER_KEYS)
-            node_kind, ctype = NodeKind.EXTERNAL, ConnectionType.MESSAGING
+            node_kind, ctype = _EXTERNAL_NODE, _MESSAGING
             if name is None:
                 name = _first_name(attrs, (MESSAGING_DESTINATION,))
-                node_kind = NodeKind.MESSAGING
+                node_kind = _QUEUE_NODE
         span.paired = True
         if name is None:
             self.stats.unpaired += 1
             return
         self.stats.calls += 1
-        self.sink.call(
-            span.start_ns, span.resource.service, NodeKind.SERVICE, name, node_kind, ctype,
+        self.sink.call(Call(
+            span.start_ns, span.resource.service, _SERVICE_NODE, name, node_kind, ctype,
             span.resource.environment, span.error, span.duration_s, None, span.trace_id,
-        )
+        ))

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import add
 
-from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_EXEMPLARS, Resource, Span
+from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_EXEMPLARS, Call, Resource, Span
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,11 @@ class ServiceAggregate:
 
 @dataclass
 class AggregateBatch:
-    """What one flush writes: edge and service deltas plus the latest resource hints."""
+    """What one flush writes: edge and service deltas plus the latest resource hints.
+
+    Kinds and connection types are plain str here (the values of NodeKind and ConnectionType),
+    as the stores write them and read them back.
+    """
 
     edges: dict[EdgeKey, EdgeAggregate] = field(default_factory=dict)
     services: dict[ServiceKey, ServiceAggregate] = field(default_factory=dict)
@@ -264,31 +268,19 @@ class Aggregator:
         self._last_environment = (environment, folded)
         self.stats.other_environments += other
 
-    def call(
-        self,
-        ts_ns: int,
-        client: str,
-        client_kind: str,
-        server: str,
-        server_kind: str,
-        connection_type: str,
-        environment: str,
-        failed: bool,
-        client_seconds: float | None,
-        server_seconds: float | None,
-        trace_id: bytes,
-        queue_seconds: float | None = None,
-    ) -> None:
-        """Count one call client → server."""
+    def call(self, call: Call) -> None:
+        """Count one call client → server (the ingest hot path: each field is read once)."""
+        environment = call.environment
         if environment not in self._known_environments:
             environment = self._environment(environment)
             if environment is OTHER_ENVIRONMENT:
                 self.stats.other_environments += 1
-        key = ((ts_ns // self.bucket_ns) * self.bucket_seconds, client, server, connection_type, environment)
+        ts_ns, client, server = call.ts_ns, call.client, call.server
+        key = ((ts_ns // self.bucket_ns) * self.bucket_seconds, client, server, call.connection_type, environment)
         edges = self._batch.edges
         agg = edges.get(key)
         if agg is None:
-            identity = (client, server, connection_type)
+            identity = (client, server, call.connection_type)
             if identity not in self._known_edges:
                 if len(self._known_edges) >= self.max_edges:
                     self.stats.dropped_edges += 1
@@ -297,10 +289,14 @@ class Aggregator:
                 if not self._admit_nodes(client, server):
                     return
                 self._known_edges.add(identity)
-            agg = edges[key] = EdgeAggregate(client_kind, server_kind, ts_ns)
+            # The batch holds plain str values (once per new row, not per call): drivers get exact str, which
+            # sqlite3 binds without trying adapters, and psycopg never dumps an Enum by its name.
+            key = (key[0], client, server, str(call.connection_type), environment)
+            agg = edges[key] = EdgeAggregate(str(call.client_kind), str(call.server_kind), ts_ns)
         agg.calls += 1
-        if failed:
+        if call.failed:
             agg.failed += 1
+        client_seconds, server_seconds, queue_seconds = call.client_seconds, call.server_seconds, call.queue_seconds
         if client_seconds is not None:
             agg.client_hist[bisect_left(LATENCY_BUCKETS, client_seconds)] += 1
             agg.client_sum += client_seconds
@@ -315,7 +311,7 @@ class Aggregator:
         elif ts_ns > agg.last_ns:
             agg.last_ns = ts_ns
         if len(agg.exemplars) < MAX_EXEMPLARS:
-            exemplar = trace_id.hex()
+            exemplar = call.trace_id.hex()
             if exemplar not in agg.exemplars:
                 agg.exemplars.append(exemplar)
 

@@ -7,7 +7,7 @@ rest of ownermap consumes them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 
@@ -22,8 +22,8 @@ class SpanKind(IntEnum):
     CONSUMER = 5
 
 
-class ConnectionType:
-    """Values of an edge's `connection_type`."""
+class ConnectionType(StrEnum):
+    """Values of an edge's `connection_type` (DESIGN §2). A str: stored and sent as its value."""
 
     RPC = "rpc"
     MESSAGING = "messaging"
@@ -33,8 +33,8 @@ class ConnectionType:
     ENTRY = "entry"
 
 
-class NodeKind:
-    """Values of a node's `kind`."""
+class NodeKind(StrEnum):
+    """Values of a node's `kind` (DESIGN §2, rule 8). A str: stored and sent as its value."""
 
     SERVICE = "service"
     DATABASE = "database"
@@ -183,6 +183,32 @@ class Span:
             f"Span({self.resource.service!r}, kind={self.kind}, id={self.span_id.hex()}, "
             f"parent={self.parent_id.hex() or None}, attrs={self.attrs})"
         )
+
+
+@dataclass(slots=True)
+class Call:
+    """One call client → server, as the edge rules find it (collector.calls) and the aggregator
+    counts it (graph.aggregate).
+
+    `ts_ns` is the caller's start (the callee's for an entry call), in Unix nanoseconds. Latencies
+    are in seconds, None when that side did not report one; `queue_seconds` only for messaging
+    (consumer start - producer end, when positive). `trace_id` becomes an exemplar of the edge.
+    Not frozen: one is built per call on the ingest hot path, and a frozen dataclass costs
+    several times more to build.
+    """
+
+    ts_ns: int
+    client: str
+    client_kind: NodeKind
+    server: str
+    server_kind: NodeKind
+    connection_type: ConnectionType
+    environment: str
+    failed: bool
+    client_seconds: float | None
+    server_seconds: float | None
+    trace_id: bytes
+    queue_seconds: float | None = None
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import Graph, OwnerFilter, State
+from api.deps import ApiStateDep, OwnerFilter, ServiceGraphDep
 from api.responses import json_bytes
 from api.views import EXPORT_MEDIA_TYPES, export_graph, graph_edges, graph_nodes
 
@@ -30,7 +30,8 @@ def _owned(
 
 @router.get("/graph", response_model=None)
 def get_graph(
-    graph: Graph, state: State, format: Annotated[GraphFormat, Query()] = "json", owner: OwnerFilter = None,
+    graph: ServiceGraphDep, state: ApiStateDep, format: Annotated[GraphFormat, Query()] = "json",
+    owner: OwnerFilter = None,
 ) -> dict[str, Any] | Response:
     """Nodes and edges of the window; with `owner`, that team's nodes, their edges and neighbours."""
     lens = state.catalog_lens()  # owners only: the map needs no findings

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.deps import State
+from api.deps import ApiStateDep
 from api.problems import problem
 
 router = APIRouter(tags=["health"])
@@ -20,7 +20,7 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", response_model=None)
-def readyz(state: State) -> dict[str, str] | Response:
+def readyz(state: ApiStateDep) -> dict[str, str] | Response:
     """The store can be reached."""
     try:
         state.store.ping()
@@ -30,7 +30,7 @@ def readyz(state: State) -> dict[str, str] | Response:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(state: State) -> Response:
+def metrics(state: ApiStateDep) -> Response:
     """Prometheus exposition of ownermap's own counters."""
     registry = state.metric_sources.get("registry")
     body = generate_latest(registry) if registry is not None else b""

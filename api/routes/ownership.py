@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from api.deps import Analysis, Graph, State
+from api.deps import ApiStateDep, OwnershipAnalysisDep, ServiceGraphDep
 from api.problems import NotFoundError
 from api.responses import FastJSONResponse
 from ownership.findings import ALL_CODES
@@ -19,8 +19,8 @@ router = APIRouter(prefix="/api/v1", tags=["ownership"])
 
 @router.get("/findings", response_class=FastJSONResponse)
 def list_findings(
-    analysis: Analysis,
-    graph: Graph,
+    analysis: OwnershipAnalysisDep,
+    graph: ServiceGraphDep,
     code: Annotated[list[str] | None, Query(description=f"only these codes: {', '.join(ALL_CODES)}")] = None,
     owner: Annotated[str | None, Query(max_length=256, description="only findings of this team")] = None,
 ) -> FastJSONResponse:
@@ -33,13 +33,13 @@ def list_findings(
 
 
 @router.get("/teams")
-def list_teams(analysis: Analysis, graph: Graph) -> dict[str, Any]:
+def list_teams(analysis: OwnershipAnalysisDep, graph: ServiceGraphDep) -> dict[str, Any]:
     """Every declared team with its services, findings and cross-team dependencies."""
     return {"window": graph.window.as_dict(), "teams": analysis.teams()}
 
 
 @router.get("/teams/{team:path}")
-def get_team(team: str, analysis: Analysis, graph: Graph) -> dict[str, Any]:
+def get_team(team: str, analysis: OwnershipAnalysisDep, graph: ServiceGraphDep) -> dict[str, Any]:
     """One team."""
     try:
         view = analysis.team_view(team)
@@ -49,14 +49,14 @@ def get_team(team: str, analysis: Analysis, graph: Graph) -> dict[str, Any]:
 
 
 @router.post("/catalog/reload")
-async def reload_catalog(state: State) -> dict[str, Any]:
+async def reload_catalog(state: ApiStateDep) -> dict[str, Any]:
     """Read the catalog files again; returns counts and every error with its file and field."""
     report = await run_in_threadpool(state.catalog.reload)
     return report.to_dict()
 
 
 @router.get("/catalog/scaffold/{name:path}", response_class=Response)
-def scaffold(name: str, analysis: Analysis, graph: Graph) -> Response:
+def scaffold(name: str, analysis: OwnershipAnalysisDep, graph: ServiceGraphDep) -> Response:
     """A ready catalog-info.yaml for a service seen in the window."""
     if not graph.has_node(name):
         raise NotFoundError(f"no service named {name!r} in the window")

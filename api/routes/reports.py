@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import State
+from api.deps import ApiStateDep
 from graph.window import parse_time
 from reports import MEDIA_TYPES, render_report
 from reports.weekly import build_weekly_report
@@ -19,7 +19,7 @@ REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; fram
 
 @router.get("/reports/weekly", response_class=Response)
 def weekly_report(
-    state: State,
+    state: ApiStateDep,
     end: Annotated[str | None, Query(max_length=64, description="date or ISO 8601 time; default now")] = None,
     format: Annotated[Literal["md", "html", "csv", "json"], Query()] = "json",
 ) -> Response:

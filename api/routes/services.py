@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import Graph, GraphQuery, Lens, OwnerFilter, Params, State
+from api.deps import ApiStateDep, GraphQuery, GraphQueryDep, OwnerFilter, OwnershipAnalysisDep, ServiceGraphDep
 from api.problems import NotFoundError
 from api.responses import FastJSONResponse
 from api.state import ApiState
@@ -24,9 +24,11 @@ def _known(graph: ServiceGraph, name: str) -> None:
 
 
 @router.get("/services", response_class=FastJSONResponse)
-def list_services(graph: Graph, lens: Lens, owner: OwnerFilter = None) -> FastJSONResponse:
+def list_services(
+    graph: ServiceGraphDep, analysis: OwnershipAnalysisDep, owner: OwnerFilter = None
+) -> FastJSONResponse:
     """Every service and virtual node seen in the window (with `owner`: that team's only)."""
-    services = node_summaries(graph, lens)
+    services = node_summaries(graph, analysis)
     if owner:
         services = [s for s in services if (s["owner"] or "").lower() == owner.lower()]
     return FastJSONResponse({"window": graph.window.as_dict(), "services": services})
@@ -42,19 +44,21 @@ def _reach(state: ApiState, params: GraphQuery, name: str, direction: str, depth
 
 
 @router.get("/services/{name:path}/dependents")
-def dependents(name: str, state: State, params: Params, depth: Depth = None) -> dict[str, Any]:
+def dependents(name: str, state: ApiStateDep, params: GraphQueryDep, depth: Depth = None) -> dict[str, Any]:
     """Who breaks if `name` breaks: its transitive callers, and their owners to notify."""
     return _reach(state, params, name, "dependents", depth)
 
 
 @router.get("/services/{name:path}/dependencies")
-def dependencies(name: str, state: State, params: Params, depth: Depth = None) -> dict[str, Any]:
+def dependencies(name: str, state: ApiStateDep, params: GraphQueryDep, depth: Depth = None) -> dict[str, Any]:
     """What `name` (transitively) calls."""
     return _reach(state, params, name, "dependencies", depth)
 
 
 @router.get("/services/{name:path}")
-def get_service(name: str, graph: Graph, lens: Lens, state: State) -> dict[str, Any]:
+def get_service(
+    name: str, graph: ServiceGraphDep, analysis: OwnershipAnalysisDep, state: ApiStateDep
+) -> dict[str, Any]:
     """One service with its edges, catalog entry and suggested owners."""
     _known(graph, name)
-    return {"window": graph.window.as_dict(), **node_detail(graph, lens, name)}
+    return {"window": graph.window.as_dict(), **node_detail(graph, analysis, name)}

@@ -7,6 +7,7 @@ catalog (api/page/teammap.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -16,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from api.deps import Analysis, Graph, Params, State
+from api.deps import ApiStateDep, GraphQueryDep, OwnershipAnalysisDep, ServiceGraphDep
 from api.page.search import search
 from api.page.tables import orphan_rows, team_rows
 from api.page.teammap import TeamMapCache
@@ -29,6 +30,7 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 register_times(templates.env)
 WINDOWS = ("15m", "1h", "24h", "7d", "30d")
+templates.env.globals.update(windows=WINDOWS, colours=STATUS_COLOURS, labels=STATUS_LABELS)  # the same on every page
 VIEW_PARAMS = ("node", "team", "view", "hops", "q")  # what a link to another view replaces
 PANEL_ROWS = 50
 
@@ -55,13 +57,42 @@ def _choose_view(graph: Any, analysis: Any, team_map: Any, cap: int, links: Link
     return teams_view(team_map, total, cap, links)
 
 
+def _search(q: str | None, graph: Any, titles: dict[str, str], url: Callable[..., str]) -> Response | list[str]:
+    """A search that names one node or team: a redirect to its view; else the nearest names."""
+    if q is None or not q.strip():
+        return []
+    found = search(q, graph.nodes, titles)
+    if found.node is not None:
+        return RedirectResponse(url(("node", found.node)), status_code=303)
+    if found.team is not None:
+        return RedirectResponse(url(("team", found.team)), status_code=303)
+    return found.nearest
+
+
+def _detail_panel(graph: Any, analysis: Any, node: str, hops: int, url: Callable[..., str]) -> dict[str, Any]:
+    """The side panel of a focused node: its details, dependents, findings and busiest calls."""
+    detail = node_detail(graph, analysis, node)
+    reach = reach_view(graph.topology, lambda n, _: analysis.ownership(graph.nodes[n]).owner, node,
+                       "dependents", None, graph.window)
+    detail["dependents_count"] = len(reach["dependents"])
+    reach["dependents"] = reach["dependents"][:PANEL_ROWS]
+    detail["dependents_view"] = reach
+    detail["finding_details"] = [f.to_dict() for f in analysis.findings() if f.service == node]
+    calls = sorted(detail["upstream"] + detail["downstream"], key=lambda e: (-e["calls"], e["source"], e["target"]))
+    detail["calls_count"] = len(calls)
+    detail["calls"] = calls[:PANEL_ROWS]
+    detail["wider"] = url(("node", node), ("hops", str(hops + 1))) if hops < 3 else None
+    detail["narrower"] = url(("node", node), ("hops", str(hops - 1))) if hops > 1 else None
+    return detail
+
+
 @router.get("/", response_class=HTMLResponse)
 def index(
     request: Request,
-    state: State,
-    graph: Graph,
-    analysis: Analysis,
-    params: Params,
+    state: ApiStateDep,
+    graph: ServiceGraphDep,
+    analysis: OwnershipAnalysisDep,
+    params: GraphQueryDep,
     view: Annotated[str, Query(pattern="^(auto|all|orphans|teams)$")] = "auto",
     team: Annotated[str | None, Query(max_length=256)] = None,
     node: Annotated[str | None, Query(max_length=1024)] = None,
@@ -80,31 +111,13 @@ def index(
                   orphans=url(("view", "orphans")))
     team_map = _team_maps(request).get(graph, analysis, params.env)
     titles = {t.name: t.entity.title or t.name for t in analysis.index.teams()}
-    nearest: list[str] = []
-    if q is not None and q.strip():
-        found = search(q, graph.nodes, titles)
-        if found.node is not None:
-            return RedirectResponse(url(("node", found.node)), status_code=303)
-        if found.team is not None:
-            return RedirectResponse(url(("team", found.team)), status_code=303)
-        nearest = found.nearest
+    nearest = _search(q, graph, titles, url)
+    if isinstance(nearest, Response):
+        return nearest
     shown = _choose_view(graph, analysis, team_map, cap, links, view, team, node, hops)
     small = len(graph.nodes) <= cap
     orphans, orphan_count = orphan_rows(graph, analysis, team_map, small)
-    detail = None
-    if node and node in graph.nodes:
-        detail = node_detail(graph, analysis, node)
-        reach = reach_view(graph.topology, lambda n, _: analysis.ownership(graph.nodes[n]).owner, node,
-                           "dependents", None, graph.window)
-        detail["dependents_count"] = len(reach["dependents"])
-        reach["dependents"] = reach["dependents"][:PANEL_ROWS]
-        detail["dependents_view"] = reach
-        detail["finding_details"] = [f.to_dict() for f in analysis.findings() if f.service == node]
-        calls = sorted(detail["upstream"] + detail["downstream"], key=lambda e: (-e["calls"], e["source"], e["target"]))
-        detail["calls_count"] = len(calls)
-        detail["calls"] = calls[:PANEL_ROWS]
-        detail["wider"] = url(("node", node), ("hops", str(hops + 1))) if hops < 3 else None
-        detail["narrower"] = url(("node", node), ("hops", str(hops - 1))) if hops > 1 else None
+    detail = _detail_panel(graph, analysis, node, hops, url) if node and node in graph.nodes else None
     context = {
         "request": request,
         "map": shown,
@@ -112,7 +125,6 @@ def index(
         "total": len(graph.nodes),
         "cap": cap,
         "window": window,
-        "windows": WINDOWS,
         "env": params.env or "",
         "team": team or "",
         "view": view,
@@ -127,8 +139,6 @@ def index(
         "detail": detail,
         "node": node,
         "missing_node": bool(node and node not in graph.nodes),
-        "colours": STATUS_COLOURS,
-        "labels": STATUS_LABELS,
         "link": links.node,
         "team_link": links.team,
         "orphans_link": links.orphans,

@@ -10,7 +10,7 @@ from api.app import create_app
 from api.config import ApiConfig
 from api.state import ApiState
 from graph.aggregate import Aggregator
-from graph.model import NodeKind
+from graph.model import Call, NodeKind
 from graph.store.sqlite import SQLiteStore
 from ownership.source import CatalogSource
 
@@ -30,8 +30,8 @@ class CountingStore(SQLiteStore):
 def _store(path: Path) -> CountingStore:
     store = CountingStore(path)
     agg = Aggregator()
-    agg.call(int((NOW - 60) * 1e9), "web", NodeKind.SERVICE, "api", NodeKind.SERVICE, "rpc", "", False,
-             0.01, 0.01, bytes(16))
+    agg.call(Call(int((NOW - 60) * 1e9), "web", NodeKind.SERVICE, "api", NodeKind.SERVICE, "rpc", "", False,
+             0.01, 0.01, bytes(16)))
     store.write(agg.drain())
     return store
 

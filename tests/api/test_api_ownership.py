@@ -19,7 +19,7 @@ from api.app import create_app
 from api.config import ApiConfig
 from api.state import ApiState
 from graph.aggregate import Aggregator
-from graph.model import NodeKind, Resource, Span, SpanKind
+from graph.model import Call, NodeKind, Resource, Span, SpanKind
 from graph.store.sqlite import SQLiteStore
 from ownership.catalog import load_catalog
 from ownership.findings import ALL_CODES
@@ -92,8 +92,8 @@ class Telemetry:
     def call(self, client: str, server: str, count: int = 1, failed: int = 0, server_kind: str = NodeKind.SERVICE,
              ctype: str = "rpc", ts: float = T0 + 60) -> Telemetry:
         for i in range(count):
-            self.agg.call(int(ts * NS), client, NodeKind.SERVICE, server, server_kind, ctype, "prod", i < failed,
-                          0.01, 0.01, b"\x04" * 16)
+            self.agg.call(Call(int(ts * NS), client, NodeKind.SERVICE, server, server_kind, ctype, "prod", i < failed,
+                          0.01, 0.01, b"\x04" * 16))
         return self
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.report import make_catalog, make_edges
 from graph.aggregate import Aggregator
-from graph.model import NodeKind, Resource, Span, SpanKind
+from graph.model import Call, NodeKind, Resource, Span, SpanKind
 from graph.store.sqlite import SQLiteStore
 
 NS = 1_000_000_000
@@ -40,8 +40,8 @@ def build_design_scale(directory: Path, services: int = SERVICES, edges: int = E
     for client, server, kind, ctype in pairs:
         for _ in range(rng.randint(1, 3)):
             n += 1
-            agg.call(int((end - rng.uniform(60, 6 * 86400)) * NS), client, NodeKind.SERVICE, server, kind, ctype,
-                     "prod", rng.random() < 0.02, 0.02, 0.01, n.to_bytes(16, "big"))
+            agg.call(Call(int((end - rng.uniform(60, 6 * 86400)) * NS), client, NodeKind.SERVICE, server, kind, ctype,
+                     "prod", rng.random() < 0.02, 0.02, 0.01, n.to_bytes(16, "big")))
     store.write(agg.drain())
     store.close()
     return db, catalog, pairs

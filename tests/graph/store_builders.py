@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from graph.aggregate import Aggregator
-from graph.model import NodeKind, Resource, Span, SpanKind
+from graph.model import Call, NodeKind, Resource, Span, SpanKind
 from graph.store.base import SqlStore, Store
 from tests.conftest import skip_or_fail
 
@@ -54,8 +54,8 @@ def call(
 ) -> None:
     """`count` calls client → server at `ts` seconds."""
     for _ in range(count):
-        agg.call(int(ts * NS), client, client_kind, server, server_kind, ctype, env, failed, client_s, server_s,
-                 trace_id(trace), queue_s)
+        agg.call(Call(int(ts * NS), client, client_kind, server, server_kind, ctype, env, failed, client_s, server_s,
+                 trace_id(trace), queue_s))
 
 
 def write(store: Store, agg: Aggregator) -> None:

@@ -7,13 +7,61 @@ import logging
 import pytest
 
 from graph.aggregate import AggregateBatch, Aggregator, EdgeAggregate
-from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_EXEMPLARS
+from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_EXEMPLARS, Call, ConnectionType, NodeKind
+from graph.store.base import SqlStore
 from tests.graph.store_builders import NS, T0, call, sighting, trace_id
 
 
 def _only_edge(batch: AggregateBatch) -> EdgeAggregate:
     assert len(batch.edges) == 1, batch.edges
     return next(iter(batch.edges.values()))
+
+
+# ------------------------------------------------------------------ the Call record
+
+
+def test_a_call_record_is_counted_field_by_field() -> None:
+    agg = Aggregator(bucket_seconds=300)
+    agg.call(Call(
+        ts_ns=(T0 + 10) * NS, client="pub", client_kind=NodeKind.SERVICE, server="jobs",
+        server_kind=NodeKind.MESSAGING, connection_type=ConnectionType.MESSAGING, environment="prod",
+        failed=True, client_seconds=0.003, server_seconds=None, trace_id=trace_id("t"), queue_seconds=0.5,
+    ))
+    batch = agg.drain()
+    (key,) = batch.edges
+    assert key == (T0, "pub", "jobs", "messaging", "prod")
+    edge = batch.edges[key]
+    assert (edge.calls, edge.failed, edge.client_kind, edge.server_kind) == (1, 1, "service", "messaging")
+    assert edge.client_hist[LATENCY_BUCKETS.index(0.004)] == 1 and edge.client_sum == pytest.approx(0.003)
+    assert sum(edge.server_hist) == 0 and edge.server_sum == 0.0  # no server side reported
+    assert (edge.queue_sum, edge.queue_count) == (pytest.approx(0.5), 1)
+    assert edge.first_ns == edge.last_ns == (T0 + 10) * NS
+    assert edge.exemplars == [trace_id("t").hex()]
+
+
+def test_a_call_record_without_queue_delay_counts_none() -> None:
+    agg = Aggregator()
+    agg.call(Call((T0 + 1) * NS, "a", NodeKind.SERVICE, "b", NodeKind.SERVICE, ConnectionType.RPC, "", False,
+                  0.01, 0.02, trace_id("t")))
+    edge = _only_edge(agg.drain())
+    assert (edge.queue_sum, edge.queue_count) == (0.0, 0)
+
+
+def test_stores_write_kinds_and_connection_types_as_their_values(store: SqlStore) -> None:
+    """Each engine must store `rpc`, never the member's name `RPC` (psycopg dumps an Enum by its
+    name), so answers read back unchanged: the batch hands the drivers the plain values."""
+    agg = Aggregator()
+    pairs = [(NodeKind.USER, ConnectionType.ENTRY), (NodeKind.SERVICE, ConnectionType.RPC),
+             (NodeKind.DATABASE, ConnectionType.DATABASE), (NodeKind.EXTERNAL, ConnectionType.VIRTUAL),
+             (NodeKind.MESSAGING, ConnectionType.MESSAGING), (NodeKind.SERVICE, ConnectionType.INFERRED)]
+    for i, (kind, ctype) in enumerate(pairs):
+        agg.call(Call((T0 + i) * NS, f"c{i}", kind, f"s{i}", kind, ctype, "", False, 0.01, 0.01, trace_id("t")))
+    batch = agg.drain()
+    assert {type(value) for key, e in batch.edges.items() for value in (key[3], e.client_kind, e.server_kind)} == {str}
+    store.write(batch)
+    rows = store._select("SELECT connection_type, client_kind, server_kind FROM edge_buckets", [])
+    assert sorted(tuple(row) for row in rows) == sorted((ctype.value, kind.value, kind.value) for kind, ctype in pairs)
+    assert all(type(value) is str for row in rows for value in row)
 
 
 # ------------------------------------------------------------------ buckets

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from graph.aggregate import Aggregator
-from graph.model import NodeKind, Window
+from graph.model import Call, NodeKind, Window
 from graph.reads import GraphReader
 from graph.service_graph import ServiceGraph
 from graph.store.base import SqlStore, batch_rows
@@ -89,8 +89,8 @@ def _random_batch(rng: random.Random, agg: Aggregator, now: float) -> None:
         client, server = rng.sample(services, 2)
         env = rng.choice(["", "prod"])
         if rng.random() < 0.2:  # a virtual server node: its kind differs from the same name as a service
-            agg.call(int(ts * 1e9), client, NodeKind.SERVICE, server, NodeKind.DATABASE, "database", env,
-                     rng.random() < 0.3, rng.random() / 10, None, rng.randbytes(16))
+            agg.call(Call(int(ts * 1e9), client, NodeKind.SERVICE, server, NodeKind.DATABASE, "database", env,
+                     rng.random() < 0.3, rng.random() / 10, None, rng.randbytes(16)))
         else:
             _calls(agg, ts, client, server, rng.randint(1, 4), failed=rng.randint(0, 1), env=env)
         _sighting(agg, ts, client, env=env)
@@ -237,8 +237,8 @@ def test_sums_kept_for_asked_windows_stay_exact_through_many_writes(store: SqlSt
         _random_batch(rng, agg, NOW)
         # One edge whose server kind differs between rows: the least kind by name must win.
         kind = rng.choice([NodeKind.SERVICE, NodeKind.DATABASE, NodeKind.EXTERNAL])
-        agg.call(int((NOW - rng.uniform(0, 2 * DAY)) * 1e9), "web", NodeKind.SERVICE, "shifty", kind, "rpc",
-                 rng.choice(["", "prod"]), False, 0.01, 0.005, rng.randbytes(16))
+        agg.call(Call(int((NOW - rng.uniform(0, 2 * DAY)) * 1e9), "web", NodeKind.SERVICE, "shifty", kind, "rpc",
+                 rng.choice(["", "prod"]), False, 0.01, 0.005, rng.randbytes(16)))
 
     _write(store, batch)
     for _ in range(25):
@@ -325,8 +325,8 @@ def test_moving_windows_follow_rows_in_and_out_exactly(store: SqlStore) -> None:
             ts = start + rng.uniform(0, 2 * DAY)
             client, server = rng.sample(["web", "api", "db", "queue", "auth"], 2)
             _calls(agg, ts, client, server, rng.randint(1, 3), failed=rng.randint(0, 1))
-        agg.call(int((start + 3 * HOUR) * 1e9), "once", NodeKind.SERVICE, "api", NodeKind.DATABASE, "database",
-                 "", False, 0.01, None, rng.randbytes(16))
+        agg.call(Call(int((start + 3 * HOUR) * 1e9), "once", NodeKind.SERVICE, "api", NodeKind.DATABASE, "database",
+                 "", False, 0.01, None, rng.randbytes(16)))
 
     _write(store, fill)
     store.compact(NOW, retention_days=90)  # the first day becomes hourly rows

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 from graph.aggregate import Aggregator
-from graph.model import NodeKind, Resource, Span, SpanKind, Window
+from graph.model import Call, NodeKind, Resource, Span, SpanKind, Window
 from graph.store.base import MIGRATIONS, SqlStore
 from graph.store.sqlite import SQLiteStore
 from tests.graph.store_builders import postgres_store as _postgres
@@ -17,8 +17,8 @@ NOW = 1_789_999_200.0  # a fixed, hour-aligned "now" (2026-09-21): nothing depen
 
 def _calls(agg: Aggregator, ts: float, client: str, server: str, n: int, failed: int = 0, env: str = "") -> None:
     for i in range(n):
-        agg.call(int(ts * 1e9) + i, client, NodeKind.SERVICE, server, NodeKind.SERVICE, "rpc", env, i < failed,
-                 0.003, 0.002, (i % 7).to_bytes(16, "big"))
+        agg.call(Call(int(ts * 1e9) + i, client, NodeKind.SERVICE, server, NodeKind.SERVICE, "rpc", env, i < failed,
+                 0.003, 0.002, (i % 7).to_bytes(16, "big")))
 
 
 def _sighting(agg: Aggregator, ts: float, service: str, env: str = "", hints: dict[str, str] | None = None) -> None:

@@ -20,7 +20,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from graph.aggregate import Aggregator
-from graph.model import NodeKind, Resource, Span, SpanKind
+from graph.model import Call, NodeKind, Resource, Span, SpanKind
 from graph.store.sqlite import SQLiteStore
 from ownermap.cli import main
 from ownership.catalog import load_catalog
@@ -92,10 +92,10 @@ def setup(tmp_path: Path) -> dict[str, str]:
         agg.sighting(Span(n.to_bytes(16, "big"), n.to_bytes(8, "big"), b"", Resource(service, "prod", hints),
                           SpanKind.SERVER, ts, ts + 1))
     for _ in range(4):
-        agg.call(ts, "mystery", NodeKind.SERVICE, "checkout", NodeKind.SERVICE, "rpc", "prod", False, 0.01, 0.01,
-                 b"\x05" * 16)
-    agg.call(ts, "checkout", NodeKind.SERVICE, "orders-db", NodeKind.DATABASE, "database", "prod", False, 0.01,
-             None, b"\x05" * 16)
+        agg.call(Call(ts, "mystery", NodeKind.SERVICE, "checkout", NodeKind.SERVICE, "rpc", "prod", False, 0.01, 0.01,
+                 b"\x05" * 16))
+    agg.call(Call(ts, "checkout", NodeKind.SERVICE, "orders-db", NodeKind.DATABASE, "database", "prod", False, 0.01,
+             None, b"\x05" * 16))
     store.write(agg.drain())
     store.close()
     catalog = tmp_path / "catalog"

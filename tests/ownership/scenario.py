@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from graph.aggregate import Aggregator
-from graph.model import NodeKind, Resource, Span, SpanKind, Window
+from graph.model import Call, NodeKind, Resource, Span, SpanKind, Window
 from graph.service_graph import ServiceGraph
 from graph.store.sqlite import SQLiteStore
 from ownership.analysis import OwnershipAnalysis
@@ -57,8 +57,8 @@ class Telemetry:
             if kind == NodeKind.SERVICE:
                 self.seen(name, ts=ts)
         for i in range(count):
-            self.agg.call(int(ts * NS), client, NodeKind.SERVICE, server, server_kind, ctype, "prod", i < failed,
-                          0.01, 0.01, b"\x01" * 16)
+            self.agg.call(Call(int(ts * NS), client, NodeKind.SERVICE, server, server_kind, ctype, "prod", i < failed,
+                          0.01, 0.01, b"\x01" * 16))
         return self
 
     def graph(self, store_path: str | Path = ":memory:") -> ServiceGraph:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.model import NodeKind
+from graph.model import Call, NodeKind
 from ownership.analysis import OwnershipAnalysis
 from ownership.catalog import load_catalog
 from ownership.identity import CatalogIndex
@@ -153,8 +153,8 @@ def test_orphan_dependents_count_services_not_the_user_node(tmp_path: Path) -> N
     """Regression: risk counts dependent *services*; the virtual `user` entry node is not one."""
     telemetry = Telemetry().seen("front").call("x", "back")
     for _ in range(100):
-        telemetry.agg.call(int((T0 + 60) * NS), "user", NodeKind.USER, "front", NodeKind.SERVICE, "entry", "prod",
-                           False, None, 0.01, b"\x09" * 16)
+        telemetry.agg.call(Call(int((T0 + 60) * NS), "user", NodeKind.USER, "front", NodeKind.SERVICE, "entry", "prod",
+                           False, None, 0.01, b"\x09" * 16))
     analysis = analyse(tmp_path, telemetry, [component("x"), *TEAM])
     orphans = {o.service: o for o in analysis.orphans()}
     assert orphans["front"].dependents == 0 and orphans["back"].dependents == 1

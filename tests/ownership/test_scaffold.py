@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from graph.aggregate import Aggregator
-from graph.model import NodeKind, Resource, Span, SpanKind, Window
+from graph.model import Call, NodeKind, Resource, Span, SpanKind, Window
 from graph.service_graph import ServiceGraph
 from graph.store.sqlite import SQLiteStore
 from ownership.analysis import OwnershipAnalysis
@@ -60,8 +60,8 @@ class Telemetry:
     def call(self, client: str, server: str, count: int = 1, server_kind: str = NodeKind.SERVICE,
              client_kind: str = NodeKind.SERVICE, ctype: str = "rpc") -> Telemetry:
         for _ in range(count):
-            self.agg.call(int((T0 + 60) * NS), client, client_kind, server, server_kind, ctype, "prod", False,
-                          0.01, 0.01, b"\x03" * 16)
+            self.agg.call(Call(int((T0 + 60) * NS), client, client_kind, server, server_kind, ctype, "prod", False,
+                          0.01, 0.01, b"\x03" * 16))
         return self
 
     def graph(self) -> ServiceGraph:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from graph.aggregate import Aggregator
-from graph.model import NodeKind, Resource, Span, SpanKind, Window
+from graph.model import Call, NodeKind, Resource, Span, SpanKind, Window
 from graph.service_graph import ServiceGraph
 from graph.store.sqlite import SQLiteStore
 from ownership.analysis import OwnershipAnalysis
@@ -45,8 +45,8 @@ class Telemetry:
 
     def call(self, client: str, server: str, count: int = 1, ts: float = T0 + 60) -> Telemetry:
         for _ in range(count):
-            self.agg.call(int(ts * NS), client, NodeKind.SERVICE, server, NodeKind.SERVICE, "rpc", "prod", False,
-                          0.01, 0.01, b"\x02" * 16)
+            self.agg.call(Call(int(ts * NS), client, NodeKind.SERVICE, server, NodeKind.SERVICE, "rpc", "prod", False,
+                          0.01, 0.01, b"\x02" * 16))
         return self
 
     def graph(self) -> ServiceGraph:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from graph.aggregate import Aggregator
-from graph.model import NodeKind, Resource, Span, SpanKind
+from graph.model import Call, NodeKind, Resource, Span, SpanKind
 from graph.service_graph import iso_ns
 from graph.store.base import Store
 from graph.window import parse_time
@@ -66,8 +66,8 @@ class Telemetry:
             if kind == NodeKind.SERVICE:
                 self.seen(name, ts)
         for i in range(count):
-            self.agg.call(int(ts * NS), client, client_kind, server, server_kind, ctype, self.env, i < failed,
-                          0.01, 0.01, self._n.to_bytes(16, "big"))
+            self.agg.call(Call(int(ts * NS), client, client_kind, server, server_kind, ctype, self.env, i < failed,
+                          0.01, 0.01, self._n.to_bytes(16, "big")))
         return self
 
     def flush(self) -> None:
