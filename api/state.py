@@ -109,8 +109,14 @@ class ApiState:
             # Not kept: the analysis (which refers to its graph) would make a reference cycle, and
             # every answer's objects would wait for the cyclic garbage collector, whose passes over
             # them cost 100 ms and more at 20 000 edges, instead of being freed at once.
-            return OwnershipAnalysis(graph, index, self.config.owner_attributes)
+            return self._analyse(graph, index)
         found = answers.analyses.get(index)
         if found is None:
-            found = answers.analyses[index] = OwnershipAnalysis(graph, index, self.config.owner_attributes)
+            found = answers.analyses[index] = self._analyse(graph, index)
         return found
+
+    def _analyse(self, graph: ServiceGraph, index: Any) -> OwnershipAnalysis:
+        """The analysis of a graph, with the namespaces its services were seen with in its window."""
+        source = self.reads if self.reads is not None else self.store
+        return OwnershipAnalysis(graph, index, self.config.owner_attributes,
+                                 namespaces_seen=source.namespaces(graph.window))

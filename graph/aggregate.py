@@ -26,6 +26,9 @@ OTHER_ENVIRONMENT = "other"
 
 EdgeKey = tuple[int, str, str, str, str]  # bucket, client, server, connection_type, environment
 ServiceKey = tuple[int, str, str]  # bucket, service, environment
+NamespaceKey = tuple[int, str]  # bucket, service
+NAMESPACE_KEY = "service.namespace"  # the resource attribute (kept in Resource.hints)
+MAX_NAMESPACES = 8  # distinct service.namespace values kept per service and bucket (batch and store)
 
 
 class EdgeAggregate:
@@ -103,7 +106,8 @@ class ServiceAggregate:
 
 @dataclass
 class AggregateBatch:
-    """What one flush writes: edge and service deltas plus the latest resource hints.
+    """What one flush writes: edge and service deltas, the latest resource hints and the distinct
+    `service.namespace` values each service was seen with per bucket (at most MAX_NAMESPACES).
 
     Kinds and connection types are plain str here (the values of NodeKind and ConnectionType),
     as the stores write them and read them back.
@@ -112,6 +116,15 @@ class AggregateBatch:
     edges: dict[EdgeKey, EdgeAggregate] = field(default_factory=dict)
     services: dict[ServiceKey, ServiceAggregate] = field(default_factory=dict)
     hints: dict[str, dict[str, str]] = field(default_factory=dict)
+    namespaces: dict[NamespaceKey, set[str]] = field(default_factory=dict)
+
+    def add_namespace(self, key: NamespaceKey, namespace: str) -> None:
+        """Remember a namespace of (bucket, service); beyond MAX_NAMESPACES distinct ones, ignored."""
+        seen = self.namespaces.get(key)
+        if seen is None:
+            self.namespaces[key] = {namespace}
+        elif len(seen) < MAX_NAMESPACES:
+            seen.add(namespace)
 
     def __bool__(self) -> bool:
         return bool(self.edges or self.services)
@@ -124,13 +137,16 @@ class AggregateBatch:
         bad_services = [key for key in self.services if not storable(*key[1:])]
         bad_hints = [service for service, hints in self.hints.items()
                      if not storable(service, *hints, *hints.values())]
+        bad_namespaces = [key for key, seen in self.namespaces.items() if not storable(key[1], *seen)]
+        for nkey in bad_namespaces:
+            del self.namespaces[nkey]
         for key in bad_edges:
             del self.edges[key]
         for skey in bad_services:
             del self.services[skey]
         for service in bad_hints:
             del self.hints[service]
-        return len(bad_edges) + len(bad_services) + len(bad_hints)
+        return len(bad_edges) + len(bad_services) + len(bad_hints) + len(bad_namespaces)
 
 
 def storable(*texts: str) -> bool:
@@ -216,7 +232,8 @@ class Aggregator:
 
         One loop per batch (the ingest hot path): spans arrive grouped by resource, so the
         cap and the hints are checked once per group, and the aggregate of the previous span
-        is reused while the resource and the time bucket stay the same.
+        is reused while the resource and the time bucket stay the same. The resource's
+        `service.namespace` is noted once per group and bucket (AggregateBatch.add_namespace).
         """
         bucket_ns, bucket_seconds = self.bucket_ns, self.bucket_seconds
         services = self._batch.services
@@ -227,6 +244,7 @@ class Aggregator:
         other = 0
         last_bucket = -1
         agg: ServiceAggregate | None = None
+        namespace = last_resource.hints.get(NAMESPACE_KEY, "") if last_resource is not None else ""
         for span in spans:
             resource = span.resource
             ts = span.start_ns
@@ -247,6 +265,7 @@ class Aggregator:
                 hints = self._batch.hints
                 if resource.hints or service not in hints:
                     hints[service] = resource.hints  # the latest non-empty hints win
+                namespace = resource.hints.get(NAMESPACE_KEY, "")
                 last_resource = resource
                 agg = None
             if agg is None or bucket != last_bucket:
@@ -254,6 +273,8 @@ class Aggregator:
                 agg = services.get(key)
                 if agg is None:
                     agg = services[key] = ServiceAggregate(ts)
+                if namespace:
+                    self._batch.add_namespace((key[0], key[1]), namespace)
                 last_bucket = bucket
             agg.spans += 1
             if span.error:
@@ -367,3 +388,6 @@ class Aggregator:
             current.services[key] = svc
         for service, hints in batch.hints.items():
             current.hints.setdefault(service, hints)
+        for nkey, seen in batch.namespaces.items():
+            for namespace in sorted(seen):
+                current.add_namespace(nkey, namespace)

@@ -205,13 +205,15 @@ def _analyse(settings: Settings, window: str | None, start: str | None, end: str
     store = open_store(settings.db)
     try:
         service_graph = ServiceGraph.from_store(store, span, env or None, include_self)
+        namespaces_seen = store.namespaces(span)
     finally:
         store.close()
     catalog = CatalogSource(settings.catalog)
     report = catalog.reload(log_errors=False)
     for error in report.errors:
         click.echo(f"ownermap: catalog: {error}", err=True)
-    return service_graph, OwnershipAnalysis(service_graph, catalog.index, settings.owner_attributes)
+    return service_graph, OwnershipAnalysis(service_graph, catalog.index, settings.owner_attributes,
+                                            namespaces_seen=namespaces_seen)
 
 
 @main.command()

@@ -97,7 +97,8 @@ class WeekAnalysis:
 def analyse_week(store: Store, index: CatalogIndex, window: Window, owner_attributes: Sequence[str]) -> WeekAnalysis:
     """Build one week's graph and analysis."""
     graph = ServiceGraph.from_store(store, window)
-    return WeekAnalysis(window, graph, OwnershipAnalysis(graph, index, owner_attributes))
+    analysis = OwnershipAnalysis(graph, index, owner_attributes, namespaces_seen=store.namespaces(window))
+    return WeekAnalysis(window, graph, analysis)
 
 
 def _iso(ts: float) -> str:

@@ -49,6 +49,10 @@ class Store(ABC):
         """The latest resource hints of every service."""
 
     @abstractmethod
+    def namespaces(self, window: Window) -> dict[str, set[str]]:
+        """The distinct `service.namespace` values each service was seen with in the window."""
+
+    @abstractmethod
     def record_report(
         self, window_end: int, findings: list[tuple[str, str]], created_at: int,
         orphans_since: dict[str, int] | None = None,

@@ -238,6 +238,11 @@ class QueryMirror:
         """The latest resource hints of every service (read from the store)."""
         return self.store.hints()
 
+    def namespaces(self, window: Window) -> dict[str, set[str]]:
+        """The `service.namespace` values each service was seen with in the window: not mirrored,
+        this small query (a few rows per service and bucket) is delegated to the SQL store."""
+        return self.store.namespaces(window)
+
     def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
         """Edges with activity in the window, summed over it."""
         return self.window_rows(window, env)[1].rows()

@@ -29,3 +29,7 @@ class WindowReads(Protocol):
     def hints(self) -> dict[str, dict[str, str]]:
         """The latest resource hints of every service."""
         ...
+
+    def namespaces(self, window: Window) -> dict[str, set[str]]:
+        """The distinct `service.namespace` values each service was seen with in the window."""
+        ...

@@ -17,6 +17,7 @@ EDGE_COLUMNS = [
     *EDGE_KEY_COLUMNS, "client_kind", "server_kind", *EDGE_SUM_COLUMNS, "first_seen", "last_seen", "exemplars",
 ]
 SERVICE_COLUMNS = ["bucket", "service", "environment", "spans", "error_spans", "first_seen", "last_seen"]
+NAMESPACE_TABLES = ("service_namespaces", "service_namespace_hours")  # 5-minute, hourly
 # Every row also carries `seq`: the write (SQLite: a counter; PostgreSQL: the transaction id) that
 # last changed it, so that a reader can fetch only what changed since it last looked (graph.store.mirror).
 SEQ = "seq"
@@ -98,6 +99,13 @@ MIGRATIONS: list[list[str]] = [
         "CREATE TABLE store_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
         "INSERT INTO store_meta (name, value) VALUES ('seq', 0), ('compactions', 0), "
         "('fine_cutoff', 0), ('expired', 0)",
+    ],
+    [
+        # The distinct service.namespace values each service was seen with, per bucket (at most
+        # graph.aggregate.MAX_NAMESPACES each): 5-minute buckets and their hourly rollups.
+        *(f"""CREATE TABLE {t} (
+            bucket BIGINT NOT NULL, service TEXT NOT NULL, namespace TEXT NOT NULL,
+            PRIMARY KEY (bucket, service, namespace))""" for t in NAMESPACE_TABLES),
     ],
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from graph.aggregate import MAX_NAMESPACES
 from graph.model import MAX_EXEMPLARS, Window
 from graph.store.schema import EDGE_COLUMNS, EDGE_KEY_COLUMNS, EDGE_SUM_COLUMNS, HOUR, SEQ, SERVICE_COLUMNS
 
@@ -78,6 +79,43 @@ def rollup_sql(placeholder: str) -> list[str]:
         f"{_service_conflict('service_hours')}",
         f"DELETE FROM service_buckets WHERE bucket < {p}",
     ]
+
+
+def namespace_insert_sql(placeholder: str) -> str:
+    """Note one (bucket, service, namespace) unless the pair already has MAX_NAMESPACES of them
+    (parameters: bucket, service, namespace, bucket, service)."""
+    p = placeholder
+    return (
+        f"INSERT INTO service_namespaces (bucket, service, namespace) SELECT {p}, {p}, {p} "
+        f"WHERE (SELECT COUNT(*) FROM service_namespaces WHERE bucket = {p} AND service = {p}) < {MAX_NAMESPACES} "
+        "ON CONFLICT (bucket, service, namespace) DO NOTHING"
+    )
+
+
+def namespace_rollup_sql(placeholder: str) -> list[str]:
+    """Move the namespaces of 5-minute buckets older than a cutoff into hourly ones, at most
+    MAX_NAMESPACES per service and hour counting those already there (parameters: (cutoff,) each)."""
+    p = placeholder
+    hour = f"(bucket / {HOUR}) * {HOUR}"
+    ranked = (
+        "SELECT hour, service, namespace, ROW_NUMBER() OVER (PARTITION BY hour, service ORDER BY namespace) AS n "
+        f"FROM (SELECT DISTINCT {hour} AS hour, service, namespace FROM service_namespaces WHERE bucket < {p}) AS f"
+    )
+    return [
+        "INSERT INTO service_namespace_hours (bucket, service, namespace) "
+        f"SELECT r.hour, r.service, r.namespace FROM ({ranked}) AS r "
+        f"WHERE r.n + (SELECT COUNT(*) FROM service_namespace_hours h "
+        f"WHERE h.bucket = r.hour AND h.service = r.service) <= {MAX_NAMESPACES} "
+        "ON CONFLICT (bucket, service, namespace) DO NOTHING",
+        f"DELETE FROM service_namespaces WHERE bucket < {p}",
+    ]
+
+
+def namespaces_query(placeholder: str) -> str:
+    """The distinct (service, namespace) pairs of a window (parameters: window_params without env)."""
+    rows = both_resolutions("service_namespaces", "service_namespace_hours", ["service", "namespace"],
+                            placeholder, None)
+    return f"SELECT DISTINCT service, namespace FROM ({rows}) AS w"
 
 
 def hints_upsert_sql(placeholder: str) -> str:

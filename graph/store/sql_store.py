@@ -18,11 +18,22 @@ from graph.aggregate import AggregateBatch
 from graph.model import Window
 from graph.store.interface import Store
 from graph.store.rows import ChangeSet, EdgeRow, EdgeTable, ServiceRow, batch_rows
-from graph.store.schema import EDGE_COLUMNS, FINE_SECONDS, FUTURE_SECONDS, HOUR, SERVICE_COLUMNS, apply_migrations
+from graph.store.schema import (
+    EDGE_COLUMNS,
+    FINE_SECONDS,
+    FUTURE_SECONDS,
+    HOUR,
+    NAMESPACE_TABLES,
+    SERVICE_COLUMNS,
+    apply_migrations,
+)
 from graph.store.sql import (
     edge_query,
     edge_upsert_sql,
     hints_upsert_sql,
+    namespace_insert_sql,
+    namespace_rollup_sql,
+    namespaces_query,
     rollup_sql,
     service_query,
     service_upsert_sql,
@@ -40,6 +51,7 @@ class SqlStore(Store):
         self._edge_upsert = edge_upsert_sql(p)
         self._service_upsert = service_upsert_sql(p)
         self._hints_upsert = hints_upsert_sql(p)
+        self._namespace_insert = namespace_insert_sql(p)
 
     @abstractmethod
     def _transaction(self) -> AbstractContextManager[Any]:
@@ -80,11 +92,15 @@ class SqlStore(Store):
         edge_rows.sort(key=lambda r: r[:5])
         service_rows.sort(key=lambda r: r[:3])
         hint_rows.sort(key=lambda r: r[0])
+        namespace_rows = sorted((bucket, service, namespace, bucket, service)
+                                for (bucket, service), seen in batch.namespaces.items() for namespace in seen)
         with self._transaction() as cur:
             seq = self._next_seq(cur)
             cur.executemany(self._edge_upsert, [(*row, seq) for row in edge_rows])
             cur.executemany(self._service_upsert, [(*row, seq) for row in service_rows])
             cur.executemany(self._hints_upsert, hint_rows)
+            if namespace_rows:
+                cur.executemany(self._namespace_insert, namespace_rows)
 
     def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
         """Edges with activity in the window, summed over it."""
@@ -110,6 +126,15 @@ class SqlStore(Store):
         """The latest resource hints of every service."""
         rows = self._select("SELECT service, hints FROM service_hints", [])
         return {service: json.loads(hints) for service, hints in rows}
+
+    def namespaces(self, window: Window) -> dict[str, set[str]]:
+        """The distinct `service.namespace` values each service was seen with in the window (every
+        environment; services seen without one are absent)."""
+        out: dict[str, set[str]] = {}
+        for service, namespace in self._select(namespaces_query(self.placeholder),
+                                               window_params(window, self.bucket_seconds, None)):
+            out.setdefault(service, set()).add(namespace)
+        return out
 
     def record_report(
         self, window_end: int, findings: list[tuple[str, str]], created_at: int,
@@ -161,10 +186,12 @@ class SqlStore(Store):
         seq = self._next_seq(cur)
         for statement in rollup_sql(p):
             cur.execute(statement, (seq, cutoff) if statement.startswith("INSERT") else (cutoff,))
+        for statement in namespace_rollup_sql(p):
+            cur.execute(statement, (cutoff,))
         # Rows far ahead of the clock (spans with a wrong clock or forged times) are deleted too: they
         # would never age out, and every reader that loads "from a horizon on" would load them.
         future = int(now) + FUTURE_SECONDS
-        for table in ("edge_hours", "service_hours", "edge_buckets", "service_buckets"):
+        for table in ("edge_hours", "service_hours", "edge_buckets", "service_buckets", *NAMESPACE_TABLES):
             cur.execute(f"DELETE FROM {table} WHERE bucket < {p} OR bucket >= {p}", (expired, future))
         cur.execute(f"DELETE FROM claims WHERE claimed_at < {p}", (expired,))
         # Readers that mirror the tables (graph.store.mirror) learn from these what was deleted.
