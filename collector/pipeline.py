@@ -175,25 +175,32 @@ class IngestPipeline:
         self._thread.join(timeout)
         self._thread = None
 
+    def _take(self) -> tuple[list[tuple[object, Future[Any], int, int]], bool]:
+        """Everything waiting (at most 256 items, after waiting up to a tick for the first), and
+        whether the stop marker was among it."""
+        try:
+            item = self._queue.get(timeout=self.tick_seconds)
+        except queue.Empty:
+            return [], False
+        work: list[tuple[object, Future[Any], int, int]] = []
+        stopping = False
+        while item is not None:
+            if item is _STOP:
+                stopping = True
+            else:
+                work.append(item)  # type: ignore[arg-type]
+            if len(work) >= 256:
+                break
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                item = None
+        return work, stopping
+
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            try:
-                item = self._queue.get(timeout=self.tick_seconds)
-            except queue.Empty:
-                item = None
-            work: list[tuple[object, Future[Any], int, int]] = []
-            while item is not None:
-                if item is _STOP:
-                    stopping = True
-                else:
-                    work.append(item)  # type: ignore[arg-type]
-                if len(work) >= 256:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    item = None
+            work, stopping = self._take()
             with self._queued_lock:
                 self._queued_spans -= sum(spans for _, _, spans, _ in work)
                 self._queued_bytes -= sum(size for _, _, _, size in work)
