@@ -34,7 +34,7 @@ from graph.aggregate import (
     EdgeTotals,
 )
 from graph.model import DecodeResult, Span
-from graph.store.base import Store
+from graph.store.interface import Store
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from collector.otlp_http import create_otlp_http_app
 from collector.pipeline import IngestPipeline
 from collector.span_times import SpanTimeRange
 from graph.store import Store, open_store
-from graph.store.base import SqlStore
 from graph.store.mirror import QueryMirror
 from graph.store.reads import WindowReads
+from graph.store.sql_store import SqlStore
 from ownermap.listeners import QuietServer, address_of, bind_socket, serve_in_own_thread, stop_uvicorn
 from ownermap.metrics import build_registry
 from ownermap.priority import lower_priority

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.store.base import Store
+from graph.store.interface import Store
 from ownership.identity import CatalogIndex
 from reports import render_report
 from reports.deliver import post_webhook, slack_payload, write_file

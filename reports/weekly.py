@@ -16,7 +16,7 @@ import pandas as pd
 
 from graph.model import NodeKind, Window
 from graph.service_graph import ServiceGraph, edge_dicts, iso_ns
-from graph.store.base import Store
+from graph.store.interface import Store
 from ownership.analysis import DEFAULT_OWNER_ATTRIBUTES, OwnershipAnalysis
 from ownership.findings import DOCUMENTATION_CODES, ORPHAN_CODES, FindingCode
 from ownership.identity import CatalogIndex

@@ -166,7 +166,7 @@ class Columns:
 
 @dataclass(frozen=True)
 class WindowRanges:
-    """The bucket ranges a window reads (as graph.store.base.window_params) and its environment id."""
+    """The bucket ranges a window reads (as graph.store.sql.window_params) and its environment id."""
 
     fine: tuple[int, int]
     hours: tuple[int, int]

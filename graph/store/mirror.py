@@ -43,7 +43,7 @@ _LOAD_STEP = 4 * HOUR  # the first load reads this much of the history at a time
 _WINDOW_SUMS = 8  # windows whose sums are kept current (the ones asked for most recently)
 # Buckets up to this far ahead of the clock are mirrored (clients' clocks run ahead a little); rows
 # further ahead are left in the database, neither loaded nor counted against max_rows, and taken in
-# as the clock reaches them. Compaction deletes rows a day ahead (graph.store.base.FUTURE_SECONDS).
+# as the clock reaches them. Compaction deletes rows a day ahead (graph.store.schema.FUTURE_SECONDS).
 AHEAD_SECONDS = 2 * HOUR
 
 # Positions in a row of EDGE_COLUMNS, by name.

@@ -1,6 +1,6 @@
 """PostgreSQL store: shared by several ingest and API processes (psycopg 3 with a connection pool).
 
-The SQL is the same as SQLite's (graph.store.base); upserts add to what is there, so several
+The SQL is the same as SQLite's (graph.store.sql); upserts add to what is there, so several
 ingest processes can write the same rows.
 """
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.config import ApiConfig
 from api.state import ApiState
-from graph.store.base import Store
+from graph.store.interface import Store
 from graph.store.sqlite import SQLiteStore
 from ownership.source import CatalogSource
 from tests.graph.store_builders import T0, seed_shop

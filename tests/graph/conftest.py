@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.store.base import SqlStore
+from graph.store.sql_store import SqlStore
 from graph.store.sqlite import SQLiteStore
 from tests.graph.store_builders import postgres_store
 

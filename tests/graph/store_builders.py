@@ -11,7 +11,8 @@ from typing import Any
 
 from graph.aggregate import Aggregator
 from graph.model import Call, NodeKind, Resource, Span, SpanKind
-from graph.store.base import SqlStore, Store
+from graph.store.interface import Store
+from graph.store.sql_store import SqlStore
 from tests.conftest import skip_or_fail
 
 T0 = 1_700_000_100  # 2023-11-14T22:15:00Z, a multiple of 300 (and of 60)

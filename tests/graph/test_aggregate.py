@@ -8,7 +8,7 @@ import pytest
 
 from graph.aggregate import AggregateBatch, Aggregator, EdgeAggregate
 from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_EXEMPLARS, Call, ConnectionType, NodeKind
-from graph.store.base import SqlStore
+from graph.store.sql_store import SqlStore
 from tests.graph.store_builders import NS, T0, call, sighting, trace_id
 
 

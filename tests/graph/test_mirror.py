@@ -16,9 +16,10 @@ from graph.aggregate import Aggregator
 from graph.model import Call, NodeKind, Window
 from graph.reads import GraphReader
 from graph.service_graph import ServiceGraph
-from graph.store.base import SqlStore, batch_rows
 from graph.store.mirror import QueryMirror
+from graph.store.rows import batch_rows
 from graph.store.sql import both_resolutions, bucket_range, window_params
+from graph.store.sql_store import SqlStore
 from graph.store.sqlite import SQLiteStore
 from tests.collector.otlp_builders import FakeClock
 from tests.graph.store_builders import postgres_store as _postgres

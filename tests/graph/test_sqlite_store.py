@@ -11,7 +11,8 @@ import pytest
 from graph.aggregate import Aggregator
 from graph.model import HISTOGRAM_SIZE, MAX_EXEMPLARS, Window
 from graph.store import open_store
-from graph.store.base import MIGRATIONS, bucket_range
+from graph.store.schema import MIGRATIONS
+from graph.store.sql import bucket_range
 from graph.store.sqlite import SQLiteStore
 from tests.graph.store_builders import NS, T0, call, sighting, trace_id, write
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from graph.aggregate import Aggregator
 from graph.model import Call, NodeKind, Resource, Span, SpanKind, Window
-from graph.store.base import MIGRATIONS, SqlStore
+from graph.store.schema import MIGRATIONS
+from graph.store.sql_store import SqlStore
 from graph.store.sqlite import SQLiteStore
 from tests.graph.store_builders import postgres_store as _postgres
 

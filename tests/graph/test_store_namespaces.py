@@ -7,8 +7,8 @@ import pytest
 
 from graph.aggregate import MAX_NAMESPACES, Aggregator
 from graph.model import Window
-from graph.store.base import SqlStore
 from graph.store.mirror import QueryMirror
+from graph.store.sql_store import SqlStore
 from tests.graph.store_builders import sighting
 
 DAY = 86_400

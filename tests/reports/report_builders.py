@@ -13,7 +13,7 @@ from pathlib import Path
 from graph.aggregate import Aggregator
 from graph.model import Call, NodeKind, Resource, Span, SpanKind
 from graph.service_graph import iso_ns
-from graph.store.base import Store
+from graph.store.interface import Store
 from graph.window import parse_time
 from ownership.catalog import load_catalog
 from ownership.identity import CatalogIndex
