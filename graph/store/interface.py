@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from graph.aggregate import AggregateBatch
 from graph.model import Window
 from graph.store.rows import EdgeRow, EdgeTable, ServiceRow, TopologyEdge, TopologyRows
+from graph.store.series import InboundBucket
 
 
 class Store(ABC):
@@ -51,6 +52,11 @@ class Store(ABC):
     @abstractmethod
     def namespaces(self, window: Window) -> dict[str, set[str]]:
         """The distinct `service.namespace` values each service was seen with in the window."""
+
+    @abstractmethod
+    def inbound(self, window: Window, env: str | None = None, service: str | None = None) -> list[InboundBucket]:
+        """Calls into each service (or only `service`) per store bucket of the window, oldest first:
+        every connection type but self-calls, summed over clients (and environments unless `env`)."""
 
     @abstractmethod
     def record_report(

@@ -30,6 +30,7 @@ from graph.store.merge import merge_edges, merge_services
 from graph.store.older import OlderSums
 from graph.store.rows import ChangeSet, EdgeRow, EdgeTable, ServiceRow, TopologyEdge, TopologyRows
 from graph.store.schema import CLIENT_HIST, EDGE_AT, HOUR, SERVER_HIST, SERVICE_AT
+from graph.store.series import InboundBucket
 from graph.store.sql import bucket_range
 from graph.store.sql_store import SqlStore
 from graph.store.window_sums import WindowSums
@@ -242,6 +243,11 @@ class QueryMirror:
         """The `service.namespace` values each service was seen with in the window: not mirrored,
         this small query (a few rows per service and bucket) is delegated to the SQL store."""
         return self.store.namespaces(window)
+
+    def inbound(self, window: Window, env: str | None = None, service: str | None = None) -> list[InboundBucket]:
+        """Calls into each service per bucket: not mirrored (the mirror keeps window sums), read from
+        the SQL store."""
+        return self.store.inbound(window, env, service)
 
     def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
         """Edges with activity in the window, summed over it."""

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from graph.model import Window
 from graph.store.rows import EdgeTable, ServiceRow, TopologyRows
+from graph.store.series import InboundBucket
 
 
 class WindowReads(Protocol):
@@ -32,4 +33,8 @@ class WindowReads(Protocol):
 
     def namespaces(self, window: Window) -> dict[str, set[str]]:
         """The distinct `service.namespace` values each service was seen with in the window."""
+        ...
+
+    def inbound(self, window: Window, env: str | None = None, service: str | None = None) -> list[InboundBucket]:
+        """Calls into each service (or one) per store bucket of the window, oldest first."""
         ...

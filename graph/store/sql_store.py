@@ -27,6 +27,7 @@ from graph.store.schema import (
     SERVICE_COLUMNS,
     apply_migrations,
 )
+from graph.store.series import InboundBucket, inbound_buckets, inbound_params, inbound_query
 from graph.store.sql import (
     edge_query,
     edge_upsert_sql,
@@ -135,6 +136,11 @@ class SqlStore(Store):
                                                window_params(window, self.bucket_seconds, None)):
             out.setdefault(service, set()).add(namespace)
         return out
+
+    def inbound(self, window: Window, env: str | None = None, service: str | None = None) -> list[InboundBucket]:
+        """Calls into each service (or one) per bucket of the window, oldest first (self-calls left out)."""
+        return inbound_buckets(self._select(inbound_query(self.placeholder, self.bucket_seconds, env, service),
+                                            inbound_params(window, self.bucket_seconds, env, service)))
 
     def record_report(
         self, window_end: int, findings: list[tuple[str, str]], created_at: int,

@@ -1,0 +1,70 @@
+"""Calls into each service per store bucket: the series objectives (§3a) and on-call load (§3b) read.
+
+Unlike the window sums (`edge_query`), these keep the buckets apart (5 minutes within the last day,
+1 hour beyond), summed over clients, connection types and environments (unless one is asked for).
+Self-calls are left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graph.model import Window
+from graph.store.schema import HOUR, SERVER_HIST
+from graph.store.sql import bucket_range
+
+
+@dataclass(frozen=True, slots=True)
+class InboundBucket:
+    """Calls into one service during one store bucket."""
+
+    service: str
+    bucket: int  # the bucket's start, Unix seconds
+    seconds: int  # the bucket's length: the store's fine bucket (300) or an hour
+    calls: int
+    failed: int
+    server_hist: tuple[int, ...]  # server durations per graph.model.LATENCY_BUCKETS (+Inf last)
+
+    @property
+    def end(self) -> int:
+        """The bucket's end, Unix seconds."""
+        return self.bucket + self.seconds
+
+
+def inbound_query(placeholder: str, bucket_seconds: int, env: str | None, service: str | None) -> str:
+    """Per (service, bucket) sums of calls into services, from both resolutions (parameters:
+    `inbound_params`)."""
+    p = placeholder
+    filters = f"bucket >= {p} AND bucket < {p} AND client <> server"
+    if env is not None:
+        filters += f" AND environment = {p}"
+    if service is not None:
+        filters += f" AND server = {p}"
+    sums = ", ".join(f"SUM({c})" for c in ("calls", "failed", *SERVER_HIST))
+    parts = [
+        f"SELECT server, bucket, {seconds}, {sums} FROM {table} WHERE {filters} GROUP BY server, bucket"
+        for table, seconds in (("edge_buckets", int(bucket_seconds)), ("edge_hours", HOUR))
+    ]
+    return " UNION ALL ".join(parts)
+
+
+def inbound_params(window: Window, bucket_seconds: int, env: str | None, service: str | None) -> list[object]:
+    """The parameters of `inbound_query` for a window."""
+    params: list[object] = []
+    for seconds in (bucket_seconds, HOUR):
+        params.extend(bucket_range(window, seconds))
+        if env is not None:
+            params.append(env)
+        if service is not None:
+            params.append(service)
+    return params
+
+
+def inbound_buckets(rows: list[tuple[object, ...]]) -> list[InboundBucket]:
+    """Records from the rows of `inbound_query`, oldest bucket first."""
+    out = [
+        InboundBucket(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), tuple(int(v) for v in r[5:]))
+        for r in rows
+    ]
+    out.sort(key=lambda b: (b.bucket, b.service))
+    return out
