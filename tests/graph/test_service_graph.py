@@ -219,7 +219,7 @@ def test_links_are_the_edges_calls_and_failures_read_from_the_columns(store: SQL
         assert links == sorted((e.source, e.target, e.calls, e.errors) for e in g.edges)
         expected = [("a", "b", 2, 1), ("b", "db", 1, 0)] + ([("a", "a", 1, 0)] if include_self else [])
         assert links == sorted(expected)
-        assert sorted(link.target for link in g.links) == sorted(t for _, t, _, _ in expected)
+        assert sorted(l.target for l in g.links) == sorted(t for _, t, _, _ in expected)
 
 
 # ------------------------------------------------------------------ self edges
