@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -74,15 +74,6 @@ class Edge:
     queue_sum: float = 0.0
     queue_count: int = 0
 
-
-class Link(NamedTuple):
-    """Who calls whom with how many calls and failures: the light form of an `Edge`, for answers
-    that need no histograms (ownership, findings)."""
-
-    source: str
-    target: str
-    calls: int
-    errors: int
 
 
 def _rounded_ms(values: list[float | None]) -> list[float | None]:

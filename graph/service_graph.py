@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from graph.edges import Edge, Link, MadeEdges, edge_dicts, histogram_quantiles, iso_ns, iso_ns_many, table_edge_dicts
+from graph.edges import Edge, MadeEdges, edge_dicts, histogram_quantiles, iso_ns, iso_ns_many, table_edge_dicts
 from graph.layout import LayoutMixin, layered_layout
 from graph.model import NodeKind, Window
 from graph.reach import Topology, reach_counts
@@ -77,16 +77,6 @@ class ServiceGraph(LayoutMixin):
     def self_edges(self) -> list[Edge]:
         """The self-calls (A → A) of the window, shown or not."""
         return self._table_edges(self._self_rows)
-
-    @functools.cached_property
-    def links(self) -> list[Link]:
-        """`edges` as (source, target, calls, errors) only: read from the columns without making an
-        Edge per edge, for answers that need no latency (ownership and findings)."""
-        t = self.table
-        if t is None or "edges" in self.__dict__:
-            return [Link(e.source, e.target, e.calls, e.errors) for e in self.edges]
-        every = list(map(Link._make, zip(t.client, t.server, t.calls, t.failed, strict=True)))
-        return every if len(self._rows) == len(t) else [every[i] for i in self._rows]
 
     def _table_edges(self, rows: list[int]) -> list[Edge]:
         t = self.table

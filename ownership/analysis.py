@@ -13,9 +13,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.edges import Link
 from graph.model import DEFAULT_OWNER_ATTRIBUTES, NodeKind
-from graph.service_graph import Node, ServiceGraph
+from graph.service_graph import Edge, Node, ServiceGraph
 from ownership.catalog.model import Entity
 from ownership.findings import ORPHAN_CODES, SEVERITY_ORDER, Finding, FindingCode
 from ownership.findings.registry import DEFAULT_RULES, RuleSet
@@ -134,9 +133,9 @@ class OwnershipAnalysis:
         self._nodes: dict[str, NodeOwnership] = {}
         self._findings: list[Finding] = []
         self._team_refs: dict[str, str] = {}
-        self._in: dict[str, list[Link]] = defaultdict(list)
-        self._out: dict[str, list[Link]] = defaultdict(list)
-        for edge in graph.links:
+        self._in: dict[str, list[Edge]] = defaultdict(list)
+        self._out: dict[str, list[Edge]] = defaultdict(list)
+        for edge in graph.edges:
             if edge.source != edge.target:
                 self._in[edge.target].append(edge)
                 self._out[edge.source].append(edge)

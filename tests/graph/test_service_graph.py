@@ -205,23 +205,6 @@ def test_env_filter_and_window(store: SQLiteStore) -> None:
     assert set(ServiceGraph.from_store(store, Window(T0 - 4 * 86400, T0 + 1)).nodes) == {"a", "b", "c", "d"}
 
 
-def test_links_are_the_edges_calls_and_failures_read_from_the_columns(store: SQLiteStore) -> None:
-    agg = Aggregator()
-    call(agg, "a", "b", T0, failed=True)
-    call(agg, "a", "b", T0 + 1)
-    call(agg, "a", "a", T0 + 2)
-    call(agg, "b", "db", T0 + 3, ctype="database", server_kind="database")
-    write(store, agg)
-    for include_self in (False, True):
-        g = ServiceGraph.from_store(store, WINDOW, include_self=include_self)
-        assert g.table is not None
-        links = sorted(g.links)  # before `edges` is made: read from the table
-        assert links == sorted((e.source, e.target, e.calls, e.errors) for e in g.edges)
-        expected = [("a", "b", 2, 1), ("b", "db", 1, 0)] + ([("a", "a", 1, 0)] if include_self else [])
-        assert links == sorted(expected)
-        assert sorted(l.target for l in g.links) == sorted(t for _, t, _, _ in expected)
-
-
 # ------------------------------------------------------------------ self edges
 
 
