@@ -230,10 +230,9 @@ class Aggregator:
     def sightings(self, spans: Iterable[Span]) -> None:
         """Count each span of its service.
 
-        One loop per batch (the ingest hot path): spans arrive grouped by resource, so the
-        cap and the hints are checked once per group, and the aggregate of the previous span
-        is reused while the resource and the time bucket stay the same. The resource's
-        `service.namespace` is noted once per group and bucket (AggregateBatch.add_namespace).
+        One loop per batch (the ingest hot path): spans arrive grouped by resource, so the cap and the hints
+        are checked once per group, and the aggregate of the previous span is reused while the resource and
+        the time bucket stay the same; `service.namespace` is noted once per group and bucket.
         """
         bucket_ns, bucket_seconds = self.bucket_ns, self.bucket_seconds
         services = self._batch.services
