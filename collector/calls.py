@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from collector.hygiene import names_a_node, present
 from graph.model import (
     DATABASE_NAME_ORDER,
     DB_KEYS,
     MAX_TIME_NS,
     MESSAGING_DESTINATION,
-    NON_NAMES,
     PEER_SERVICE_KEYS,
     SERVER_ADDRESS,
     USER_NODE,
@@ -71,10 +71,10 @@ class DetectorStats:
 
 
 def _first_name(attrs: dict[str, str], keys: Iterable[str]) -> str | None:
-    """The first attribute among `keys` that names a node (loopback/wildcard never do)."""
+    """The first attribute among `keys` that names a node (blank, loopback and wildcard never do)."""
     for key in keys:
         value = attrs.get(key)
-        if value and value not in NON_NAMES:
+        if value and names_a_node(value):
             return cap_name(value)
     return None
 
@@ -83,7 +83,10 @@ _DB_KEYS = frozenset(DB_KEYS)
 
 
 def _is_database(span: Span) -> bool:
-    return not _DB_KEYS.isdisjoint(span.attrs)  # C-level, unlike any() over a generator
+    attrs = span.attrs
+    if _DB_KEYS.isdisjoint(attrs):  # C-level, unlike any() over a generator: the usual answer
+        return False
+    return any(present(attrs.get(key)) for key in DB_KEYS)  # rule 13: `db.system: ""` is no database
 
 
 _CLIENT_PEER_KEYS = (*PEER_SERVICE_KEYS, SERVER_ADDRESS)
@@ -99,8 +102,10 @@ class CallDetector:
         max_pending: int = 200_000,
         clock: Callable[[], float] = time.monotonic,
         database_at_once: bool = False,
+        entry_node: str = USER_NODE,
     ) -> None:
         self.sink = sink
+        self.entry_node = entry_node
         self.ttl = ttl
         self.max_pending = max_pending
         self.clock = clock
@@ -242,7 +247,7 @@ class CallDetector:
             name = _first_name(attrs, (MESSAGING_DESTINATION,))
             kind = _QUEUE_NODE
         if name is None:
-            name, kind = USER_NODE, _USER_NODE
+            name, kind = self.entry_node, _USER_NODE
         self.stats.calls += 1
         self.sink.call(Call(
             span.start_ns, name, kind, span.resource.service, _SERVICE_NODE, _ENTRY,

@@ -33,7 +33,7 @@ from graph.aggregate import (
     Aggregator,
     EdgeTotals,
 )
-from graph.model import DecodeResult, Span
+from graph.model import USER_NODE, DecodeResult, Span
 from graph.store.interface import Store
 
 log = logging.getLogger(__name__)
@@ -82,12 +82,14 @@ class IngestPipeline:
         max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
         database_at_once: bool = False,
         tick_seconds: float = 0.5,
+        entry_node: str = USER_NODE,
     ) -> None:
         self.store = store
         self.aggregator = Aggregator(store.bucket_seconds, max_services=max_services, max_edges=max_edges,
                                      max_environments=max_environments)
         self.detector = CallDetector(
-            self.aggregator, ttl=ttl, max_pending=max_pending, clock=clock, database_at_once=database_at_once
+            self.aggregator, ttl=ttl, max_pending=max_pending, clock=clock, database_at_once=database_at_once,
+            entry_node=entry_node,
         )
         self.stats = PipelineStats()
         self.recent = RecentBatches(clock)  # batches taken by the worker, to recognise resends

@@ -70,8 +70,12 @@ DATABASE_NAME_ORDER = (
 SPAN_ATTRIBUTE_KEYS = frozenset(
     {*PEER_SERVICE_KEYS, SERVER_ADDRESS, NETWORK_PEER_ADDRESS, MESSAGING_DESTINATION, *DB_KEYS}
 )
-# Loopback and wildcard addresses never name a node.
+# Loopback and wildcard addresses never name a node (the full test: collector.hygiene.is_loopback).
 NON_NAMES = frozenset({"127.0.0.1", "0.0.0.0", "::1", "::", "localhost", "[::1]", ""})  # noqa: S104
+# Rule 12: status attributes that mark a SERVER span with status UNSET as failed.
+HTTP_STATUS_KEYS = ("http.response.status_code", "http.status_code")
+GRPC_STATUS_KEY = "rpc.grpc.status_code"
+GRPC_SERVER_ERRORS = frozenset({2, 4, 12, 13, 14, 15})
 
 # Resource attributes kept as identity hints (service.name itself is the identity).
 HINT_KEYS = (

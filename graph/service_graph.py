@@ -6,8 +6,10 @@ graph.edges; exports: graph.export (GraphML: `ServiceGraph.to_graphml`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +23,7 @@ from graph.reach import Topology, reach_counts
 from graph.store.reads import WindowReads
 from graph.store.rows import EdgeTable
 
+log = logging.getLogger(__name__)
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -45,6 +48,32 @@ class Node:
     def is_virtual(self) -> bool:
         """Databases, queues, external peers and `user` are virtual (they sent no spans)."""
         return self.kind != NodeKind.SERVICE
+
+
+def entry_node_id(name: str) -> str:
+    """The id of the entry node `name` when a real service has that name too (rule 13)."""
+    return f"{name} (entry)"
+
+
+@functools.lru_cache(maxsize=64)
+def warn_entry_collision(name: str) -> None:
+    """Log once per name and process: a service is named like the entry node."""
+    log.warning("a service is named %r like the entry node; the entry node is shown as %r. "
+                "Set another entry_node (OWNERMAP_ENTRY_NODE)", name, entry_node_id(name))
+
+
+def entry_apart(table: EdgeTable, services: dict[str, Node]) -> EdgeTable:
+    """Rule 13: the entry node is never merged with a service of the same name. When one exists, the
+    entry node's edges name it `<name> (entry)` (a copy of the table; the given one may be shared)."""
+    user = NodeKind.USER
+    clash = {c for c, kind in zip(table.client, table.client_kind, strict=True) if kind == user and c in services}
+    if not clash:
+        return table
+    for name in clash:
+        warn_entry_collision(name)
+    client = [entry_node_id(c) if kind == user and c in clash else c
+              for c, kind in zip(table.client, table.client_kind, strict=True)]
+    return dataclasses.replace(table, client=client, order=None, states=None)
 
 
 class ServiceGraph(LayoutMixin):
@@ -140,6 +169,7 @@ class ServiceGraph(LayoutMixin):
                 if last > node.last_seen_ns:
                     node.last_seen_ns = last
 
+        table = entry_apart(table, nodes)
         for client, server, client_kind, server_kind, first, last in zip(
                 table.client, table.server, table.client_kind, table.server_kind, table.first_seen_ns,
                 table.last_seen_ns, strict=True):

@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     report_webhook_format: Literal["slack", "json"] = "slack"
     report_webhook_attempts: int = Field(5, ge=1, le=20)
     report_dir: Path | None = None
+    entry_node: str = Field("user", min_length=1, max_length=256, pattern=r"\S")
 
     @field_validator("report_schedule")
     @classmethod

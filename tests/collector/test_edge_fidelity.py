@@ -1,0 +1,190 @@
+"""DESIGN §2 rules 9-13 (issue #16), table-driven like test_edge_rules, through both decoders.
+
+Every case is sent as OTLP/JSON and as protobuf (collector.decode), in every arrival order (a
+seeded sample beyond five spans) and in random request splits, and must give exactly its edges,
+node kinds and counters.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from collector.decode import decode_json_document, decode_request_bytes
+from graph.model import Span, Window
+from graph.service_graph import ServiceGraph, warn_entry_collision
+from graph.store.sqlite import SQLiteStore
+from tests.collector.otlp_builders import SpanSpec, otlp_json, otlp_json_to_protobuf, span, span_hex
+from tests.collector.test_edge_rules import (
+    DATABASE,
+    ENTRY,
+    EXTERNAL,
+    RPC,
+    SERVICE,
+    TTL,
+    USER,
+    VIRTUAL,
+    EdgeId,
+    Harness,
+    Observed,
+    arrival_orders,
+    random_split,
+)
+
+DECODERS = ["json", "protobuf"]
+STATUS_OK = 1
+
+
+def decode(specs: Sequence[SpanSpec], decoder: str, ok: frozenset[str] = frozenset()) -> list[Span]:
+    """One request of `specs` through the named decoder; spans named in `ok` get status OK."""
+    doc = otlp_json(specs)
+    ok_ids = {span_hex(name) for name in ok}
+    for rs in doc["resourceSpans"]:
+        for raw in rs["scopeSpans"][0]["spans"]:
+            if raw["spanId"] in ok_ids:
+                raw["status"] = {"code": STATUS_OK}
+    result = decode_request_bytes(otlp_json_to_protobuf(doc)) if decoder == "protobuf" else decode_json_document(doc)
+    assert result.rejected == 0, result.errors
+    return result.spans
+
+
+class DecoderHarness(Harness):
+    """Harness whose requests go through one of the two OTLP decoders."""
+
+    def __init__(self, decoder: str, ok: frozenset[str] = frozenset(), **options: Any) -> None:
+        super().__init__(**options)
+        self.decoder = decoder
+        self.ok = ok
+
+    def send(self, *specs: SpanSpec) -> None:
+        self.detector.add(decode(specs, self.decoder, self.ok))
+        self.detector.expire()
+
+
+def run(requests: Sequence[Sequence[SpanSpec]], decoder: str, gap_s: float = 0.0, **options: Any) -> DecoderHarness:
+    """Send the requests `gap_s` apart through `decoder`, then let every TTL pass."""
+    harness = DecoderHarness(decoder, **options)
+    for i, request in enumerate(requests):
+        if i:
+            harness.wait(gap_s)
+        harness.send(*request)
+    harness.wait(max(harness.detector.ttl, getattr(harness.detector, "messaging_ttl", 0)) + 1)
+    assert harness.detector.pending == 0
+    return harness
+
+
+@dataclass(frozen=True)
+class Case:
+    """One example of the issue or of DESIGN §2 rules 9-13, and exactly what it must give."""
+
+    id: str
+    spans: tuple[SpanSpec, ...]
+    calls: Mapping[EdgeId, tuple[int, int]]
+    virtual: Mapping[str, str] = field(default_factory=dict)
+    unpaired: int = 0
+    unmatched: int = 0
+    ok: frozenset[str] = frozenset()  # span ids sent with status OK
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def expected(self) -> Observed:
+        kinds = {name: self.virtual.get(name, SERVICE) for edge in self.calls for name in edge[:2]}
+        return Observed(dict(self.calls), kinds, self.unpaired, self.unmatched)
+
+
+def c(case_id: str, *spans: SpanSpec, **expected: Any) -> Case:
+    return Case(case_id, spans, **expected)
+
+
+CLIENT_A = span("req:CLIENT a")
+RULE_12 = [
+    c("r12-http-503-int", CLIENT_A, span("srv:SERVER b←a", {"http.response.status_code": 503}),
+      calls={("req", "srv", RPC): (1, 1)}),
+    c("r12-old-http-500-string", CLIENT_A, span("srv:SERVER b←a", {"http.status_code": "500"}),
+      calls={("req", "srv", RPC): (1, 1)}),
+    c("r12-http-499", CLIENT_A, span("srv:SERVER b←a", {"http.response.status_code": 499}),
+      calls={("req", "srv", RPC): (1, 0)}),
+    c("r12-http-not-a-number", CLIENT_A, span("srv:SERVER b←a", {"http.response.status_code": "5xx"}),
+      calls={("req", "srv", RPC): (1, 0)}),
+    c("r12-grpc-unavailable", CLIENT_A, span("srv:SERVER b←a", {"rpc.grpc.status_code": 14}),
+      calls={("req", "srv", RPC): (1, 1)}),
+    c("r12-grpc-unknown-string", CLIENT_A, span("srv:SERVER b←a", {"rpc.grpc.status_code": "2"}),
+      calls={("req", "srv", RPC): (1, 1)}),
+    c("r12-grpc-not-found", CLIENT_A, span("srv:SERVER b←a", {"rpc.grpc.status_code": 5}),
+      calls={("req", "srv", RPC): (1, 0)}),
+    c("r12-ok-never-failed", CLIENT_A, span("srv:SERVER b←a", {"http.response.status_code": 503}),
+      calls={("req", "srv", RPC): (1, 0)}, ok=frozenset({"b"})),
+    c("r12-root-server", span("web:SERVER r", {"http.response.status_code": 502}),
+      calls={("user", "web", ENTRY): (1, 1)}, virtual={"user": USER}),
+    c("r12-client-span-not-read", span("req:CLIENT a", {"peer.service": "ext", "http.response.status_code": 503}),
+      calls={("req", "ext", VIRTUAL): (1, 0)}, virtual={"ext": EXTERNAL}),
+]
+
+RULE_13 = [
+    c("r13-empty-db-system", span("req:CLIENT a", {"db.system": "", "server.address": "api.example"}),
+      calls={("req", "api.example", VIRTUAL): (1, 0)}, virtual={"api.example": EXTERNAL}),
+    c("r13-blank-db-keys", span("req:CLIENT a", {"db.system": "  ", "db.name": "\t", "peer.service": "pay"}),
+      calls={("req", "pay", VIRTUAL): (1, 0)}, virtual={"pay": EXTERNAL}),
+    c("r13-blank-peer-next-tried", span("req:CLIENT a", {"peer.service": " ", "server.address": "real-host"}),
+      calls={("req", "real-host", VIRTUAL): (1, 0)}, virtual={"real-host": EXTERNAL}),
+    c("r13-LOCALHOST-and-127-0-0-53", span("req:CLIENT a", {"peer.service": "LOCALHOST",
+                                                            "server.address": "127.0.0.53"}),
+      calls={}, unpaired=1),
+    c("r13-dot-localhost", span("req:CLIENT a", {"server.address": "api.Localhost"}), calls={}, unpaired=1),
+    c("r13-database-skips-loopback", span("req:CLIENT a", {"server.address": "127.1.2.3", "db.system": "redis"}),
+      calls={("req", "redis", DATABASE): (1, 0)}, virtual={"redis": "database"}),
+    c("r13-wildcard-v6", span("req:CLIENT a", {"server.address": "[::]"}), calls={}, unpaired=1),
+    c("r13-entry-node-setting", span("web:SERVER r"), calls={("internet", "web", ENTRY): (1, 0)},
+      virtual={"internet": USER}, options={"entry_node": "internet"}),
+]
+
+CASES = [*RULE_12, *RULE_13]
+
+
+@pytest.mark.parametrize("decoder", DECODERS)
+@pytest.mark.parametrize("edge_case", CASES, ids=lambda x: x.id)
+def test_fidelity_case_any_order_and_split(edge_case: Case, decoder: str) -> None:
+    expected = edge_case.expected()
+    spans = edge_case.spans
+    rng = random.Random(edge_case.id)
+    gap = TTL / (2 * len(spans))
+    for order in arrival_orders(spans, edge_case.id):
+        for requests in ([(s,) for s in order], random_split(order, rng)):
+            harness = run(requests, decoder, gap_s=gap, ok=edge_case.ok, **edge_case.options)
+            labels = [[s.label for s in request] for request in requests]
+            assert harness.observed() == expected, f"arrival {labels}"
+
+
+def _graph(harness: Harness) -> ServiceGraph:
+    store = SQLiteStore(":memory:")
+    try:
+        for batch in harness.batches():
+            store.write(batch)
+        return ServiceGraph.from_store(store, Window(0, 4_000_000_000))
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("decoder", DECODERS)
+def test_entry_node_is_never_merged_with_a_service_of_its_name(
+    decoder: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness = run([[span("web:SERVER r"), span("user:CLIENT u", trace="t2"), span("web:SERVER s←u", trace="t2")]],
+                  decoder)
+    warn_entry_collision.cache_clear()  # the warning is logged once per name and process
+    with caplog.at_level(logging.WARNING, logger="graph.service_graph"):
+        graph = _graph(harness)
+    assert {(e.source, e.target, e.connection_type, e.calls) for e in graph.edges} == {
+        ("user (entry)", "web", ENTRY, 1), ("user", "web", RPC, 1),
+    }
+    assert (graph.nodes["user (entry)"].kind, graph.nodes["user"].kind) == (USER, SERVICE)
+    assert "entry_node" in caplog.text
+
+
+def test_entry_node_keeps_its_name_without_a_clash() -> None:
+    graph = _graph(run([[span("web:SERVER r")]], "json"))
+    assert [(e.source, e.target) for e in graph.edges] == [("user", "web")]
