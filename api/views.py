@@ -122,8 +122,17 @@ def graph_nodes(graph: ServiceGraph, lens: OwnerLens) -> list[dict[str, Any]]:
 
 
 def graph_edges(graph: ServiceGraph) -> list[dict[str, Any]]:
-    """Edge objects of GET /api/v1/graph."""
-    return graph.edge_dicts()
+    """Edge objects of GET /api/v1/graph; messaging edges list their `destinations` (rule 10)."""
+    edges = graph.edge_dicts()
+    named = graph.destinations
+    if not any(e["connection_type"] == "messaging" for e in edges):
+        return edges
+    # The dicts may be shared with other answers (graph.edges.MadeEdges): messaging ones are copied.
+    return [
+        {**e, "destinations": named.get((e["source"], e["target"], "messaging"), [])}
+        if e["connection_type"] == "messaging" else e
+        for e in edges
+    ]
 
 
 EXPORT_MEDIA_TYPES = {

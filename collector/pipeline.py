@@ -83,13 +83,14 @@ class IngestPipeline:
         database_at_once: bool = False,
         tick_seconds: float = 0.5,
         entry_node: str = USER_NODE,
+        messaging_ttl: float | None = None,
     ) -> None:
         self.store = store
         self.aggregator = Aggregator(store.bucket_seconds, max_services=max_services, max_edges=max_edges,
                                      max_environments=max_environments)
         self.detector = CallDetector(
             self.aggregator, ttl=ttl, max_pending=max_pending, clock=clock, database_at_once=database_at_once,
-            entry_node=entry_node,
+            entry_node=entry_node, messaging_ttl=messaging_ttl,
         )
         self.stats = PipelineStats()
         self.recent = RecentBatches(clock)  # batches taken by the worker, to recognise resends

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import add
 
-from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_EXEMPLARS, Call, Resource, Span
+from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_DESTINATIONS, MAX_EXEMPLARS, Call, Resource, Span
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class EdgeAggregate:
 
     __slots__ = (
         "calls", "failed", "client_kind", "server_kind", "client_hist", "server_hist",
-        "client_sum", "server_sum", "queue_sum", "queue_count", "first_ns", "last_ns", "exemplars",
+        "client_sum", "server_sum", "queue_sum", "queue_count", "first_ns", "last_ns", "exemplars", "destinations",
     )
 
     def __init__(self, client_kind: str, server_kind: str, ts_ns: int) -> None:
@@ -53,6 +53,7 @@ class EdgeAggregate:
         self.first_ns = ts_ns
         self.last_ns = ts_ns
         self.exemplars: list[str] = []
+        self.destinations: list[str] = []  # messaging: the queues or topics it went through (rule 10)
 
     def copy(self) -> EdgeAggregate:
         """An independent copy."""
@@ -83,6 +84,9 @@ class EdgeAggregate:
                     exemplars.append(exemplar)
                     if len(exemplars) >= MAX_EXEMPLARS:
                         break
+        for name in other.destinations:  # distinct, at most MAX_DESTINATIONS
+            if len(self.destinations) < MAX_DESTINATIONS and name not in self.destinations:
+                self.destinations.append(name)
 
 
 class ServiceAggregate:
@@ -335,6 +339,9 @@ class Aggregator:
             exemplar = call.trace_id.hex()
             if exemplar not in agg.exemplars:
                 agg.exemplars.append(exemplar)
+        named = call.destination
+        if named is not None and len(agg.destinations) < MAX_DESTINATIONS and named not in agg.destinations:
+            agg.destinations.append(named)
 
     def _admit_nodes(self, client: str, server: str) -> bool:
         """Remember both ends of a new edge, or neither (and count the call dropped) at max_services."""

@@ -85,6 +85,8 @@ class ServiceGraph(LayoutMixin):
     ) -> None:
         self.window = window
         self.nodes = nodes
+        # Per (client, server, connection_type): the destinations of a messaging edge (rule 10).
+        self.destinations: dict[tuple[str, str, str], list[str]] = {}
         self.include_self = include_self
         self._made = made  # edge objects made before, reused for edges whose sums did not change
         self.table = edges if isinstance(edges, EdgeTable) else None
@@ -175,7 +177,9 @@ class ServiceGraph(LayoutMixin):
                 table.last_seen_ns, strict=True):
             seen(client, client_kind, first, last)
             seen(server, server_kind, first, last)
-        return cls(window, nodes, table, include_self, made)
+        graph = cls(window, nodes, table, include_self, made)
+        graph.destinations = store.edge_destinations(window, env)
+        return graph
 
     # ------------------------------------------------------------------ queries
 

@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     report_webhook_attempts: int = Field(5, ge=1, le=20)
     report_dir: Path | None = None
     entry_node: str = Field("user", min_length=1, max_length=256, pattern=r"\S")
+    messaging_ttl: float = Field(300.0, gt=0, le=86_400)
 
     @field_validator("report_schedule")
     @classmethod

@@ -54,6 +54,11 @@ class Store(ABC):
         """The distinct `service.namespace` values each service was seen with in the window."""
 
     @abstractmethod
+    def edge_destinations(self, window: Window, env: str | None = None) -> dict[tuple[str, str, str], list[str]]:
+        """Per (client, server, connection_type): the destination names of a messaging edge in the
+        window (at most 5, alphabetical; DESIGN §2 rule 10)."""
+
+    @abstractmethod
     def inbound(self, window: Window, env: str | None = None, service: str | None = None) -> list[InboundBucket]:
         """Calls into each service (or only `service`) per store bucket of the window, oldest first:
         every connection type but self-calls, summed over clients (and environments unless `env`)."""

@@ -249,6 +249,10 @@ class QueryMirror:
         the SQL store."""
         return self.store.inbound(window, env, service)
 
+    def edge_destinations(self, window: Window, env: str | None = None) -> dict[tuple[str, str, str], list[str]]:
+        """The destinations of each messaging edge: not mirrored, read from the SQL store."""
+        return self.store.edge_destinations(window, env)
+
     def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
         """Edges with activity in the window, summed over it."""
         return self.window_rows(window, env)[1].rows()

@@ -38,3 +38,7 @@ class WindowReads(Protocol):
     def inbound(self, window: Window, env: str | None = None, service: str | None = None) -> list[InboundBucket]:
         """Calls into each service (or one) per store bucket of the window, oldest first."""
         ...
+
+    def edge_destinations(self, window: Window, env: str | None = None) -> dict[tuple[str, str, str], list[str]]:
+        """Per (client, server, connection_type): the destination names of a messaging edge (at most 5)."""
+        ...

@@ -107,6 +107,13 @@ MIGRATIONS: list[list[str]] = [
             bucket BIGINT NOT NULL, service TEXT NOT NULL, namespace TEXT NOT NULL,
             PRIMARY KEY (bucket, service, namespace))""" for t in NAMESPACE_TABLES),
     ],
+    [
+        # The destinations of messaging edges, per hour (graph.store.destinations).
+        """CREATE TABLE edge_destinations (
+            bucket BIGINT NOT NULL, client TEXT NOT NULL, server TEXT NOT NULL,
+            connection_type TEXT NOT NULL, environment TEXT NOT NULL, destination TEXT NOT NULL,
+            PRIMARY KEY (bucket, client, server, connection_type, environment, destination))""",
+    ],
 ]
 
 

@@ -16,6 +16,17 @@ from typing import Any
 
 from graph.aggregate import AggregateBatch
 from graph.model import Window
+from graph.store.destinations import (
+    TABLE as DESTINATIONS_TABLE,
+)
+from graph.store.destinations import (
+    EdgeIdentity,
+    destination_insert_sql,
+    destination_rows,
+    destinations_params,
+    destinations_query,
+    edge_destinations,
+)
 from graph.store.interface import Store
 from graph.store.rows import ChangeSet, EdgeRow, EdgeTable, ServiceRow, batch_rows
 from graph.store.schema import (
@@ -53,6 +64,7 @@ class SqlStore(Store):
         self._service_upsert = service_upsert_sql(p)
         self._hints_upsert = hints_upsert_sql(p)
         self._namespace_insert = namespace_insert_sql(p)
+        self._destination_insert = destination_insert_sql(p)
 
     @abstractmethod
     def _transaction(self) -> AbstractContextManager[Any]:
@@ -102,6 +114,9 @@ class SqlStore(Store):
             cur.executemany(self._hints_upsert, hint_rows)
             if namespace_rows:
                 cur.executemany(self._namespace_insert, namespace_rows)
+            destinations = destination_rows(batch)
+            if destinations:
+                cur.executemany(self._destination_insert, destinations)
 
     def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
         """Edges with activity in the window, summed over it."""
@@ -136,6 +151,11 @@ class SqlStore(Store):
                                                window_params(window, self.bucket_seconds, None)):
             out.setdefault(service, set()).add(namespace)
         return out
+
+    def edge_destinations(self, window: Window, env: str | None = None) -> dict[EdgeIdentity, list[str]]:
+        """The destinations of each messaging edge in the window (at most 5 each)."""
+        return edge_destinations(self._select(destinations_query(self.placeholder, env),
+                                              destinations_params(window, env)))
 
     def inbound(self, window: Window, env: str | None = None, service: str | None = None) -> list[InboundBucket]:
         """Calls into each service (or one) per bucket of the window, oldest first (self-calls left out)."""
@@ -197,7 +217,8 @@ class SqlStore(Store):
         # Rows far ahead of the clock (spans with a wrong clock or forged times) are deleted too: they
         # would never age out, and every reader that loads "from a horizon on" would load them.
         future = int(now) + FUTURE_SECONDS
-        for table in ("edge_hours", "service_hours", "edge_buckets", "service_buckets", *NAMESPACE_TABLES):
+        for table in ("edge_hours", "service_hours", "edge_buckets", "service_buckets", *NAMESPACE_TABLES,
+                      DESTINATIONS_TABLE):
             cur.execute(f"DELETE FROM {table} WHERE bucket < {p} OR bucket >= {p}", (expired, future))
         cur.execute(f"DELETE FROM claims WHERE claimed_at < {p}", (expired,))
         # Readers that mirror the tables (graph.store.mirror) learn from these what was deleted.

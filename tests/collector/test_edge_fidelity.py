@@ -24,6 +24,8 @@ from tests.collector.test_edge_rules import (
     DATABASE,
     ENTRY,
     EXTERNAL,
+    MESSAGING,
+    QUEUE_NODE,
     RPC,
     SERVICE,
     TTL,
@@ -142,7 +144,37 @@ RULE_13 = [
       virtual={"internet": USER}, options={"entry_node": "internet"}),
 ]
 
-CASES = [*RULE_12, *RULE_13]
+SQS = {"server.address": "sqs.eu-west-1.amazonaws.com"}
+RULE_10 = [
+    c("r10-destination-before-broker",
+      span("shop:PRODUCER p", {"messaging.destination.name": "orders", **SQS}),
+      calls={("shop", "orders", MESSAGING): (1, 0)}, virtual={"orders": QUEUE_NODE}),
+    c("r10-queues-of-one-broker-apart",
+      span("shop:PRODUCER p", {"messaging.destination.name": "orders", **SQS}),
+      span("shop:PRODUCER q", {"messaging.destination.name": "refunds", **SQS}, trace="t2"),
+      calls={("shop", "orders", MESSAGING): (1, 0), ("shop", "refunds", MESSAGING): (1, 0)},
+      virtual={"orders": QUEUE_NODE, "refunds": QUEUE_NODE}),
+    c("r10-temporary-uses-template",
+      span("shop:PRODUCER p", {"messaging.destination.name": "amq.gen-Xa9", "messaging.destination.temporary": True,
+                               "messaging.destination.template": "replies.{id}", **SQS}),
+      calls={("shop", "replies.{id}", MESSAGING): (1, 0)}, virtual={"replies.{id}": QUEUE_NODE}),
+    c("r10-anonymous-without-template-uses-broker",
+      span("shop:PRODUCER p", {"messaging.destination.name": "amq.gen-Xa9", "messaging.destination.anonymous": "true",
+                               **SQS}),
+      calls={("shop", "sqs.eu-west-1.amazonaws.com", MESSAGING): (1, 0)},
+      virtual={"sqs.eu-west-1.amazonaws.com": EXTERNAL}),
+    c("r10-receive-and-process-are-one-call",
+      span("shop:PRODUCER p", {"messaging.destination.name": "orders"}),
+      span("billing:CONSUMER r←p", start_ms=50),
+      span("billing:CONSUMER q←r", start_ms=60, links=[("t1", "p")], error=True),
+      calls={("shop", "billing", MESSAGING): (1, 1)}),
+    c("r10-two-consumer-services-two-calls",
+      span("shop:PRODUCER p", {"messaging.destination.name": "orders"}),
+      span("billing:CONSUMER r←p"), span("audit:CONSUMER a←p"),
+      calls={("shop", "billing", MESSAGING): (1, 0), ("shop", "audit", MESSAGING): (1, 0)}),
+]
+
+CASES = [*RULE_12, *RULE_13, *RULE_10]
 
 
 @pytest.mark.parametrize("decoder", DECODERS)
@@ -188,3 +220,54 @@ def test_entry_node_is_never_merged_with_a_service_of_its_name(
 def test_entry_node_keeps_its_name_without_a_clash() -> None:
     graph = _graph(run([[span("web:SERVER r")]], "json"))
     assert [(e.source, e.target) for e in graph.edges] == [("user", "web")]
+
+
+@pytest.mark.parametrize("decoder", DECODERS)
+def test_receive_and_process_keep_the_earliest_consumers_latency(decoder: str) -> None:
+    harness = run([[span("shop:PRODUCER p", {"messaging.destination.name": "orders"}, duration_ms=10)],
+                   [span("billing:CONSUMER q", start_ms=500, duration_ms=3000, links=[("t1", "p")], trace="t2")],
+                   [span("billing:CONSUMER r←p", start_ms=30, duration_ms=5)]], decoder)
+    edge = harness.edge("shop", "billing", MESSAGING)
+    assert (edge.calls, edge.failed, edge.queue_count) == (1, 0, 1)
+    assert edge.server_sum == pytest.approx(0.005)
+    assert edge.queue_sum == pytest.approx(0.020)
+    assert edge.destinations == ["orders"]
+
+
+@pytest.mark.parametrize("decoder", DECODERS)
+@pytest.mark.parametrize("by", ["parent", "link"])
+def test_a_consumer_lagging_beyond_the_pairing_ttl_keeps_its_edge(decoder: str, by: str) -> None:
+    producer = span("shop:PRODUCER p", {"messaging.destination.name": "orders"})
+    consumer = (span("billing:CONSUMER c←p", start_ms=60_000) if by == "parent"
+                else span("billing:CONSUMER c←x", start_ms=60_000, trace="t2", links=[("t1", "p")]))
+    harness = run([[producer], [consumer]], decoder, gap_s=60, messaging_ttl=300)
+    assert harness.observed().calls == {("shop", "billing", MESSAGING): (1, 0)}
+    assert harness.edge("shop", "billing", MESSAGING).destinations == ["orders"]
+
+
+def test_a_producer_waits_messaging_ttl_then_names_its_destination() -> None:
+    harness = DecoderHarness("protobuf", messaging_ttl=300)
+    harness.send(span("shop:PRODUCER p", {"messaging.destination.name": "orders"}))
+    harness.wait(TTL + 1)
+    assert harness.observed().calls == {}
+    assert harness.detector.pending == 1
+    harness.wait(300)
+    assert harness.observed().calls == {("shop", "orders", MESSAGING): (1, 0)}
+    assert harness.edge("shop", "orders", MESSAGING).destinations == ["orders"]
+
+
+def test_producers_kept_for_messaging_ttl_are_bounded_by_max_pending() -> None:
+    harness = DecoderHarness("json", messaging_ttl=300, max_pending=2)
+    for i in range(4):
+        harness.send(span(f"shop:PRODUCER p{i}", {"messaging.destination.name": f"q{i}"}, trace=f"t{i}"))
+        harness.wait(TTL + 1)
+    assert harness.detector.pending == 2
+    assert harness.stats.expired_early == 2
+    assert harness.observed().calls == {("shop", "q0", MESSAGING): (1, 0), ("shop", "q1", MESSAGING): (1, 0)}
+
+
+def test_destinations_are_listed_up_to_five() -> None:
+    producers = [span(f"shop:PRODUCER p{i}", {"messaging.destination.name": f"q{i}"}) for i in range(7)]
+    consumers = [span(f"billing:CONSUMER c{i}←p{i}") for i in range(7)]
+    harness = run([[*producers, *consumers]], "json")
+    assert harness.edge("shop", "billing", MESSAGING).destinations == [f"q{i}" for i in range(5)]
