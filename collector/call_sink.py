@@ -29,3 +29,18 @@ class DetectorStats:
     unmatched: int = 0
     expired_early: int = 0
     invalid: int = 0
+    resolved: int = 0  # unpaired CLIENT spans that reached a service through a learned address (rule 9)
+
+
+def remove_waiting(table: dict[bytes, list[Span]], key: bytes, span: Span) -> bool:
+    """Take `span` out of the list waiting under `key` (dropping an emptied list); False if absent."""
+    waiting = table.get(key)
+    if not waiting:
+        return False
+    for i, candidate in enumerate(waiting):
+        if candidate is span:
+            del waiting[i]
+            if not waiting:
+                del table[key]
+            return True
+    return False

@@ -12,7 +12,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from collector.call_sink import CallSink, DetectorStats
+from collector.addresses import AddressBook, learn_pair, resolve
+from collector.call_sink import CallSink, DetectorStats, remove_waiting
 from collector.hygiene import names_a_node, present
 from collector.messaging import HeldMessages, destination, producer_target
 from graph.model import (
@@ -81,16 +82,15 @@ class CallDetector:
         database_at_once: bool = False,
         entry_node: str = USER_NODE,
         messaging_ttl: float | None = None,
+        addresses: AddressBook | None = None,
     ) -> None:
-        self.sink = sink
-        self.entry_node = entry_node
+        self.sink, self.ttl, self.max_pending, self.clock = sink, ttl, max_pending, clock
+        self.database_at_once, self.entry_node = database_at_once, entry_node
+        self.addresses = addresses if addresses is not None else AddressBook()  # rule 9
+        self._now = 0.0  # the clock at the last add()
         # Rule 10: producer spans stay indexed this long (never shorter than the TTL), for lagging queues.
         self.messaging_ttl = max(ttl, messaging_ttl if messaging_ttl is not None else ttl)
         self._held = HeldMessages(self._emit_held)
-        self.ttl = ttl
-        self.max_pending = max_pending
-        self.clock = clock
-        self.database_at_once = database_at_once
         self.stats = DetectorStats()
         self._index: dict[bytes, Span] = {}
         self._orphans: dict[bytes, list[Span]] = {}
@@ -114,7 +114,8 @@ class CallDetector:
         span, so the second finds a parent sent later in the same batch directly instead of
         parking the child as an orphan; the spans of one trace usually travel together.
         """
-        expires = self.clock() + self.ttl
+        self._now = now = self.clock()
+        expires = now + self.ttl
         index = self._index
         stats = self.stats
         fresh: list[Span] = []
@@ -192,7 +193,13 @@ class CallDetector:
         pk, ck = parent.kind, child.kind
         presource, cresource = parent.resource, child.resource
         if presource.service == cresource.service and not (pk in _CALLER_KINDS and ck in _CALLEE_KINDS):
+            if pk == _CLIENT and ck == _CLIENT:  # rule 9: a wrapper is no call; its attributes may be learned
+                parent.paired = True
+                parent.attrs  # noqa: B018  (read now, before the request is let go of)
             return
+        if pk == _CLIENT and presource.service != cresource.service and self.addresses.due(
+                presource.service, cresource.service, presource.environment, self._now):
+            learn_pair(self.addresses, parent, cresource.service, self._index)
         queue_seconds = None
         if pk == _PRODUCER or ck == _CONSUMER:
             ctype = _MESSAGING
@@ -330,7 +337,7 @@ class CallDetector:
             while pos < end and live != budget:
                 key, span = items[pos]
                 pos += 1
-                if not self._remove_waiting(table, key, span):
+                if not remove_waiting(table, key, span):
                     continue
                 live += 1
                 if what == _ORPHAN and span.kind in _CALLEE_KINDS:
@@ -360,19 +367,6 @@ class CallDetector:
                 index[found.key] = found  # not this entry's span (each key is indexed by one entry)
         return live
 
-    @staticmethod
-    def _remove_waiting(table: dict[bytes, list[Span]], key: bytes, span: Span) -> bool:
-        waiting = table.get(key)
-        if not waiting:
-            return False
-        for i, candidate in enumerate(waiting):
-            if candidate is span:
-                del waiting[i]
-                if not waiting:
-                    del table[key]
-                return True
-        return False
-
     def _expired(self, span: Span) -> None:
         """Rules 3 and 4: a CLIENT/PRODUCER span (callers check the kind) that never got a
         cross-service child."""
@@ -382,6 +376,13 @@ class CallDetector:
             name = _first_name(attrs, DATABASE_NAME_ORDER)
             node_kind, ctype, named = _DATABASE_NODE, _DATABASE, None
         elif kind == _CLIENT:
+            call = resolve(self.addresses, span)
+            if call is not None:  # rule 9: a learned address of exactly one service
+                span.paired = True
+                self.stats.resolved += 1
+                self.stats.calls += 1
+                self.sink.call(call)
+                return
             name = _first_name(attrs, _CLIENT_PEER_KEYS)
             node_kind, ctype, named = _EXTERNAL_NODE, _VIRTUAL, None
         else:

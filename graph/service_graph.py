@@ -87,6 +87,8 @@ class ServiceGraph(LayoutMixin):
         self.nodes = nodes
         # Per (client, server, connection_type): the destinations of a messaging edge (rule 10).
         self.destinations: dict[tuple[str, str, str], list[str]] = {}
+        # Addresses learned for several services since the window's start (rule 9): they stay virtual.
+        self.ambiguous_addresses: list[dict[str, Any]] = []
         self.include_self = include_self
         self._made = made  # edge objects made before, reused for edges whose sums did not change
         self.table = edges if isinstance(edges, EdgeTable) else None
@@ -179,6 +181,7 @@ class ServiceGraph(LayoutMixin):
             seen(server, server_kind, first, last)
         graph = cls(window, nodes, table, include_self, made)
         graph.destinations = store.edge_destinations(window, env)
+        graph.ambiguous_addresses = store.ambiguous_addresses(int(window.start))
         return graph
 
     # ------------------------------------------------------------------ queries

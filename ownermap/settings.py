@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     report_dir: Path | None = None
     entry_node: str = Field("user", min_length=1, max_length=256, pattern=r"\S")
     messaging_ttl: float = Field(300.0, gt=0, le=86_400)
+    address_memory: float = Field(7.0, gt=0, le=365)
 
     @field_validator("report_schedule")
     @classmethod

@@ -18,5 +18,5 @@ def build_pipeline(settings: Settings, store: Store, clock: Callable[[], float] 
         queue_batches=s.ingest_queue_batches, max_queued_spans=s.ingest_queue_spans,
         max_services=s.max_services, max_edges=s.max_edges, max_environments=s.max_environments,
         database_at_once=s.database_at_once, entry_node=s.entry_node,
-        messaging_ttl=s.messaging_ttl,
+        messaging_ttl=s.messaging_ttl, address_memory_seconds=s.address_memory * 86_400,
     )

@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -252,6 +253,10 @@ class QueryMirror:
     def edge_destinations(self, window: Window, env: str | None = None) -> dict[tuple[str, str, str], list[str]]:
         """The destinations of each messaging edge: not mirrored, read from the SQL store."""
         return self.store.edge_destinations(window, env)
+
+    def ambiguous_addresses(self, since: int) -> list[dict[str, Any]]:
+        """Addresses learned for several services (rule 9): read from the SQL store."""
+        return self.store.ambiguous_addresses(since)
 
     def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
         """Edges with activity in the window, summed over it."""

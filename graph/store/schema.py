@@ -113,6 +113,11 @@ MIGRATIONS: list[list[str]] = [
             bucket BIGINT NOT NULL, client TEXT NOT NULL, server TEXT NOT NULL,
             connection_type TEXT NOT NULL, environment TEXT NOT NULL, destination TEXT NOT NULL,
             PRIMARY KEY (bucket, client, server, connection_type, environment, destination))""",
+        # Learned addresses, shared by every process (graph.store.addresses; DESIGN §2 rule 9).
+        """CREATE TABLE learned_addresses (
+            address TEXT NOT NULL, environment TEXT NOT NULL, service TEXT NOT NULL,
+            last_seen BIGINT NOT NULL, PRIMARY KEY (address, environment, service))""",
+        "CREATE INDEX learned_addresses_last_seen ON learned_addresses (last_seen)",
     ],
 ]
 

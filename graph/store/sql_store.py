@@ -16,6 +16,7 @@ from typing import Any
 
 from graph.aggregate import AggregateBatch
 from graph.model import Window
+from graph.store.addresses import AddressRow, address_rows, address_upsert_sql, ambiguous, forget_sql, learned_sql
 from graph.store.destinations import (
     TABLE as DESTINATIONS_TABLE,
 )
@@ -156,6 +157,20 @@ class SqlStore(Store):
         """The destinations of each messaging edge in the window (at most 5 each)."""
         return edge_destinations(self._select(destinations_query(self.placeholder, env),
                                               destinations_params(window, env)))
+
+    def write_addresses(self, rows: list[AddressRow], forget_before: int) -> None:
+        """Upsert learned addresses (rule 9; the latest time wins) and forget those seen before a time."""
+        with self._transaction() as cur:
+            cur.executemany(address_upsert_sql(self.placeholder), sorted(rows))
+            cur.execute(forget_sql(self.placeholder), (forget_before,))
+
+    def learned_addresses(self, since: int) -> list[AddressRow]:
+        """Learned addresses last seen at or after `since` (Unix seconds)."""
+        return address_rows(self._select(learned_sql(self.placeholder), [since]))
+
+    def ambiguous_addresses(self, since: int) -> list[dict[str, Any]]:
+        """Addresses learned for several services since `since`: `{"address", "services"}` each."""
+        return ambiguous(self.learned_addresses(since))
 
     def inbound(self, window: Window, env: str | None = None, service: str | None = None) -> list[InboundBucket]:
         """Calls into each service (or one) per bucket of the window, oldest first (self-calls left out)."""

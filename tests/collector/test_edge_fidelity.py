@@ -174,7 +174,36 @@ RULE_10 = [
       calls={("shop", "billing", MESSAGING): (1, 0), ("shop", "audit", MESSAGING): (1, 0)}),
 ]
 
-CASES = [*RULE_12, *RULE_13, *RULE_10]
+SRV = {"server.address": "srv.prod.svc"}
+LB = {"server.address": "lb.prod"}
+RULE_9 = [
+    c("r9-failed-attempt-then-retry",
+      span("checkout:CLIENT a1", SRV, error=True), span("checkout:CLIENT a2", SRV), span("srv:SERVER b←a2"),
+      calls={("checkout", "srv", RPC): (2, 1)}),
+    c("r9-wrapper-is-no-call",
+      span("checkout:CLIENT w", {"peer.service": "payments-api"}),
+      span("checkout:CLIENT t←w", {"server.address": "10.0.0.7"}), span("payments:SERVER s←t"),
+      calls={("checkout", "payments", RPC): (1, 0)}),
+    c("r9-wrapper-with-a-failed-attempt",
+      span("checkout:CLIENT w", {"peer.service": "payments-api"}),
+      span("checkout:CLIENT t1←w", {"server.address": "payments.prod"}, error=True),
+      span("checkout:CLIENT t2←w", {"server.address": "payments.prod"}), span("payments:SERVER s←t2"),
+      calls={("checkout", "payments", RPC): (2, 1)}),
+    c("r9-ambiguous-address-stays-virtual",
+      span("web:CLIENT c1", LB), span("svc-a:SERVER s1←c1"), span("web:CLIENT c2", LB), span("svc-b:SERVER s2←c2"),
+      span("web:CLIENT c3", LB),
+      calls={("web", "svc-a", RPC): (1, 0), ("web", "svc-b", RPC): (1, 0), ("web", "lb.prod", VIRTUAL): (1, 0)},
+      virtual={"lb.prod": EXTERNAL}),
+    c("r9-own-environment-first",
+      span("web:CLIENT c1", LB, resource={"deployment.environment.name": "prod"}),
+      span("svc-a:SERVER s1←c1", resource={"deployment.environment.name": "prod"}),
+      span("web:CLIENT c2", LB, resource={"deployment.environment.name": "staging"}),
+      span("svc-b:SERVER s2←c2", resource={"deployment.environment.name": "staging"}),
+      span("web:CLIENT c3", LB, resource={"deployment.environment.name": "prod"}, error=True),
+      calls={("web", "svc-a", RPC): (2, 1), ("web", "svc-b", RPC): (1, 0)}),
+]
+
+CASES = [*RULE_12, *RULE_13, *RULE_10, *RULE_9]
 
 
 @pytest.mark.parametrize("decoder", DECODERS)
