@@ -82,10 +82,13 @@ def node_detail(graph: ServiceGraph, lens: OwnershipLens, name: str) -> dict[str
     summary = node_summary(graph, lens, name)
     node = graph.nodes[name]
     own = lens.ownership(node)
+    unmatched_calls, unmatched_failed = graph.unmatched_in.get(name, (0, 0))
     return {
         **summary,
         "spans": node.spans,
         "error_spans": node.error_spans,
+        # Rule 11: calls whose caller never reported (a SERVER span whose parent never arrived).
+        "unmatched_in": {"calls": unmatched_calls, "failed": unmatched_failed},
         "catalog": own.catalog,
         "hints": node.hints,
         "upstream": edge_dicts(graph.upstream(name)),

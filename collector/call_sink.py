@@ -17,6 +17,9 @@ class CallSink(Protocol):
     def call(self, call: Call) -> None:
         """One call client → server (the sink may keep the record)."""
 
+    def unmatched_in(self, span: Span) -> None:
+        """A SERVER span whose parent never arrived (rule 11: no edge, counted for its service)."""
+
 
 @dataclass
 class DetectorStats:

@@ -86,13 +86,11 @@ class CallDetector:
     ) -> None:
         self.sink, self.ttl, self.max_pending, self.clock = sink, ttl, max_pending, clock
         self.database_at_once, self.entry_node = database_at_once, entry_node
-        self.addresses = addresses if addresses is not None else AddressBook()  # rule 9
-        self._now = 0.0  # the clock at the last add()
+        self.addresses, self._now = addresses if addresses is not None else AddressBook(), 0.0  # rule 9; clock at add()
         # Rule 10: producer spans stay indexed this long (never shorter than the TTL), for lagging queues.
         self.messaging_ttl = max(ttl, messaging_ttl if messaging_ttl is not None else ttl)
         self._held = HeldMessages(self._emit_held)
-        self.stats = DetectorStats()
-        self._index: dict[bytes, Span] = {}
+        self.stats, self._index = DetectorStats(), {}
         self._orphans: dict[bytes, list[Span]] = {}
         self._link_waits: dict[bytes, list[Span]] = {}
         # Entries [expires, what, items, position]: one per batch (and purpose), expired in order.
@@ -342,6 +340,8 @@ class CallDetector:
                 live += 1
                 if what == _ORPHAN and span.kind in _CALLEE_KINDS:
                     unmatched += 1
+                    if span.kind == _SERVER:  # rule 11: counted for its service, no edge
+                        self.sink.unmatched_in(span)
             self._waiting -= live
             self.stats.unmatched += unmatched
         entry[3] = pos

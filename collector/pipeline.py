@@ -32,10 +32,10 @@ from graph.aggregate import (
     DEFAULT_MAX_SERVICES,
     AggregateBatch,
     Aggregator,
-    EdgeTotals,
 )
 from graph.model import USER_NODE, DecodeResult, Span
 from graph.store.interface import Store
+from graph.totals import EdgeTotals
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ The aggregator collects deltas between two flushes; `drain()` hands them to the 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from bisect import bisect_left
 from collections.abc import Iterable
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from operator import add
 
 from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_DESTINATIONS, MAX_EXEMPLARS, Call, Resource, Span
+from graph.unmatched import UnmatchedAggregate, UnmatchedKey, count_unmatched, merge_unmatched
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,7 @@ class AggregateBatch:
     services: dict[ServiceKey, ServiceAggregate] = field(default_factory=dict)
     hints: dict[str, dict[str, str]] = field(default_factory=dict)
     namespaces: dict[NamespaceKey, set[str]] = field(default_factory=dict)
+    unmatched: dict[UnmatchedKey, UnmatchedAggregate] = field(default_factory=dict)  # rule 11
 
     def add_namespace(self, key: NamespaceKey, namespace: str) -> None:
         """Remember a namespace of (bucket, service); beyond MAX_NAMESPACES distinct ones, ignored."""
@@ -131,7 +132,7 @@ class AggregateBatch:
             seen.add(namespace)
 
     def __bool__(self) -> bool:
-        return bool(self.edges or self.services)
+        return bool(self.edges or self.services or self.unmatched)
 
     def drop_unstorable(self) -> int:
         """Remove the rows naming something no database can store (text that is not valid
@@ -165,30 +166,6 @@ def storable(*texts: str) -> bool:
     return True
 
 
-class EdgeTotals:
-    """Cumulative counters per (client, server, connection_type) since the process started, for the
-    Prometheus service-graph series. Updated by the writer thread, read by scrapes."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._totals: dict[tuple[str, str, str], EdgeAggregate] = {}
-
-    def add(self, batch: AggregateBatch) -> None:
-        """Count a batch that was written."""
-        with self._lock:
-            for (_, client, server, ctype, _), edge in batch.edges.items():
-                key = (client, server, ctype)
-                total = self._totals.get(key)
-                if total is None:
-                    total = self._totals[key] = EdgeAggregate(edge.client_kind, edge.server_kind, edge.first_ns)
-                total.merge(edge)
-
-    def snapshot(self) -> list[tuple[tuple[str, str, str], EdgeAggregate]]:
-        """A consistent copy of the totals."""
-        with self._lock:
-            return [(key, total.copy()) for key, total in self._totals.items()]
-
-
 @dataclass
 class AggregatorStats:
     """Counters exposed as metrics."""
@@ -213,11 +190,8 @@ class Aggregator:
         self, bucket_seconds: int = 300, max_services: int = DEFAULT_MAX_SERVICES,
         max_edges: int = DEFAULT_MAX_EDGES, max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
     ) -> None:
-        self.bucket_ns = bucket_seconds * 1_000_000_000
-        self.bucket_seconds = bucket_seconds
-        self.max_services = max_services
-        self.max_edges = max_edges
-        self.max_environments = max_environments
+        self.bucket_ns, self.bucket_seconds = bucket_seconds * 1_000_000_000, bucket_seconds
+        self.max_services, self.max_edges, self.max_environments = max_services, max_edges, max_environments
         self.stats = AggregatorStats()
         self._known_nodes: set[str] = set()
         self._known_environments: set[str] = set()
@@ -226,6 +200,13 @@ class Aggregator:
         self._last_warning: dict[str, float] = {}
         self._last_resource: Resource | None = None
         self._last_environment = ("", False)  # the last resource's environment, as counted
+
+    def unmatched_in(self, span: Span) -> None:
+        """Rule 11: a SERVER span whose parent never arrived counts for its service (no edge)."""
+        env = span.resource.environment
+        env = env if env in self._known_environments else self._environment(env)
+        key = ((span.start_ns // self.bucket_ns) * self.bucket_seconds, span.resource.service, env)
+        count_unmatched(self._batch.unmatched, key, span.error, span.duration_s)
 
     def sighting(self, span: Span) -> None:
         """Count one span of its service."""
@@ -395,6 +376,7 @@ class Aggregator:
             current.services[key] = svc
         for service, hints in batch.hints.items():
             current.hints.setdefault(service, hints)
+        merge_unmatched(current.unmatched, batch.unmatched)
         for nkey, seen in batch.namespaces.items():
             for namespace in sorted(seen):
                 current.add_namespace(nkey, namespace)

@@ -89,6 +89,8 @@ class ServiceGraph(LayoutMixin):
         self.destinations: dict[tuple[str, str, str], list[str]] = {}
         # Addresses learned for several services since the window's start (rule 9): they stay virtual.
         self.ambiguous_addresses: list[dict[str, Any]] = []
+        # Per service: (calls, failed) from callers that never report (rule 11).
+        self.unmatched_in: dict[str, tuple[int, int]] = {}
         self.include_self = include_self
         self._made = made  # edge objects made before, reused for edges whose sums did not change
         self.table = edges if isinstance(edges, EdgeTable) else None
@@ -182,6 +184,7 @@ class ServiceGraph(LayoutMixin):
         graph = cls(window, nodes, table, include_self, made)
         graph.destinations = store.edge_destinations(window, env)
         graph.ambiguous_addresses = store.ambiguous_addresses(int(window.start))
+        graph.unmatched_in = store.unmatched_in(window, env)
         return graph
 
     # ------------------------------------------------------------------ queries

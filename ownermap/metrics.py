@@ -10,8 +10,8 @@ from prometheus_client.registry import Collector
 
 from collector.ingest import Receiver
 from collector.pipeline import IngestPipeline
-from graph.aggregate import EdgeTotals
 from graph.model import LATENCY_BUCKETS
+from graph.totals import EdgeTotals
 
 
 class IngestCollector(Collector):
@@ -113,6 +113,16 @@ class ServiceGraphCollector(Collector):
         yield failed
         yield server
         yield client
+        # Rule 11: calls into a service whose caller never reported (no edge, so not above).
+        unmatched = CounterMetricFamily("ownermap_unmatched_in", "Calls into a service from callers that never "
+                                        "report (SERVER spans whose parent never arrived)", labels=["service"])
+        unmatched_failed = CounterMetricFamily("ownermap_unmatched_in_failed", "Failed calls among them",
+                                               labels=["service"])
+        for service, (calls, failed_calls) in sorted(self.totals.unmatched_in().items()):
+            unmatched.add_metric([service], calls)
+            unmatched_failed.add_metric([service], failed_calls)
+        yield unmatched
+        yield unmatched_failed
 
 
 def _buckets(counts: list[int]) -> list[tuple[str, float]]:

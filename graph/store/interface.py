@@ -60,6 +60,10 @@ class Store(ABC):
         window (at most 5, alphabetical; DESIGN §2 rule 10)."""
 
     @abstractmethod
+    def unmatched_in(self, window: Window, env: str | None = None) -> dict[str, tuple[int, int]]:
+        """Per service: (calls, failed) from callers that never report, in the window (rule 11)."""
+
+    @abstractmethod
     def write_addresses(self, rows: list[tuple[str, str, str, int]], forget_before: int) -> None:
         """Upsert learned addresses (address, environment, service, last seen in Unix seconds; the
         latest time wins) and delete those last seen before `forget_before` (rule 9)."""

@@ -254,6 +254,10 @@ class QueryMirror:
         """The destinations of each messaging edge: not mirrored, read from the SQL store."""
         return self.store.edge_destinations(window, env)
 
+    def unmatched_in(self, window: Window, env: str | None = None) -> dict[str, tuple[int, int]]:
+        """Calls from callers that never report, per service (rule 11): read from the SQL store."""
+        return self.store.unmatched_in(window, env)
+
     def ambiguous_addresses(self, since: int) -> list[dict[str, Any]]:
         """Addresses learned for several services (rule 9): read from the SQL store."""
         return self.store.ambiguous_addresses(since)

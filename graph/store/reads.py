@@ -46,3 +46,7 @@ class WindowReads(Protocol):
     def ambiguous_addresses(self, since: int) -> list[dict[str, Any]]:
         """Addresses learned for several services since `since` (rule 9), `{"address", "services"}`."""
         ...
+
+    def unmatched_in(self, window: Window, env: str | None = None) -> dict[str, tuple[int, int]]:
+        """Per service: (calls, failed) from callers that never report, in the window (rule 11)."""
+        ...

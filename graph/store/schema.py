@@ -35,6 +35,10 @@ def _hist_columns_ddl() -> str:
     return ", ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in (*CLIENT_HIST, *SERVER_HIST))
 
 
+def _server_hist_ddl() -> str:
+    return ", ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in SERVER_HIST)
+
+
 def _edge_table_ddl(name: str) -> str:
     """An edge aggregate table (the 5-minute and the hourly tables have the same columns)."""
     return f"""CREATE TABLE {name} (
@@ -118,6 +122,11 @@ MIGRATIONS: list[list[str]] = [
             address TEXT NOT NULL, environment TEXT NOT NULL, service TEXT NOT NULL,
             last_seen BIGINT NOT NULL, PRIMARY KEY (address, environment, service))""",
         "CREATE INDEX learned_addresses_last_seen ON learned_addresses (last_seen)",
+        # Calls from callers that never report, 5-minute and hourly (graph.store.unmatched; rule 11).
+        *(f"""CREATE TABLE {t} (
+            bucket BIGINT NOT NULL, service TEXT NOT NULL, environment TEXT NOT NULL,
+            calls BIGINT NOT NULL, failed BIGINT NOT NULL, {_server_hist_ddl()},
+            PRIMARY KEY (bucket, service, environment))""" for t in ("unmatched_in_buckets", "unmatched_in_hours")),
     ],
 ]
 

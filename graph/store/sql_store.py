@@ -52,6 +52,14 @@ from graph.store.sql import (
     service_upsert_sql,
     window_params,
 )
+from graph.store.unmatched import TABLES as UNMATCHED_TABLES
+from graph.store.unmatched import (
+    unmatched_params,
+    unmatched_query,
+    unmatched_rollup_sql,
+    unmatched_rows,
+    unmatched_upsert_sql,
+)
 
 
 class SqlStore(Store):
@@ -66,6 +74,7 @@ class SqlStore(Store):
         self._hints_upsert = hints_upsert_sql(p)
         self._namespace_insert = namespace_insert_sql(p)
         self._destination_insert = destination_insert_sql(p)
+        self._unmatched_upsert = unmatched_upsert_sql(p)
 
     @abstractmethod
     def _transaction(self) -> AbstractContextManager[Any]:
@@ -115,9 +124,11 @@ class SqlStore(Store):
             cur.executemany(self._hints_upsert, hint_rows)
             if namespace_rows:
                 cur.executemany(self._namespace_insert, namespace_rows)
-            destinations = destination_rows(batch)
+            destinations, unmatched = destination_rows(batch), unmatched_rows(batch)
             if destinations:
                 cur.executemany(self._destination_insert, destinations)
+            if unmatched:
+                cur.executemany(self._unmatched_upsert, unmatched)
 
     def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
         """Edges with activity in the window, summed over it."""
@@ -157,6 +168,11 @@ class SqlStore(Store):
         """The destinations of each messaging edge in the window (at most 5 each)."""
         return edge_destinations(self._select(destinations_query(self.placeholder, env),
                                               destinations_params(window, env)))
+
+    def unmatched_in(self, window: Window, env: str | None = None) -> dict[str, tuple[int, int]]:
+        """Per service: (calls, failed) from callers that never report, in the window (rule 11)."""
+        rows = self._select(unmatched_query(self.placeholder, env), unmatched_params(window, self.bucket_seconds, env))
+        return {str(service): (int(calls), int(failed)) for service, calls, failed in rows}
 
     def write_addresses(self, rows: list[AddressRow], forget_before: int) -> None:
         """Upsert learned addresses (rule 9; the latest time wins) and forget those seen before a time."""
@@ -227,13 +243,13 @@ class SqlStore(Store):
         seq = self._next_seq(cur)
         for statement in rollup_sql(p):
             cur.execute(statement, (seq, cutoff) if statement.startswith("INSERT") else (cutoff,))
-        for statement in namespace_rollup_sql(p):
+        for statement in (*namespace_rollup_sql(p), *unmatched_rollup_sql(p)):
             cur.execute(statement, (cutoff,))
         # Rows far ahead of the clock (spans with a wrong clock or forged times) are deleted too: they
         # would never age out, and every reader that loads "from a horizon on" would load them.
         future = int(now) + FUTURE_SECONDS
         for table in ("edge_hours", "service_hours", "edge_buckets", "service_buckets", *NAMESPACE_TABLES,
-                      DESTINATIONS_TABLE):
+                      DESTINATIONS_TABLE, *UNMATCHED_TABLES):
             cur.execute(f"DELETE FROM {table} WHERE bucket < {p} OR bucket >= {p}", (expired, future))
         cur.execute(f"DELETE FROM claims WHERE claimed_at < {p}", (expired,))
         # Readers that mirror the tables (graph.store.mirror) learn from these what was deleted.

@@ -28,6 +28,9 @@ class RecordingSink:
         """Keep the record."""
         self.calls.append(call)
 
+    def unmatched_in(self, span: Span) -> None:
+        """Not a call: ignored here."""
+
 
 def _detect(*specs: SpanSpec) -> list[Call]:
     sink = RecordingSink()

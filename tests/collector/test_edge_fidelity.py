@@ -300,3 +300,13 @@ def test_destinations_are_listed_up_to_five() -> None:
     consumers = [span(f"billing:CONSUMER c{i}←p{i}") for i in range(7)]
     harness = run([[*producers, *consumers]], "json")
     assert harness.edge("shop", "billing", MESSAGING).destinations == [f"q{i}" for i in range(5)]
+
+
+@pytest.mark.parametrize("decoder", DECODERS)
+def test_a_server_span_whose_caller_never_reports_counts_for_its_service(decoder: str) -> None:
+    """Rule 11: no edge (a dropped client span must not look like a user), but counted per service."""
+    harness = run([[span("srv:SERVER b←gone", error=True), span("srv:SERVER c←gone2"),
+                    span("rec:CONSUMER d←gone3")]], decoder)
+    assert harness.observed() == Observed({}, {}, unpaired=0, unmatched=3)
+    counted = {(key[1], agg.calls, agg.failed) for batch in harness.batches() for key, agg in batch.unmatched.items()}
+    assert counted == {("srv", 2, 1)}  # CONSUMER spans are not SERVER spans: only counted as unmatched
