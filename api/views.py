@@ -77,6 +77,15 @@ def node_summary(graph: ServiceGraph, lens: OwnershipLens, name: str) -> dict[st
     )
 
 
+def instrumentation(signals: dict[str, int]) -> dict[str, int]:
+    """What a service's instrumentation misses in the window (service details)."""
+    return {
+        "unpaired_clients": signals.get("unpaired", 0),  # CLIENT/PRODUCER spans: no child, no peer named
+        "unmatched_parents": signals.get("unmatched", 0),  # SERVER/CONSUMER spans: the parent never arrived
+        "resolved_by_address": signals.get("resolved", 0),  # counted on a service through a learned address
+    }
+
+
 def node_detail(graph: ServiceGraph, lens: OwnershipLens, name: str) -> dict[str, Any]:
     """GET /api/v1/services/{name}: the summary plus catalog, hints, edges and suggestions."""
     summary = node_summary(graph, lens, name)
@@ -89,6 +98,7 @@ def node_detail(graph: ServiceGraph, lens: OwnershipLens, name: str) -> dict[str
         "error_spans": node.error_spans,
         # Rule 11: calls whose caller never reported (a SERVER span whose parent never arrived).
         "unmatched_in": {"calls": unmatched_calls, "failed": unmatched_failed},
+        "instrumentation": instrumentation(graph.signals.get(name, {})),
         "catalog": own.catalog,
         "hints": node.hints,
         "upstream": edge_dicts(graph.upstream(name)),

@@ -17,8 +17,9 @@ class CallSink(Protocol):
     def call(self, call: Call) -> None:
         """One call client → server (the sink may keep the record)."""
 
-    def unmatched_in(self, span: Span) -> None:
-        """A SERVER span whose parent never arrived (rule 11: no edge, counted for its service)."""
+    def signal(self, span: Span, signal: str) -> None:
+        """An instrumentation signal of the span's service: `unpaired`, `unmatched`, `resolved`, or
+        `unmatched_in` (a SERVER span whose parent never arrived: rule 11)."""
 
 
 @dataclass

@@ -330,8 +330,7 @@ class CallDetector:
             if kept:
                 self._slow.append([expires - self.ttl + self.messaging_ttl, _KEPT, kept, 0])
         else:
-            table = self._orphans if what == _ORPHAN else self._link_waits
-            unmatched = 0
+            table, unmatched = (self._orphans if what == _ORPHAN else self._link_waits), 0
             while pos < end and live != budget:
                 key, span = items[pos]
                 pos += 1
@@ -339,9 +338,8 @@ class CallDetector:
                     continue
                 live += 1
                 if what == _ORPHAN and span.kind in _CALLEE_KINDS:
-                    unmatched += 1
-                    if span.kind == _SERVER:  # rule 11: counted for its service, no edge
-                        self.sink.unmatched_in(span)
+                    unmatched += 1  # rule 11: a SERVER one is a call from a caller that never reports
+                    self.sink.signal(span, "unmatched_in" if span.kind == _SERVER else "unmatched")
             self._waiting -= live
             self.stats.unmatched += unmatched
         entry[3] = pos
@@ -382,6 +380,7 @@ class CallDetector:
                 self.stats.resolved += 1
                 self.stats.calls += 1
                 self.sink.call(call)
+                self.sink.signal(span, "resolved")
                 return
             name = _first_name(attrs, _CLIENT_PEER_KEYS)
             node_kind, ctype, named = _EXTERNAL_NODE, _VIRTUAL, None
@@ -391,6 +390,7 @@ class CallDetector:
         span.paired = True
         if name is None:
             self.stats.unpaired += 1
+            self.sink.signal(span, "unpaired")
             return
         self.stats.calls += 1
         self.sink.call(Call(

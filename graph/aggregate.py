@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from operator import add
 
 from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_DESTINATIONS, MAX_EXEMPLARS, Call, Resource, Span
-from graph.unmatched import UnmatchedAggregate, UnmatchedKey, count_unmatched, merge_unmatched
+from graph.unmatched import UnmatchedAggregate, UnmatchedKey, count_signal, merge_unmatched
 
 log = logging.getLogger(__name__)
 
@@ -201,12 +201,13 @@ class Aggregator:
         self._last_resource: Resource | None = None
         self._last_environment = ("", False)  # the last resource's environment, as counted
 
-    def unmatched_in(self, span: Span) -> None:
-        """Rule 11: a SERVER span whose parent never arrived counts for its service (no edge)."""
+    def signal(self, span: Span, signal: str) -> None:
+        """An instrumentation signal of the span's service (graph.unmatched.SIGNALS; `unmatched_in`:
+        a SERVER span whose parent never arrived, also a call from a caller that never reports)."""
         env = span.resource.environment
         env = env if env in self._known_environments else self._environment(env)
         key = ((span.start_ns // self.bucket_ns) * self.bucket_seconds, span.resource.service, env)
-        count_unmatched(self._batch.unmatched, key, span.error, span.duration_s)
+        count_signal(self._batch.unmatched, key, signal, span.error, span.duration_s)
 
     def sighting(self, span: Span) -> None:
         """Count one span of its service."""

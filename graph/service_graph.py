@@ -91,6 +91,8 @@ class ServiceGraph(LayoutMixin):
         self.ambiguous_addresses: list[dict[str, Any]] = []
         # Per service: (calls, failed) from callers that never report (rule 11).
         self.unmatched_in: dict[str, tuple[int, int]] = {}
+        # Per service: rule 11 calls and instrumentation signals (unpaired, unmatched, resolved).
+        self.signals: dict[str, dict[str, int]] = {}
         self.include_self = include_self
         self._made = made  # edge objects made before, reused for edges whose sums did not change
         self.table = edges if isinstance(edges, EdgeTable) else None
@@ -184,7 +186,8 @@ class ServiceGraph(LayoutMixin):
         graph = cls(window, nodes, table, include_self, made)
         graph.destinations = store.edge_destinations(window, env)
         graph.ambiguous_addresses = store.ambiguous_addresses(int(window.start))
-        graph.unmatched_in = store.unmatched_in(window, env)
+        graph.signals = store.signals(window, env)
+        graph.unmatched_in = {name: (c["calls"], c["failed"]) for name, c in graph.signals.items() if c["calls"]}
         return graph
 
     # ------------------------------------------------------------------ queries

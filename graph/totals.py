@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 from graph.aggregate import AggregateBatch, EdgeAggregate
+from graph.unmatched import SIGNALS
 
 
 class EdgeTotals:
@@ -17,6 +18,7 @@ class EdgeTotals:
         self._lock = threading.Lock()
         self._totals: dict[tuple[str, str, str], EdgeAggregate] = {}
         self._unmatched: dict[str, tuple[int, int]] = {}  # service → (calls, failed)
+        self._signals: dict[str, list[int]] = {}  # service → counts of graph.unmatched.SIGNALS
 
     def add(self, batch: AggregateBatch) -> None:
         """Count a batch that was written."""
@@ -30,6 +32,9 @@ class EdgeTotals:
             for (_, service, _), agg in batch.unmatched.items():
                 calls, failed = self._unmatched.get(service, (0, 0))
                 self._unmatched[service] = (calls + agg.calls, failed + agg.failed)
+                counts = self._signals.setdefault(service, [0] * len(SIGNALS))
+                for i, name in enumerate(SIGNALS):
+                    counts[i] += getattr(agg, name)
 
     def snapshot(self) -> list[tuple[tuple[str, str, str], EdgeAggregate]]:
         """A consistent copy of the totals."""
@@ -40,3 +45,8 @@ class EdgeTotals:
         """Per service: (calls, failed) from callers that never report (rule 11), since the start."""
         with self._lock:
             return dict(self._unmatched)
+
+    def signals(self) -> dict[str, dict[str, int]]:
+        """Per service: the instrumentation signals counted since the start."""
+        with self._lock:
+            return {service: dict(zip(SIGNALS, counts, strict=True)) for service, counts in self._signals.items()}

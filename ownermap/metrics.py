@@ -123,6 +123,16 @@ class ServiceGraphCollector(Collector):
             unmatched_failed.add_metric([service], failed_calls)
         yield unmatched
         yield unmatched_failed
+        # What each service's instrumentation misses (DESIGN §2 rules 4, 5, 9, 11).
+        helps = {"unpaired": "CLIENT/PRODUCER spans of the service with no child and no peer named",
+                 "unmatched": "SERVER/CONSUMER spans of the service whose parent never arrived",
+                 "resolved": "Unpaired CLIENT spans of the service counted on a service through a learned address"}
+        families = {name: CounterMetricFamily(f"ownermap_service_spans_{name}", text, labels=["service"])
+                    for name, text in helps.items()}
+        for service, counts in sorted(self.totals.signals().items()):
+            for name, family in families.items():
+                family.add_metric([service], counts[name])
+        yield from families.values()
 
 
 def _buckets(counts: list[int]) -> list[tuple[str, float]]:

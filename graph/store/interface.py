@@ -64,6 +64,11 @@ class Store(ABC):
         """Per service: (calls, failed) from callers that never report, in the window (rule 11)."""
 
     @abstractmethod
+    def signals(self, window: Window, env: str | None = None) -> dict[str, dict[str, int]]:
+        """Per service: `calls`, `failed` (rule 11) and the instrumentation signals `unpaired`,
+        `unmatched`, `resolved` of the window."""
+
+    @abstractmethod
     def write_addresses(self, rows: list[tuple[str, str, str, int]], forget_before: int) -> None:
         """Upsert learned addresses (address, environment, service, last seen in Unix seconds; the
         latest time wins) and delete those last seen before `forget_before` (rule 9)."""

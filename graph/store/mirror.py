@@ -258,6 +258,10 @@ class QueryMirror:
         """Calls from callers that never report, per service (rule 11): read from the SQL store."""
         return self.store.unmatched_in(window, env)
 
+    def signals(self, window: Window, env: str | None = None) -> dict[str, dict[str, int]]:
+        """Per service: rule 11 calls and instrumentation signals: read from the SQL store."""
+        return self.store.signals(window, env)
+
     def ambiguous_addresses(self, since: int) -> list[dict[str, Any]]:
         """Addresses learned for several services (rule 9): read from the SQL store."""
         return self.store.ambiguous_addresses(since)

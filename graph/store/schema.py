@@ -122,11 +122,14 @@ MIGRATIONS: list[list[str]] = [
             address TEXT NOT NULL, environment TEXT NOT NULL, service TEXT NOT NULL,
             last_seen BIGINT NOT NULL, PRIMARY KEY (address, environment, service))""",
         "CREATE INDEX learned_addresses_last_seen ON learned_addresses (last_seen)",
-        # Calls from callers that never report, 5-minute and hourly (graph.store.unmatched; rule 11).
+        # Calls from callers that never report and instrumentation signals, 5-minute and hourly
+        # (graph.store.unmatched; rule 11).
         *(f"""CREATE TABLE {t} (
             bucket BIGINT NOT NULL, service TEXT NOT NULL, environment TEXT NOT NULL,
             calls BIGINT NOT NULL, failed BIGINT NOT NULL, {_server_hist_ddl()},
-            PRIMARY KEY (bucket, service, environment))""" for t in ("unmatched_in_buckets", "unmatched_in_hours")),
+            unpaired BIGINT NOT NULL DEFAULT 0, unmatched BIGINT NOT NULL DEFAULT 0,
+            resolved BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (bucket, service, environment))"""
+          for t in ("unmatched_in_buckets", "unmatched_in_hours")),
     ],
 ]
 

@@ -47,7 +47,7 @@ def inbound_query(placeholder: str, bucket_seconds: int, env: str | None, servic
                      f"WHERE {filters} AND client <> server{target}")
         target = f" AND service = {p}" if service is not None else ""
         parts.append(f"SELECT service, bucket, {seconds} AS seconds, {columns} FROM {unmatched} "
-                     f"WHERE {filters}{target}")
+                     f"WHERE {filters} AND calls > 0{target}")
     sums = ", ".join(f"SUM({c})" for c in ("calls", "failed", *SERVER_HIST))
     return (f"SELECT service, bucket, seconds, {sums} FROM ({' UNION ALL '.join(parts)}) AS i "
             "GROUP BY service, bucket, seconds")

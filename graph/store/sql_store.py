@@ -60,6 +60,7 @@ from graph.store.unmatched import (
     unmatched_rows,
     unmatched_upsert_sql,
 )
+from graph.unmatched import SIGNALS
 
 
 class SqlStore(Store):
@@ -171,8 +172,14 @@ class SqlStore(Store):
 
     def unmatched_in(self, window: Window, env: str | None = None) -> dict[str, tuple[int, int]]:
         """Per service: (calls, failed) from callers that never report, in the window (rule 11)."""
+        return {service: (counts["calls"], counts["failed"]) for service, counts in self.signals(window, env).items()}
+
+    def signals(self, window: Window, env: str | None = None) -> dict[str, dict[str, int]]:
+        """Per service: `calls`, `failed` (rule 11) and the instrumentation signals `unpaired`,
+        `unmatched`, `resolved` of the window."""
         rows = self._select(unmatched_query(self.placeholder, env), unmatched_params(window, self.bucket_seconds, env))
-        return {str(service): (int(calls), int(failed)) for service, calls, failed in rows}
+        names = ("calls", "failed", *SIGNALS)
+        return {str(row[0]): dict(zip(names, map(int, row[1:]), strict=True)) for row in rows}
 
     def write_addresses(self, rows: list[AddressRow], forget_before: int) -> None:
         """Upsert learned addresses (rule 9; the latest time wins) and forget those seen before a time."""

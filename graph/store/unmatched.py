@@ -2,7 +2,8 @@
 
 `unmatched_in_buckets` (5-minute buckets) and `unmatched_in_hours` (their hourly rollups, made by
 compaction like the edge and service tables): per (bucket, service, environment) the calls, failed
-calls and the server-duration histogram `sh0`…`sh17`.
+calls and the server-duration histogram `sh0`…`sh17`, and the service's instrumentation signals
+(`unpaired`, `unmatched`, `resolved`: graph.unmatched.SIGNALS).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from graph.aggregate import AggregateBatch
 from graph.model import Window
 from graph.store.schema import HOUR, SERVER_HIST
 from graph.store.sql import bucket_range
+from graph.unmatched import SIGNALS
 
 TABLES = ("unmatched_in_buckets", "unmatched_in_hours")
 KEYS = ["bucket", "service", "environment"]
-SUMS = ["calls", "failed", *SERVER_HIST]
+SUMS = ["calls", "failed", *SERVER_HIST, *SIGNALS]
 
 
 def _conflict(table: str) -> str:
@@ -32,7 +34,8 @@ def unmatched_upsert_sql(placeholder: str) -> str:
 
 def unmatched_rows(batch: AggregateBatch) -> list[tuple[Any, ...]]:
     """The rows of one batch, in key order."""
-    return sorted((*key, agg.calls, agg.failed, *agg.server_hist) for key, agg in batch.unmatched.items())
+    return sorted((*key, agg.calls, agg.failed, *agg.server_hist, *(getattr(agg, s) for s in SIGNALS))
+                  for key, agg in batch.unmatched.items())
 
 
 def unmatched_rollup_sql(placeholder: str) -> list[str]:
@@ -47,12 +50,14 @@ def unmatched_rollup_sql(placeholder: str) -> list[str]:
 
 
 def unmatched_query(placeholder: str, env: str | None) -> str:
-    """Per service, calls and failed calls of a window from both resolutions (parameters:
-    `unmatched_params`)."""
+    """Per service: calls, failed calls and the SIGNALS of a window from both resolutions
+    (parameters: `unmatched_params`)."""
     p = placeholder
     where = f"bucket >= {p} AND bucket < {p}" + (f" AND environment = {p}" if env is not None else "")
-    rows = " UNION ALL ".join(f"SELECT service, calls, failed FROM {t} WHERE {where}" for t in TABLES)
-    return f"SELECT service, SUM(calls), SUM(failed) FROM ({rows}) AS u GROUP BY service"
+    columns = ", ".join(("calls", "failed", *SIGNALS))
+    rows = " UNION ALL ".join(f"SELECT service, {columns} FROM {t} WHERE {where}" for t in TABLES)
+    sums = ", ".join(f"SUM({c})" for c in ("calls", "failed", *SIGNALS))
+    return f"SELECT service, {sums} FROM ({rows}) AS u GROUP BY service"
 
 
 def unmatched_params(window: Window, bucket_seconds: int, env: str | None) -> list[object]:

@@ -28,7 +28,7 @@ class RecordingSink:
         """Keep the record."""
         self.calls.append(call)
 
-    def unmatched_in(self, span: Span) -> None:
+    def signal(self, span: Span, signal: str) -> None:
         """Not a call: ignored here."""
 
 

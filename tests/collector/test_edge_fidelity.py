@@ -308,5 +308,19 @@ def test_a_server_span_whose_caller_never_reports_counts_for_its_service(decoder
     harness = run([[span("srv:SERVER b←gone", error=True), span("srv:SERVER c←gone2"),
                     span("rec:CONSUMER d←gone3")]], decoder)
     assert harness.observed() == Observed({}, {}, unpaired=0, unmatched=3)
-    counted = {(key[1], agg.calls, agg.failed) for batch in harness.batches() for key, agg in batch.unmatched.items()}
-    assert counted == {("srv", 2, 1)}  # CONSUMER spans are not SERVER spans: only counted as unmatched
+    counted = {(key[1], agg.calls, agg.failed, agg.unmatched)
+               for batch in harness.batches() for key, agg in batch.unmatched.items()}
+    assert counted == {("srv", 2, 1, 2), ("rec", 0, 0, 1)}  # a CONSUMER is an unmatched parent, not a call
+
+
+@pytest.mark.parametrize("decoder", DECODERS)
+def test_instrumentation_signals_are_counted_per_service(decoder: str) -> None:
+    """Unpaired client spans without a peer, unmatched parents, spans resolved through learned addresses."""
+    harness = run([[span("shop:CLIENT a"), span("shop:PRODUCER p"), span("shop:CLIENT r", SRV), span("srv:SERVER s←r"),
+                    span("shop:CLIENT x", SRV, error=True), span("srv:SERVER b←gone")]], decoder)
+    signals = {}
+    for batch in harness.batches():
+        for (_, service, _), agg in batch.unmatched.items():
+            signals[service] = (agg.unpaired, agg.unmatched, agg.resolved)
+    assert signals == {"shop": (2, 0, 1), "srv": (0, 1, 0)}
+    assert harness.observed().calls == {("shop", "srv", RPC): (2, 1)}

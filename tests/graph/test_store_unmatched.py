@@ -17,8 +17,8 @@ NOW = 1_789_999_200.0  # hour-aligned
 
 def _unmatched(agg: Aggregator, ts: float, service: str, error: bool = False, env: str = "") -> None:
     start = int(ts * 1e9)
-    agg.unmatched_in(Span(bytes(16), bytes(8), bytes(8), Resource(service, env), SpanKind.SERVER, start,
-                          start + 3_000_000, error))
+    agg.signal(Span(bytes(16), bytes(8), bytes(8), Resource(service, env), SpanKind.SERVER, start,
+                    start + 3_000_000, error), "unmatched_in")
 
 
 def _fill(store: SqlStore) -> Aggregator:
@@ -78,3 +78,25 @@ def test_a_failed_write_keeps_them_for_the_next_flush() -> None:
     agg.restore(batch)
     kept = agg.drain().unmatched
     assert [(key[1], a.calls, a.failed) for key, a in kept.items()] == [("api", 2, 1)]
+
+
+def test_instrumentation_signals_per_service_in_the_store_graph_and_totals(store: SqlStore) -> None:
+    agg = _fill(store)
+    client = Span(bytes(16), bytes(8), b"", Resource("web"), SpanKind.CLIENT, int((NOW - 500) * 1e9),
+                  int((NOW - 500) * 1e9) + 1)
+    agg.signal(client, "unpaired")
+    agg.signal(client, "resolved")
+    batch = agg.drain()
+    store.write(batch)
+    window = Window(NOW - DAY, NOW)
+    assert store.signals(window) == {
+        "api": {"calls": 2, "failed": 1, "unpaired": 0, "unmatched": 2, "resolved": 0},
+        "web": {"calls": 0, "failed": 0, "unpaired": 1, "unmatched": 0, "resolved": 1},
+    }
+    graph = ServiceGraph.from_store(store, window)
+    assert graph.unmatched_in == {"api": (2, 1)}  # web: no calls, so no entry
+    assert graph.signals["web"]["resolved"] == 1
+    assert [b.service for b in store.inbound(window)] == ["api"]  # signal-only rows are no inbound calls
+    totals = EdgeTotals()
+    totals.add(batch)
+    assert totals.signals()["web"] == {"unpaired": 1, "unmatched": 0, "resolved": 1}
