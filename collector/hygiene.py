@@ -37,7 +37,11 @@ def is_loopback(value: str) -> bool:
 
 def names_a_node(value: str | None) -> bool:
     """True when an attribute value may name a node: present, not blank, not loopback."""
-    return bool(value) and not value.isspace() and not is_loopback(value)  # type: ignore[union-attr]
+    if not value or value.isspace():
+        return False
+    if value[0].isalpha() and "LOCALHOST" not in value.upper():
+        return True  # a host or service name (the usual case): no address to parse
+    return not is_loopback(value)
 
 
 def present(value: str | None) -> bool:
