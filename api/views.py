@@ -77,15 +77,28 @@ def node_summary(graph: ServiceGraph, lens: OwnershipLens, name: str) -> dict[st
     )
 
 
+def instrumentation(signals: dict[str, int]) -> dict[str, int]:
+    """What a service's instrumentation misses in the window (service details)."""
+    return {
+        "unpaired_clients": signals.get("unpaired", 0),  # CLIENT/PRODUCER spans: no child, no peer named
+        "unmatched_parents": signals.get("unmatched", 0),  # SERVER/CONSUMER spans: the parent never arrived
+        "resolved_by_address": signals.get("resolved", 0),  # counted on a service through a learned address
+    }
+
+
 def node_detail(graph: ServiceGraph, lens: OwnershipLens, name: str) -> dict[str, Any]:
     """GET /api/v1/services/{name}: the summary plus catalog, hints, edges and suggestions."""
     summary = node_summary(graph, lens, name)
     node = graph.nodes[name]
     own = lens.ownership(node)
+    unmatched_calls, unmatched_failed = graph.unmatched_in.get(name, (0, 0))
     return {
         **summary,
         "spans": node.spans,
         "error_spans": node.error_spans,
+        # Rule 11: calls whose caller never reported (a SERVER span whose parent never arrived).
+        "unmatched_in": {"calls": unmatched_calls, "failed": unmatched_failed},
+        "instrumentation": instrumentation(graph.signals.get(name, {})),
         "catalog": own.catalog,
         "hints": node.hints,
         "upstream": edge_dicts(graph.upstream(name)),
@@ -122,8 +135,17 @@ def graph_nodes(graph: ServiceGraph, lens: OwnerLens) -> list[dict[str, Any]]:
 
 
 def graph_edges(graph: ServiceGraph) -> list[dict[str, Any]]:
-    """Edge objects of GET /api/v1/graph."""
-    return graph.edge_dicts()
+    """Edge objects of GET /api/v1/graph; messaging edges list their `destinations` (rule 10)."""
+    edges = graph.edge_dicts()
+    named = graph.destinations
+    if not any(e["connection_type"] == "messaging" for e in edges):
+        return edges
+    # The dicts may be shared with other answers (graph.edges.MadeEdges): messaging ones are copied.
+    return [
+        {**e, "destinations": named.get((e["source"], e["target"], "messaging"), [])}
+        if e["connection_type"] == "messaging" else e
+        for e in edges
+    ]
 
 
 EXPORT_MEDIA_TYPES = {

@@ -11,15 +11,16 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Protocol
 
+from collector.addresses import AddressBook, learn_pair, resolve
+from collector.call_sink import CallSink, DetectorStats, remove_waiting
+from collector.hygiene import names_a_node, present
+from collector.messaging import HeldMessages, destination, producer_target
 from graph.model import (
     DATABASE_NAME_ORDER,
     DB_KEYS,
     MAX_TIME_NS,
     MESSAGING_DESTINATION,
-    NON_NAMES,
     PEER_SERVICE_KEYS,
     SERVER_ADDRESS,
     USER_NODE,
@@ -43,38 +44,15 @@ _DATABASE, _VIRTUAL, _ENTRY = ConnectionType.DATABASE, ConnectionType.VIRTUAL, C
 _SERVICE_NODE, _DATABASE_NODE, _QUEUE_NODE = NodeKind.SERVICE, NodeKind.DATABASE, NodeKind.MESSAGING
 _EXTERNAL_NODE, _USER_NODE = NodeKind.EXTERNAL, NodeKind.USER
 
-# What waits in the expiry queue.
-_INDEXED, _ORPHAN, _LINK = 0, 1, 2
-
-
-class CallSink(Protocol):
-    """Receives what the detector finds (implemented by graph.aggregate.Aggregator)."""
-
-    def sightings(self, spans: list[Span]) -> None:
-        """Each of these spans was seen (one call per batch)."""
-
-    def call(self, call: Call) -> None:
-        """One call client → server (the sink may keep the record)."""
-
-
-@dataclass
-class DetectorStats:
-    """Counters exposed as metrics."""
-
-    spans: int = 0
-    duplicates: int = 0
-    calls: int = 0
-    unpaired: int = 0
-    unmatched: int = 0
-    expired_early: int = 0
-    invalid: int = 0
+# What waits in the expiry queue (_KEPT: producers kept for messaging_ttl, in the slow queue).
+_INDEXED, _ORPHAN, _LINK, _KEPT = 0, 1, 2, 3
 
 
 def _first_name(attrs: dict[str, str], keys: Iterable[str]) -> str | None:
-    """The first attribute among `keys` that names a node (loopback/wildcard never do)."""
+    """The first attribute among `keys` that names a node (blank, loopback and wildcard never do)."""
     for key in keys:
         value = attrs.get(key)
-        if value and value not in NON_NAMES:
+        if value and names_a_node(value):
             return cap_name(value)
     return None
 
@@ -83,7 +61,10 @@ _DB_KEYS = frozenset(DB_KEYS)
 
 
 def _is_database(span: Span) -> bool:
-    return not _DB_KEYS.isdisjoint(span.attrs)  # C-level, unlike any() over a generator
+    attrs = span.attrs
+    if _DB_KEYS.isdisjoint(attrs):  # C-level, unlike any() over a generator: the usual answer
+        return False
+    return any(map(present, map(attrs.get, DB_KEYS)))  # rule 13: `db.system: ""` is no database
 
 
 _CLIENT_PEER_KEYS = (*PEER_SERVICE_KEYS, SERVER_ADDRESS)
@@ -99,18 +80,22 @@ class CallDetector:
         max_pending: int = 200_000,
         clock: Callable[[], float] = time.monotonic,
         database_at_once: bool = False,
+        entry_node: str = USER_NODE,
+        messaging_ttl: float | None = None,
+        addresses: AddressBook | None = None,
     ) -> None:
-        self.sink = sink
-        self.ttl = ttl
-        self.max_pending = max_pending
-        self.clock = clock
-        self.database_at_once = database_at_once
-        self.stats = DetectorStats()
-        self._index: dict[bytes, Span] = {}
+        self.sink, self.ttl, self.max_pending, self.clock = sink, ttl, max_pending, clock
+        self.database_at_once, self.entry_node = database_at_once, entry_node
+        self.addresses, self._now = addresses if addresses is not None else AddressBook(), 0.0  # rule 9; clock at add()
+        # Rule 10: producer spans stay indexed this long (never shorter than the TTL), for lagging queues.
+        self.messaging_ttl = max(ttl, messaging_ttl if messaging_ttl is not None else ttl)
+        self._held = HeldMessages(self._emit_held)
+        self.stats, self._index = DetectorStats(), {}
         self._orphans: dict[bytes, list[Span]] = {}
         self._link_waits: dict[bytes, list[Span]] = {}
         # Entries [expires, what, items, position]: one per batch (and purpose), expired in order.
         self._queue: deque[list] = deque()  # type: ignore[type-arg]
+        self._slow: deque[list] = deque()  # type: ignore[type-arg]  # producers kept for messaging_ttl
         self._waiting = 0  # children waiting for a parent plus consumers waiting for a producer
 
     @property
@@ -127,7 +112,8 @@ class CallDetector:
         span, so the second finds a parent sent later in the same batch directly instead of
         parking the child as an orphan; the spans of one trace usually travel together.
         """
-        expires = self.clock() + self.ttl
+        self._now = now = self.clock()
+        expires = now + self.ttl
         index = self._index
         stats = self.stats
         fresh: list[Span] = []
@@ -189,8 +175,8 @@ class CallDetector:
                 self._expired(span)
         # Attributes a decoder left unread (collector/decode.py): a span still unpaired may need them
         # when it expires; a paired one never will. Either way the span lets go of the request.
-        for span in callers:
-            span.settle_attrs(not span.paired)
+        for span in callers:  # producers keep theirs: a later consumer's call names their destination
+            span.settle_attrs(not span.paired or span.kind == _PRODUCER)
         # One expiry-queue entry per batch and purpose rather than one per span: the TTL is the same
         # for the whole batch, and expiring a list is far cheaper than a deque of small tuples.
         if parked:
@@ -205,7 +191,13 @@ class CallDetector:
         pk, ck = parent.kind, child.kind
         presource, cresource = parent.resource, child.resource
         if presource.service == cresource.service and not (pk in _CALLER_KINDS and ck in _CALLEE_KINDS):
+            if pk == _CLIENT and ck == _CLIENT:  # rule 9: a wrapper is no call; its attributes may be learned
+                parent.paired = True
+                parent.attrs  # noqa: B018  (read now, before the request is let go of)
             return
+        if pk == _CLIENT and presource.service != cresource.service and self.addresses.due(
+                presource.service, cresource.service, presource.environment, self._now):
+            learn_pair(self.addresses, parent, cresource.service, self._index)
         queue_seconds = None
         if pk == _PRODUCER or ck == _CONSUMER:
             ctype = _MESSAGING
@@ -220,18 +212,27 @@ class CallDetector:
             ctype = _INFERRED
             failed = child.error
         parent.paired = True
-        self.stats.calls += 1
         # Durations computed inline rather than through Span.duration_s: one call per pair saved.
         client_seconds = None
         if pk in _CALLER_KINDS:
             d = parent.end_ns - parent.start_ns
             client_seconds = d / 1e9 if d > 0 else 0.0
         d = child.end_ns - child.start_ns
-        self.sink.call(Call(
+        call = Call(
             parent.start_ns, presource.service, _SERVICE_NODE, cresource.service, _SERVICE_NODE, ctype,
             presource.environment or cresource.environment, failed, client_seconds,
             d / 1e9 if d > 0 else 0.0, child.trace_id, queue_seconds,
-        ))
+        )
+        if pk == _PRODUCER and ck == _CONSUMER:  # rule 10: receive + process of one service are one call
+            call.destination = destination(parent.attrs)
+            self._held.offer(parent.key, call, child.start_ns, self.clock() + self.ttl)
+            return
+        self.stats.calls += 1
+        self.sink.call(call)
+
+    def _emit_held(self, call: Call) -> None:
+        self.stats.calls += 1
+        self.sink.call(call)
 
     def _entry(self, span: Span) -> None:
         """Rule 5: a SERVER or CONSUMER span without a parent is called from a virtual client."""
@@ -242,7 +243,7 @@ class CallDetector:
             name = _first_name(attrs, (MESSAGING_DESTINATION,))
             kind = _QUEUE_NODE
         if name is None:
-            name, kind = USER_NODE, _USER_NODE
+            name, kind = self.entry_node, _USER_NODE
         self.stats.calls += 1
         self.sink.call(Call(
             span.start_ns, name, kind, span.resource.service, _SERVICE_NODE, _ENTRY,
@@ -271,80 +272,90 @@ class CallDetector:
             return
         delay = consumer.start_ns - producer.end_ns
         producer.paired = True
-        self.stats.calls += 1
-        self.sink.call(Call(
+        call = Call(
             producer.start_ns, producer.resource.service, _SERVICE_NODE, consumer.resource.service,
             _SERVICE_NODE, _MESSAGING, producer.resource.environment or consumer.resource.environment,
             consumer.error or producer.error, producer.duration_s, consumer.duration_s,
-            consumer.trace_id, delay / 1e9 if delay > 0 else None,
-        ))
+            consumer.trace_id, delay / 1e9 if delay > 0 else None, destination(producer.attrs),
+        )
+        self._held.offer(producer.key, call, consumer.start_ns, self.clock() + self.ttl)
 
     # ------------------------------------------------------------------ expiry
 
     def expire(self, now: float | None = None) -> None:
         """Expire every entry whose TTL has passed."""
         now = self.clock() if now is None else now
-        queue = self._queue
-        while queue and queue[0][0] <= now:
-            self._expire_entry(queue.popleft(), -1)
+        for queue in (self._queue, self._slow):
+            while queue and queue[0][0] <= now:
+                self._expire_entry(queue.popleft(), -1)
+        self._held.flush(now)
 
     def expire_all(self) -> None:
         """Expire everything pending (shutdown, end of a file import)."""
-        queue = self._queue
-        while queue:
-            self._expire_entry(queue.popleft(), -1)
+        for queue in (self._queue, self._slow):
+            while queue:
+                self._expire_entry(queue.popleft(), -1)
+        self._held.flush()
 
     def _expire_oldest(self) -> None:
         """Expire the oldest live entries until the index is back within max_pending."""
-        queue = self._queue
         excess = self.pending - self.max_pending
-        while excess > 0 and queue:
-            entry = queue[0]
-            live = self._expire_entry(entry, excess)
-            self.stats.expired_early += live
-            excess -= live
-            if entry[3] >= len(entry[2]):
-                queue.popleft()
+        for queue in (self._slow, self._queue):  # producers kept for messaging_ttl are the oldest
+            while excess > 0 and queue:
+                entry = queue[0]
+                live = self._expire_entry(entry, excess)
+                self.stats.expired_early += live
+                excess -= live
+                if entry[3] >= len(entry[2]):
+                    queue.popleft()
 
     def _expire_entry(self, entry: list, budget: int) -> int:  # type: ignore[type-arg]
         """Expire the items of one queue entry `[expires, what, items, position]` from its position
         on, stopping once `budget` live items expired (-1: no limit). Returns how many were live;
         items already resolved (paired, or expired before) are skipped and not counted."""
-        _, what, items, pos = entry
+        expires, what, items, pos = entry
         end = len(items)
         live = 0
-        if what == _INDEXED:
+        if what in (_INDEXED, _KEPT):
+            # Producers wait longer on a normal expiry (rule 10); an early one (a budget) takes them too.
+            kept: list[Span] | None = [] if budget < 0 and what == _INDEXED and self.messaging_ttl > self.ttl else None
             if budget < 0:
                 budget = end - pos
             # Expire in slices of at most the remaining budget (usually the whole rest of the entry in
             # one go): never more live spans than asked, and a plain loop for the common case.
             while pos < end and live < budget:
                 take = min(budget - live, end - pos)
-                live += self._expire_spans(items[pos:pos + take])
+                live += self._expire_spans(items[pos:pos + take], kept)
                 pos += take
+            if kept:
+                self._slow.append([expires - self.ttl + self.messaging_ttl, _KEPT, kept, 0])
         else:
-            table = self._orphans if what == _ORPHAN else self._link_waits
-            unmatched = 0
+            table, unmatched = (self._orphans if what == _ORPHAN else self._link_waits), 0
             while pos < end and live != budget:
                 key, span = items[pos]
                 pos += 1
-                if not self._remove_waiting(table, key, span):
+                if not remove_waiting(table, key, span):
                     continue
                 live += 1
                 if what == _ORPHAN and span.kind in _CALLEE_KINDS:
-                    unmatched += 1
+                    unmatched += 1  # rule 11: a SERVER one is a call from a caller that never reports
+                    self.sink.signal(span, "unmatched_in" if span.kind == _SERVER else "unmatched")
             self._waiting -= live
             self.stats.unmatched += unmatched
         entry[3] = pos
         return live
 
-    def _expire_spans(self, spans: list[Span]) -> int:
-        """Take indexed spans out of the index, applying rules 3 and 4; returns how many were live."""
+    def _expire_spans(self, spans: list[Span], kept: list[Span] | None = None) -> int:
+        """Take indexed spans out of the index, applying rules 3 and 4; returns how many were live.
+        With `kept`, PRODUCER spans stay indexed and are added to it instead (rule 10)."""
         index = self._index
         pop = index.pop
         expired = self._expired
         live = 0
         for span in spans:
+            if kept is not None and span.kind == _PRODUCER and index.get(span.key) is span:
+                kept.append(span)
+                continue
             found = pop(span.key, None)  # one probe of the large index rather than get + del
             if found is span:
                 live += 1
@@ -354,19 +365,6 @@ class CallDetector:
                 index[found.key] = found  # not this entry's span (each key is indexed by one entry)
         return live
 
-    @staticmethod
-    def _remove_waiting(table: dict[bytes, list[Span]], key: bytes, span: Span) -> bool:
-        waiting = table.get(key)
-        if not waiting:
-            return False
-        for i, candidate in enumerate(waiting):
-            if candidate is span:
-                del waiting[i]
-                if not waiting:
-                    del table[key]
-                return True
-        return False
-
     def _expired(self, span: Span) -> None:
         """Rules 3 and 4: a CLIENT/PRODUCER span (callers check the kind) that never got a
         cross-service child."""
@@ -374,22 +372,29 @@ class CallDetector:
         attrs = span.attrs
         if kind == _CLIENT and _is_database(span):
             name = _first_name(attrs, DATABASE_NAME_ORDER)
-            node_kind, ctype = _DATABASE_NODE, _DATABASE
+            node_kind, ctype, named = _DATABASE_NODE, _DATABASE, None
         elif kind == _CLIENT:
+            call = resolve(self.addresses, span)
+            if call is not None:  # rule 9: a learned address of exactly one service
+                span.paired = True
+                self.stats.resolved += 1
+                self.stats.calls += 1
+                self.sink.call(call)
+                self.sink.signal(span, "resolved")
+                return
             name = _first_name(attrs, _CLIENT_PEER_KEYS)
-            node_kind, ctype = _EXTERNAL_NODE, _VIRTUAL
+            node_kind, ctype, named = _EXTERNAL_NODE, _VIRTUAL, None
         else:
-            name = _first_name(attrs, _CLIENT_PEER_KEYS)
-            node_kind, ctype = _EXTERNAL_NODE, _MESSAGING
-            if name is None:
-                name = _first_name(attrs, (MESSAGING_DESTINATION,))
-                node_kind = _QUEUE_NODE
+            name, node_kind, named = producer_target(attrs)
+            ctype = _MESSAGING
         span.paired = True
         if name is None:
             self.stats.unpaired += 1
+            self.sink.signal(span, "unpaired")
             return
         self.stats.calls += 1
         self.sink.call(Call(
             span.start_ns, span.resource.service, _SERVICE_NODE, name, node_kind, ctype,
-            span.resource.environment, span.error, span.duration_s, None, span.trace_id,
+            span.resource.environment, span.error, span.duration_s, None, span.trace_id, None,
+            named if kind == _PRODUCER else None,
         ))

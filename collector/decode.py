@@ -20,6 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from collector.errors import DecodeError
+from collector.hygiene import json_status_unset, json_unmarked_failure, proto_unmarked_failure
 from collector.valid_text import checked, load_json
 from graph.model import (
     ENVIRONMENT_KEYS,
@@ -40,6 +41,7 @@ _NAMING_KINDS = frozenset({3, 4})  # CLIENT, PRODUCER
 _NO_ATTRIBUTES: dict[str, str] = {}
 _ENTRY_KINDS = frozenset({2, 5})  # SERVER, CONSUMER
 _CONSUMER = 5
+_SERVER = 2
 
 
 # --------------------------------------------------------------------------- protobuf
@@ -116,7 +118,10 @@ def decode_request(request: Any, owner_keys: Iterable[str] = ()) -> DecodeResult
                 if parent_id == _ZERO_PARENT:
                     parent_id = b""
                 kind = s.kind
-                error = s.status.code == _STATUS_ERROR
+                code = s.status.code
+                error = code == _STATUS_ERROR
+                if not code and kind == _SERVER:  # rule 12: failures the instrumentation did not mark
+                    error = proto_unmarked_failure(s.attributes)
                 if kind in _NAMING_KINDS:
                     # Attributes read on first use: a CLIENT/PRODUCER span's attributes only matter
                     # when it gets no child (rules 3 and 4), and scanning them is about half of
@@ -355,8 +360,12 @@ def _json_span(raw: Any, resource: Resource, result: DecodeResult) -> Span | Non
                     links.append((lt, ls))
     if parent_id == _ZERO_PARENT:
         parent_id = b""
-    return Span(trace_id, span_id, parent_id, resource, _json_kind(raw.get("kind")), start, end,
-                _json_is_error(raw.get("status")), attrs, tuple(links))
+    kind = _json_kind(raw.get("kind"))
+    status = raw.get("status")
+    error = _json_is_error(status)
+    if kind == _SERVER and json_status_unset(status):  # rule 12
+        error = json_unmarked_failure(raw.get("attributes"))
+    return Span(trace_id, span_id, parent_id, resource, kind, start, end, error, attrs, tuple(links))
 
 
 def decode_json_bytes(data: bytes, owner_keys: Iterable[str] = ()) -> DecodeResult:

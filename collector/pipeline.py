@@ -23,6 +23,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from collector.addresses import AddressBook, AddressSync
 from collector.calls import CallDetector
 from collector.resends import RecentBatches, batch_digest
 from graph.aggregate import (
@@ -31,10 +32,10 @@ from graph.aggregate import (
     DEFAULT_MAX_SERVICES,
     AggregateBatch,
     Aggregator,
-    EdgeTotals,
 )
-from graph.model import DecodeResult, Span
+from graph.model import USER_NODE, DecodeResult, Span
 from graph.store.interface import Store
+from graph.totals import EdgeTotals
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +83,19 @@ class IngestPipeline:
         max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
         database_at_once: bool = False,
         tick_seconds: float = 0.5,
+        entry_node: str = USER_NODE,
+        messaging_ttl: float | None = None,
+        address_memory_seconds: float = 7 * 86_400.0,
     ) -> None:
         self.store = store
         self.aggregator = Aggregator(store.bucket_seconds, max_services=max_services, max_edges=max_edges,
                                      max_environments=max_environments)
         self.detector = CallDetector(
-            self.aggregator, ttl=ttl, max_pending=max_pending, clock=clock, database_at_once=database_at_once
+            self.aggregator, ttl=ttl, max_pending=max_pending, clock=clock, database_at_once=database_at_once,
+            entry_node=entry_node, messaging_ttl=messaging_ttl,
+            addresses=AddressBook(address_memory_seconds),
         )
+        self.addresses = AddressSync(self.detector.addresses)  # rule 9: learned addresses to and from the store
         self.stats = PipelineStats()
         self.recent = RecentBatches(clock)  # batches taken by the worker, to recognise resends
         self.totals = EdgeTotals()
@@ -269,6 +276,7 @@ class IngestPipeline:
 
     def finish(self) -> None:
         """Expire everything pending and flush (end of a file import)."""
+        self.addresses.sync(self.store)  # other processes' learned addresses, before the last spans expire
         self.detector.expire_all()
         self.flush()
 
@@ -282,6 +290,7 @@ class IngestPipeline:
         """
         batch = self.aggregator.drain()
         if not batch and not batch.hints:
+            self.addresses.sync(self.store)
             return
         started = time.perf_counter()
         try:
@@ -290,6 +299,7 @@ class IngestPipeline:
             self.stats.flush_failures += 1
             self.aggregator.restore(batch)
             raise
+        self.addresses.sync(self.store)  # after the aggregates: a failure here loses no call
         elapsed = time.perf_counter() - started
         self.totals.add(batch)
         self.stats.flushes += 1

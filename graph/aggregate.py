@@ -7,14 +7,14 @@ The aggregator collects deltas between two flushes; `drain()` hands them to the 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import add
 
-from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_EXEMPLARS, Call, Resource, Span
+from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS, MAX_DESTINATIONS, MAX_EXEMPLARS, Call, Resource, Span
+from graph.unmatched import UnmatchedAggregate, UnmatchedKey, count_signal, merge_unmatched
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class EdgeAggregate:
 
     __slots__ = (
         "calls", "failed", "client_kind", "server_kind", "client_hist", "server_hist",
-        "client_sum", "server_sum", "queue_sum", "queue_count", "first_ns", "last_ns", "exemplars",
+        "client_sum", "server_sum", "queue_sum", "queue_count", "first_ns", "last_ns", "exemplars", "destinations",
     )
 
     def __init__(self, client_kind: str, server_kind: str, ts_ns: int) -> None:
@@ -53,6 +53,7 @@ class EdgeAggregate:
         self.first_ns = ts_ns
         self.last_ns = ts_ns
         self.exemplars: list[str] = []
+        self.destinations: list[str] = []  # messaging: the queues or topics it went through (rule 10)
 
     def copy(self) -> EdgeAggregate:
         """An independent copy."""
@@ -83,6 +84,9 @@ class EdgeAggregate:
                     exemplars.append(exemplar)
                     if len(exemplars) >= MAX_EXEMPLARS:
                         break
+        for name in other.destinations:  # distinct, at most MAX_DESTINATIONS
+            if len(self.destinations) < MAX_DESTINATIONS and name not in self.destinations:
+                self.destinations.append(name)
 
 
 class ServiceAggregate:
@@ -117,6 +121,7 @@ class AggregateBatch:
     services: dict[ServiceKey, ServiceAggregate] = field(default_factory=dict)
     hints: dict[str, dict[str, str]] = field(default_factory=dict)
     namespaces: dict[NamespaceKey, set[str]] = field(default_factory=dict)
+    unmatched: dict[UnmatchedKey, UnmatchedAggregate] = field(default_factory=dict)  # rule 11
 
     def add_namespace(self, key: NamespaceKey, namespace: str) -> None:
         """Remember a namespace of (bucket, service); beyond MAX_NAMESPACES distinct ones, ignored."""
@@ -127,7 +132,7 @@ class AggregateBatch:
             seen.add(namespace)
 
     def __bool__(self) -> bool:
-        return bool(self.edges or self.services)
+        return bool(self.edges or self.services or self.unmatched)
 
     def drop_unstorable(self) -> int:
         """Remove the rows naming something no database can store (text that is not valid
@@ -161,30 +166,6 @@ def storable(*texts: str) -> bool:
     return True
 
 
-class EdgeTotals:
-    """Cumulative counters per (client, server, connection_type) since the process started, for the
-    Prometheus service-graph series. Updated by the writer thread, read by scrapes."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._totals: dict[tuple[str, str, str], EdgeAggregate] = {}
-
-    def add(self, batch: AggregateBatch) -> None:
-        """Count a batch that was written."""
-        with self._lock:
-            for (_, client, server, ctype, _), edge in batch.edges.items():
-                key = (client, server, ctype)
-                total = self._totals.get(key)
-                if total is None:
-                    total = self._totals[key] = EdgeAggregate(edge.client_kind, edge.server_kind, edge.first_ns)
-                total.merge(edge)
-
-    def snapshot(self) -> list[tuple[tuple[str, str, str], EdgeAggregate]]:
-        """A consistent copy of the totals."""
-        with self._lock:
-            return [(key, total.copy()) for key, total in self._totals.items()]
-
-
 @dataclass
 class AggregatorStats:
     """Counters exposed as metrics."""
@@ -209,11 +190,8 @@ class Aggregator:
         self, bucket_seconds: int = 300, max_services: int = DEFAULT_MAX_SERVICES,
         max_edges: int = DEFAULT_MAX_EDGES, max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
     ) -> None:
-        self.bucket_ns = bucket_seconds * 1_000_000_000
-        self.bucket_seconds = bucket_seconds
-        self.max_services = max_services
-        self.max_edges = max_edges
-        self.max_environments = max_environments
+        self.bucket_ns, self.bucket_seconds = bucket_seconds * 1_000_000_000, bucket_seconds
+        self.max_services, self.max_edges, self.max_environments = max_services, max_edges, max_environments
         self.stats = AggregatorStats()
         self._known_nodes: set[str] = set()
         self._known_environments: set[str] = set()
@@ -222,6 +200,14 @@ class Aggregator:
         self._last_warning: dict[str, float] = {}
         self._last_resource: Resource | None = None
         self._last_environment = ("", False)  # the last resource's environment, as counted
+
+    def signal(self, span: Span, signal: str) -> None:
+        """An instrumentation signal of the span's service (graph.unmatched.SIGNALS; `unmatched_in`:
+        a SERVER span whose parent never arrived, also a call from a caller that never reports)."""
+        env = span.resource.environment
+        env = env if env in self._known_environments else self._environment(env)
+        key = ((span.start_ns // self.bucket_ns) * self.bucket_seconds, span.resource.service, env)
+        count_signal(self._batch.unmatched, key, signal, span.error, span.duration_s)
 
     def sighting(self, span: Span) -> None:
         """Count one span of its service."""
@@ -334,6 +320,9 @@ class Aggregator:
             exemplar = call.trace_id.hex()
             if exemplar not in agg.exemplars:
                 agg.exemplars.append(exemplar)
+        named = call.destination
+        if named is not None and len(agg.destinations) < MAX_DESTINATIONS and named not in agg.destinations:
+            agg.destinations.append(named)
 
     def _admit_nodes(self, client: str, server: str) -> bool:
         """Remember both ends of a new edge, or neither (and count the call dropped) at max_services."""
@@ -387,6 +376,7 @@ class Aggregator:
             current.services[key] = svc
         for service, hints in batch.hints.items():
             current.hints.setdefault(service, hints)
+        merge_unmatched(current.unmatched, batch.unmatched)
         for nkey, seen in batch.namespaces.items():
             for namespace in sorted(seen):
                 current.add_namespace(nkey, namespace)

@@ -62,16 +62,25 @@ PEER_SERVICE_KEYS = ("service.peer.name", "peer.service")
 SERVER_ADDRESS = "server.address"
 NETWORK_PEER_ADDRESS = "network.peer.address"
 MESSAGING_DESTINATION = "messaging.destination.name"
+# Rule 10: a temporary or anonymous destination is named by its template, else by the broker.
+MESSAGING_TEMPLATE = "messaging.destination.template"
+MESSAGING_TEMPORARY_FLAGS = ("messaging.destination.temporary", "messaging.destination.anonymous")
+MAX_DESTINATIONS = 5  # destination names listed per messaging edge
 DB_KEYS = ("db.system", "db.system.name", "db.namespace", "db.name")
 DATABASE_NAME_ORDER = (
     "service.peer.name", "peer.service", "server.address", "network.peer.address",
     "db.namespace", "db.name", "db.system.name", "db.system",
 )
-SPAN_ATTRIBUTE_KEYS = frozenset(
-    {*PEER_SERVICE_KEYS, SERVER_ADDRESS, NETWORK_PEER_ADDRESS, MESSAGING_DESTINATION, *DB_KEYS}
-)
-# Loopback and wildcard addresses never name a node.
+SPAN_ATTRIBUTE_KEYS = frozenset({
+    *PEER_SERVICE_KEYS, SERVER_ADDRESS, NETWORK_PEER_ADDRESS, MESSAGING_DESTINATION, MESSAGING_TEMPLATE,
+    *MESSAGING_TEMPORARY_FLAGS, *DB_KEYS,
+})
+# Loopback and wildcard addresses never name a node (the full test: collector.hygiene.is_loopback).
 NON_NAMES = frozenset({"127.0.0.1", "0.0.0.0", "::1", "::", "localhost", "[::1]", ""})  # noqa: S104
+# Rule 12: status attributes that mark a SERVER span with status UNSET as failed.
+HTTP_STATUS_KEYS = ("http.response.status_code", "http.status_code")
+GRPC_STATUS_KEY = "rpc.grpc.status_code"
+GRPC_SERVER_ERRORS = frozenset({2, 4, 12, 13, 14, 15})
 
 # Resource attributes kept as identity hints (service.name itself is the identity).
 HINT_KEYS = (
@@ -192,7 +201,8 @@ class Call:
 
     `ts_ns` is the caller's start (the callee's for an entry call), in Unix nanoseconds. Latencies
     are in seconds, None when that side did not report one; `queue_seconds` only for messaging
-    (consumer start - producer end, when positive). `trace_id` becomes an exemplar of the edge.
+    (consumer start - producer end, when positive). `trace_id` becomes an exemplar of the edge;
+    `destination` (messaging only) is the queue or topic the call went through, when named.
     Not frozen: one is built per call on the ingest hot path, and a frozen dataclass costs
     several times more to build.
     """
@@ -209,6 +219,7 @@ class Call:
     server_seconds: float | None
     trace_id: bytes
     queue_seconds: float | None = None
+    destination: str | None = None
 
 
 @dataclass(slots=True)

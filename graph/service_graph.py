@@ -6,8 +6,10 @@ graph.edges; exports: graph.export (GraphML: `ServiceGraph.to_graphml`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +23,7 @@ from graph.reach import Topology, reach_counts
 from graph.store.reads import WindowReads
 from graph.store.rows import EdgeTable
 
+log = logging.getLogger(__name__)
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -47,6 +50,32 @@ class Node:
         return self.kind != NodeKind.SERVICE
 
 
+def entry_node_id(name: str) -> str:
+    """The id of the entry node `name` when a real service has that name too (rule 13)."""
+    return f"{name} (entry)"
+
+
+@functools.lru_cache(maxsize=64)
+def warn_entry_collision(name: str) -> None:
+    """Log once per name and process: a service is named like the entry node."""
+    log.warning("a service is named %r like the entry node; the entry node is shown as %r. "
+                "Set another entry_node (OWNERMAP_ENTRY_NODE)", name, entry_node_id(name))
+
+
+def entry_apart(table: EdgeTable, services: dict[str, Node]) -> EdgeTable:
+    """Rule 13: the entry node is never merged with a service of the same name. When one exists, the
+    entry node's edges name it `<name> (entry)` (a copy of the table; the given one may be shared)."""
+    user = NodeKind.USER
+    clash = {c for c, kind in zip(table.client, table.client_kind, strict=True) if kind == user and c in services}
+    if not clash:
+        return table
+    for name in clash:
+        warn_entry_collision(name)
+    client = [entry_node_id(c) if kind == user and c in clash else c
+              for c, kind in zip(table.client, table.client_kind, strict=True)]
+    return dataclasses.replace(table, client=client, order=None, states=None)
+
+
 class ServiceGraph(LayoutMixin):
     """Nodes and edges of one window, with dependency queries over its topology."""
 
@@ -56,6 +85,14 @@ class ServiceGraph(LayoutMixin):
     ) -> None:
         self.window = window
         self.nodes = nodes
+        # Per (client, server, connection_type): the destinations of a messaging edge (rule 10).
+        self.destinations: dict[tuple[str, str, str], list[str]] = {}
+        # Addresses learned for several services since the window's start (rule 9): they stay virtual.
+        self.ambiguous_addresses: list[dict[str, Any]] = []
+        # Per service: (calls, failed) from callers that never report (rule 11).
+        self.unmatched_in: dict[str, tuple[int, int]] = {}
+        # Per service: rule 11 calls and instrumentation signals (unpaired, unmatched, resolved).
+        self.signals: dict[str, dict[str, int]] = {}
         self.include_self = include_self
         self._made = made  # edge objects made before, reused for edges whose sums did not change
         self.table = edges if isinstance(edges, EdgeTable) else None
@@ -140,12 +177,18 @@ class ServiceGraph(LayoutMixin):
                 if last > node.last_seen_ns:
                     node.last_seen_ns = last
 
+        table = entry_apart(table, nodes)
         for client, server, client_kind, server_kind, first, last in zip(
                 table.client, table.server, table.client_kind, table.server_kind, table.first_seen_ns,
                 table.last_seen_ns, strict=True):
             seen(client, client_kind, first, last)
             seen(server, server_kind, first, last)
-        return cls(window, nodes, table, include_self, made)
+        graph = cls(window, nodes, table, include_self, made)
+        graph.destinations = store.edge_destinations(window, env)
+        graph.ambiguous_addresses = store.ambiguous_addresses(int(window.start))
+        graph.signals = store.signals(window, env)
+        graph.unmatched_in = {name: (c["calls"], c["failed"]) for name, c in graph.signals.items() if c["calls"]}
+        return graph
 
     # ------------------------------------------------------------------ queries
 

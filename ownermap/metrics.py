@@ -10,8 +10,8 @@ from prometheus_client.registry import Collector
 
 from collector.ingest import Receiver
 from collector.pipeline import IngestPipeline
-from graph.aggregate import EdgeTotals
 from graph.model import LATENCY_BUCKETS
+from graph.totals import EdgeTotals
 
 
 class IngestCollector(Collector):
@@ -113,6 +113,26 @@ class ServiceGraphCollector(Collector):
         yield failed
         yield server
         yield client
+        # Rule 11: calls into a service whose caller never reported (no edge, so not above).
+        unmatched = CounterMetricFamily("ownermap_unmatched_in", "Calls into a service from callers that never "
+                                        "report (SERVER spans whose parent never arrived)", labels=["service"])
+        unmatched_failed = CounterMetricFamily("ownermap_unmatched_in_failed", "Failed calls among them",
+                                               labels=["service"])
+        for service, (calls, failed_calls) in sorted(self.totals.unmatched_in().items()):
+            unmatched.add_metric([service], calls)
+            unmatched_failed.add_metric([service], failed_calls)
+        yield unmatched
+        yield unmatched_failed
+        # What each service's instrumentation misses (DESIGN §2 rules 4, 5, 9, 11).
+        helps = {"unpaired": "CLIENT/PRODUCER spans of the service with no child and no peer named",
+                 "unmatched": "SERVER/CONSUMER spans of the service whose parent never arrived",
+                 "resolved": "Unpaired CLIENT spans of the service counted on a service through a learned address"}
+        families = {name: CounterMetricFamily(f"ownermap_service_spans_{name}", text, labels=["service"])
+                    for name, text in helps.items()}
+        for service, counts in sorted(self.totals.signals().items()):
+            for name, family in families.items():
+                family.add_metric([service], counts[name])
+        yield from families.values()
 
 
 def _buckets(counts: list[int]) -> list[tuple[str, float]]:

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     report_webhook_format: Literal["slack", "json"] = "slack"
     report_webhook_attempts: int = Field(5, ge=1, le=20)
     report_dir: Path | None = None
+    entry_node: str = Field("user", min_length=1, max_length=256, pattern=r"\S")
+    messaging_ttl: float = Field(300.0, gt=0, le=86_400)
+    address_memory: float = Field(7.0, gt=0, le=365)
 
     @field_validator("report_schedule")
     @classmethod

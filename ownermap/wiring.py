@@ -17,5 +17,6 @@ def build_pipeline(settings: Settings, store: Store, clock: Callable[[], float] 
         store, ttl=s.pairing_ttl, max_pending=s.max_pending, clock=clock,
         queue_batches=s.ingest_queue_batches, max_queued_spans=s.ingest_queue_spans,
         max_services=s.max_services, max_edges=s.max_edges, max_environments=s.max_environments,
-        database_at_once=s.database_at_once,
+        database_at_once=s.database_at_once, entry_node=s.entry_node,
+        messaging_ttl=s.messaging_ttl, address_memory_seconds=s.address_memory * 86_400,
     )

@@ -268,8 +268,9 @@ class OwnershipAnalysis:
             orphan_codes = [c for c in own.findings if c in ORPHAN_CODES]
             if not orphan_codes:
                 continue
-            calls = sum(e.calls for e in self._in.get(name, []))
-            errors = sum(e.errors for e in self._in.get(name, []))
+            unmatched_calls, unmatched_failed = self.graph.unmatched_in.get(name, (0, 0))  # callers not reporting
+            calls = sum(e.calls for e in self._in.get(name, [])) + unmatched_calls
+            errors = sum(e.errors for e in self._in.get(name, [])) + unmatched_failed
             out.append(OrphanRisk(name, sorted(set(own.findings)), dependents.get(name, 0), calls,
                                   round(errors / calls, 4) if calls else 0.0, own.owner, own.suggested_owners))
         return sorted(out, key=lambda o: o.sort_key)

@@ -44,7 +44,8 @@ def get_graph(
         body = answers.bodies.get(key) if answers is not None else None
         if body is None:
             nodes, edges = _owned(graph_nodes(graph, lens), graph_edges(graph), owner)
-            body = json_bytes({"window": graph.window.as_dict(), "nodes": nodes, "edges": edges})
+            body = json_bytes({"window": graph.window.as_dict(), "nodes": nodes, "edges": edges,
+                               "ambiguous_addresses": graph.ambiguous_addresses})
             if answers is not None:
                 answers.bodies[key] = body
         return Response(body, media_type="application/json")

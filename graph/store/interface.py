@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any
 
 from graph.aggregate import AggregateBatch
 from graph.model import Window
@@ -52,6 +53,33 @@ class Store(ABC):
     @abstractmethod
     def namespaces(self, window: Window) -> dict[str, set[str]]:
         """The distinct `service.namespace` values each service was seen with in the window."""
+
+    @abstractmethod
+    def edge_destinations(self, window: Window, env: str | None = None) -> dict[tuple[str, str, str], list[str]]:
+        """Per (client, server, connection_type): the destination names of a messaging edge in the
+        window (at most 5, alphabetical; DESIGN §2 rule 10)."""
+
+    @abstractmethod
+    def unmatched_in(self, window: Window, env: str | None = None) -> dict[str, tuple[int, int]]:
+        """Per service: (calls, failed) from callers that never report, in the window (rule 11)."""
+
+    @abstractmethod
+    def signals(self, window: Window, env: str | None = None) -> dict[str, dict[str, int]]:
+        """Per service: `calls`, `failed` (rule 11) and the instrumentation signals `unpaired`,
+        `unmatched`, `resolved` of the window."""
+
+    @abstractmethod
+    def write_addresses(self, rows: list[tuple[str, str, str, int]], forget_before: int) -> None:
+        """Upsert learned addresses (address, environment, service, last seen in Unix seconds; the
+        latest time wins) and delete those last seen before `forget_before` (rule 9)."""
+
+    @abstractmethod
+    def learned_addresses(self, since: int) -> list[tuple[str, str, str, int]]:
+        """Learned addresses last seen at or after `since` (Unix seconds)."""
+
+    @abstractmethod
+    def ambiguous_addresses(self, since: int) -> list[dict[str, Any]]:
+        """Addresses learned for several services since `since`, as `{"address", "services"}`."""
 
     @abstractmethod
     def inbound(self, window: Window, env: str | None = None, service: str | None = None) -> list[InboundBucket]:

@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -248,6 +249,22 @@ class QueryMirror:
         """Calls into each service per bucket: not mirrored (the mirror keeps window sums), read from
         the SQL store."""
         return self.store.inbound(window, env, service)
+
+    def edge_destinations(self, window: Window, env: str | None = None) -> dict[tuple[str, str, str], list[str]]:
+        """The destinations of each messaging edge: not mirrored, read from the SQL store."""
+        return self.store.edge_destinations(window, env)
+
+    def unmatched_in(self, window: Window, env: str | None = None) -> dict[str, tuple[int, int]]:
+        """Calls from callers that never report, per service (rule 11): read from the SQL store."""
+        return self.store.unmatched_in(window, env)
+
+    def signals(self, window: Window, env: str | None = None) -> dict[str, dict[str, int]]:
+        """Per service: rule 11 calls and instrumentation signals: read from the SQL store."""
+        return self.store.signals(window, env)
+
+    def ambiguous_addresses(self, since: int) -> list[dict[str, Any]]:
+        """Addresses learned for several services (rule 9): read from the SQL store."""
+        return self.store.ambiguous_addresses(since)
 
     def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
         """Edges with activity in the window, summed over it."""

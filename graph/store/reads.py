@@ -7,7 +7,7 @@ builds graphs and topologies from either and keeps its caches inside.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from graph.model import Window
 from graph.store.rows import EdgeTable, ServiceRow, TopologyRows
@@ -37,4 +37,17 @@ class WindowReads(Protocol):
 
     def inbound(self, window: Window, env: str | None = None, service: str | None = None) -> list[InboundBucket]:
         """Calls into each service (or one) per store bucket of the window, oldest first."""
+        ...
+
+    def edge_destinations(self, window: Window, env: str | None = None) -> dict[tuple[str, str, str], list[str]]:
+        """Per (client, server, connection_type): the destination names of a messaging edge (at most 5)."""
+        ...
+
+    def ambiguous_addresses(self, since: int) -> list[dict[str, Any]]:
+        """Addresses learned for several services since `since` (rule 9), `{"address", "services"}`."""
+        ...
+
+    def signals(self, window: Window, env: str | None = None) -> dict[str, dict[str, int]]:
+        """Per service: `calls`, `failed` from callers that never report (rule 11) and the
+        instrumentation signals `unpaired`, `unmatched`, `resolved`, in the window."""
         ...

@@ -35,6 +35,10 @@ def _hist_columns_ddl() -> str:
     return ", ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in (*CLIENT_HIST, *SERVER_HIST))
 
 
+def _server_hist_ddl() -> str:
+    return ", ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in SERVER_HIST)
+
+
 def _edge_table_ddl(name: str) -> str:
     """An edge aggregate table (the 5-minute and the hourly tables have the same columns)."""
     return f"""CREATE TABLE {name} (
@@ -106,6 +110,26 @@ MIGRATIONS: list[list[str]] = [
         *(f"""CREATE TABLE {t} (
             bucket BIGINT NOT NULL, service TEXT NOT NULL, namespace TEXT NOT NULL,
             PRIMARY KEY (bucket, service, namespace))""" for t in NAMESPACE_TABLES),
+    ],
+    [
+        # The destinations of messaging edges, per hour (graph.store.destinations).
+        """CREATE TABLE edge_destinations (
+            bucket BIGINT NOT NULL, client TEXT NOT NULL, server TEXT NOT NULL,
+            connection_type TEXT NOT NULL, environment TEXT NOT NULL, destination TEXT NOT NULL,
+            PRIMARY KEY (bucket, client, server, connection_type, environment, destination))""",
+        # Learned addresses, shared by every process (graph.store.addresses; DESIGN §2 rule 9).
+        """CREATE TABLE learned_addresses (
+            address TEXT NOT NULL, environment TEXT NOT NULL, service TEXT NOT NULL,
+            last_seen BIGINT NOT NULL, PRIMARY KEY (address, environment, service))""",
+        "CREATE INDEX learned_addresses_last_seen ON learned_addresses (last_seen)",
+        # Calls from callers that never report and instrumentation signals, 5-minute and hourly
+        # (graph.store.unmatched; rule 11).
+        *(f"""CREATE TABLE {t} (
+            bucket BIGINT NOT NULL, service TEXT NOT NULL, environment TEXT NOT NULL,
+            calls BIGINT NOT NULL, failed BIGINT NOT NULL, {_server_hist_ddl()},
+            unpaired BIGINT NOT NULL DEFAULT 0, unmatched BIGINT NOT NULL DEFAULT 0,
+            resolved BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (bucket, service, environment))"""
+          for t in ("unmatched_in_buckets", "unmatched_in_hours")),
     ],
 ]
 

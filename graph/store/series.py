@@ -2,7 +2,7 @@
 
 Unlike the window sums (`edge_query`), these keep the buckets apart (5 minutes within the last day,
 1 hour beyond), summed over clients, connection types and environments (unless one is asked for).
-Self-calls are left out.
+Self-calls are left out; calls from callers that never report (DESIGN §2 rule 11) are added in.
 """
 
 from __future__ import annotations
@@ -32,31 +32,34 @@ class InboundBucket:
 
 
 def inbound_query(placeholder: str, bucket_seconds: int, env: str | None, service: str | None) -> str:
-    """Per (service, bucket) sums of calls into services, from both resolutions (parameters:
-    `inbound_params`)."""
+    """Per (service, bucket) sums of calls into services, from both resolutions, including the calls
+    from callers that never report (rule 11, the unmatched_in tables) (parameters: `inbound_params`)."""
     p = placeholder
-    filters = f"bucket >= {p} AND bucket < {p} AND client <> server"
+    filters = f"bucket >= {p} AND bucket < {p}"
     if env is not None:
         filters += f" AND environment = {p}"
-    if service is not None:
-        filters += f" AND server = {p}"
+    columns = ", ".join(("calls", "failed", *SERVER_HIST))
+    parts = []
+    for edges, unmatched, seconds in (("edge_buckets", "unmatched_in_buckets", int(bucket_seconds)),
+                                      ("edge_hours", "unmatched_in_hours", HOUR)):
+        target = f" AND server = {p}" if service is not None else ""
+        parts.append(f"SELECT server AS service, bucket, {seconds} AS seconds, {columns} FROM {edges} "
+                     f"WHERE {filters} AND client <> server{target}")
+        target = f" AND service = {p}" if service is not None else ""
+        parts.append(f"SELECT service, bucket, {seconds} AS seconds, {columns} FROM {unmatched} "
+                     f"WHERE {filters} AND calls > 0{target}")
     sums = ", ".join(f"SUM({c})" for c in ("calls", "failed", *SERVER_HIST))
-    parts = [
-        f"SELECT server, bucket, {seconds}, {sums} FROM {table} WHERE {filters} GROUP BY server, bucket"
-        for table, seconds in (("edge_buckets", int(bucket_seconds)), ("edge_hours", HOUR))
-    ]
-    return " UNION ALL ".join(parts)
+    return (f"SELECT service, bucket, seconds, {sums} FROM ({' UNION ALL '.join(parts)}) AS i "
+            "GROUP BY service, bucket, seconds")
 
 
 def inbound_params(window: Window, bucket_seconds: int, env: str | None, service: str | None) -> list[object]:
     """The parameters of `inbound_query` for a window."""
     params: list[object] = []
     for seconds in (bucket_seconds, HOUR):
-        params.extend(bucket_range(window, seconds))
-        if env is not None:
-            params.append(env)
-        if service is not None:
-            params.append(service)
+        one = [*bucket_range(window, seconds), *([env] if env is not None else []),
+               *([service] if service is not None else [])]
+        params.extend(one * 2)  # the edge table, then the unmatched_in table
     return params
 
 

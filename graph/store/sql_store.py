@@ -16,6 +16,18 @@ from typing import Any
 
 from graph.aggregate import AggregateBatch
 from graph.model import Window
+from graph.store.addresses import AddressRow, address_rows, address_upsert_sql, ambiguous, forget_sql, learned_sql
+from graph.store.destinations import (
+    TABLE as DESTINATIONS_TABLE,
+)
+from graph.store.destinations import (
+    EdgeIdentity,
+    destination_insert_sql,
+    destination_rows,
+    destinations_params,
+    destinations_query,
+    edge_destinations,
+)
 from graph.store.interface import Store
 from graph.store.rows import ChangeSet, EdgeRow, EdgeTable, ServiceRow, batch_rows
 from graph.store.schema import (
@@ -40,6 +52,15 @@ from graph.store.sql import (
     service_upsert_sql,
     window_params,
 )
+from graph.store.unmatched import TABLES as UNMATCHED_TABLES
+from graph.store.unmatched import (
+    unmatched_params,
+    unmatched_query,
+    unmatched_rollup_sql,
+    unmatched_rows,
+    unmatched_upsert_sql,
+)
+from graph.unmatched import SIGNALS
 
 
 class SqlStore(Store):
@@ -53,6 +74,8 @@ class SqlStore(Store):
         self._service_upsert = service_upsert_sql(p)
         self._hints_upsert = hints_upsert_sql(p)
         self._namespace_insert = namespace_insert_sql(p)
+        self._destination_insert = destination_insert_sql(p)
+        self._unmatched_upsert = unmatched_upsert_sql(p)
 
     @abstractmethod
     def _transaction(self) -> AbstractContextManager[Any]:
@@ -102,6 +125,11 @@ class SqlStore(Store):
             cur.executemany(self._hints_upsert, hint_rows)
             if namespace_rows:
                 cur.executemany(self._namespace_insert, namespace_rows)
+            destinations, unmatched = destination_rows(batch), unmatched_rows(batch)
+            if destinations:
+                cur.executemany(self._destination_insert, destinations)
+            if unmatched:
+                cur.executemany(self._unmatched_upsert, unmatched)
 
     def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
         """Edges with activity in the window, summed over it."""
@@ -136,6 +164,36 @@ class SqlStore(Store):
                                                window_params(window, self.bucket_seconds, None)):
             out.setdefault(service, set()).add(namespace)
         return out
+
+    def edge_destinations(self, window: Window, env: str | None = None) -> dict[EdgeIdentity, list[str]]:
+        """The destinations of each messaging edge in the window (at most 5 each)."""
+        return edge_destinations(self._select(destinations_query(self.placeholder, env),
+                                              destinations_params(window, env)))
+
+    def unmatched_in(self, window: Window, env: str | None = None) -> dict[str, tuple[int, int]]:
+        """Per service: (calls, failed) from callers that never report, in the window (rule 11)."""
+        return {service: (counts["calls"], counts["failed"]) for service, counts in self.signals(window, env).items()}
+
+    def signals(self, window: Window, env: str | None = None) -> dict[str, dict[str, int]]:
+        """Per service: `calls`, `failed` (rule 11) and the instrumentation signals `unpaired`,
+        `unmatched`, `resolved` of the window."""
+        rows = self._select(unmatched_query(self.placeholder, env), unmatched_params(window, self.bucket_seconds, env))
+        names = ("calls", "failed", *SIGNALS)
+        return {str(row[0]): dict(zip(names, map(int, row[1:]), strict=True)) for row in rows}
+
+    def write_addresses(self, rows: list[AddressRow], forget_before: int) -> None:
+        """Upsert learned addresses (rule 9; the latest time wins) and forget those seen before a time."""
+        with self._transaction() as cur:
+            cur.executemany(address_upsert_sql(self.placeholder), sorted(rows))
+            cur.execute(forget_sql(self.placeholder), (forget_before,))
+
+    def learned_addresses(self, since: int) -> list[AddressRow]:
+        """Learned addresses last seen at or after `since` (Unix seconds)."""
+        return address_rows(self._select(learned_sql(self.placeholder), [since]))
+
+    def ambiguous_addresses(self, since: int) -> list[dict[str, Any]]:
+        """Addresses learned for several services since `since`: `{"address", "services"}` each."""
+        return ambiguous(self.learned_addresses(since))
 
     def inbound(self, window: Window, env: str | None = None, service: str | None = None) -> list[InboundBucket]:
         """Calls into each service (or one) per bucket of the window, oldest first (self-calls left out)."""
@@ -192,12 +250,13 @@ class SqlStore(Store):
         seq = self._next_seq(cur)
         for statement in rollup_sql(p):
             cur.execute(statement, (seq, cutoff) if statement.startswith("INSERT") else (cutoff,))
-        for statement in namespace_rollup_sql(p):
+        for statement in (*namespace_rollup_sql(p), *unmatched_rollup_sql(p)):
             cur.execute(statement, (cutoff,))
         # Rows far ahead of the clock (spans with a wrong clock or forged times) are deleted too: they
         # would never age out, and every reader that loads "from a horizon on" would load them.
         future = int(now) + FUTURE_SECONDS
-        for table in ("edge_hours", "service_hours", "edge_buckets", "service_buckets", *NAMESPACE_TABLES):
+        for table in ("edge_hours", "service_hours", "edge_buckets", "service_buckets", *NAMESPACE_TABLES,
+                      DESTINATIONS_TABLE, *UNMATCHED_TABLES):
             cur.execute(f"DELETE FROM {table} WHERE bucket < {p} OR bucket >= {p}", (expired, future))
         cur.execute(f"DELETE FROM claims WHERE claimed_at < {p}", (expired,))
         # Readers that mirror the tables (graph.store.mirror) learn from these what was deleted.

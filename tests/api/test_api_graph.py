@@ -29,7 +29,7 @@ def test_graph_formats_have_their_media_type(client: TestClient, fmt: str) -> No
 
 def test_graph_json_contract(client: TestClient) -> None:
     body = client.get("/api/v1/graph").json()
-    assert set(body) == {"window", "nodes", "edges"}
+    assert set(body) == {"window", "nodes", "edges", "ambiguous_addresses"}
     assert body["window"] == {"start": "2023-11-07T23:15:00Z", "end": "2023-11-14T23:15:00Z"}
     for node in body["nodes"]:
         assert set(node) == {"id", "kind", "owner", "owner_status"}

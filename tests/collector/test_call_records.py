@@ -28,6 +28,9 @@ class RecordingSink:
         """Keep the record."""
         self.calls.append(call)
 
+    def signal(self, span: Span, signal: str) -> None:
+        """Not a call: ignored here."""
+
 
 def _detect(*specs: SpanSpec) -> list[Call]:
     sink = RecordingSink()

@@ -404,11 +404,12 @@ def test_virtual_peer_name_order_for_clients(attrs: dict[str, str], peer: str | 
     assert harness.stats.unpaired == (0 if peer else 1)
 
 
-def test_producer_peer_attribute_names_an_external_node_before_its_destination() -> None:
+def test_producer_destination_names_the_node_before_its_broker() -> None:
+    """DESIGN §2 rule 10 (the queues of one broker are different nodes); before it, the peer won."""
     harness = run_requests([[span("req:PRODUCER p", {"peer.service": "broker", **ORDERS_TOPIC}, error=True)]])
     observed = harness.observed()
-    assert observed.calls == {("req", "broker", MESSAGING): (1, 1)}
-    assert observed.kinds["broker"] == EXTERNAL
+    assert observed.calls == {("req", "orders", MESSAGING): (1, 1)}
+    assert observed.kinds["orders"] == QUEUE_NODE
 
 
 def test_consumer_entry_is_named_by_its_destination_without_a_peer() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 
+from collector.addresses import AddressBook
 from collector.calls import CallDetector
 from collector.decode import DecodeError, decode_request, decode_request_bytes
 from collector.ingest import Receiver
@@ -54,7 +55,11 @@ def test_detector_reads_attributes_of_unpaired_clients_and_drops_those_of_paired
     )
     now = [0.0]
     aggregator = Aggregator()
-    detector = CallDetector(aggregator, ttl=5.0, clock=lambda: now[0])
+    # Rule 9 reads a paired client's attributes once per (caller, callee) and `learn_every`: this pair
+    # was learned just before, so this one is dropped unread.
+    book = AddressBook()
+    assert book.due("api", "billing", "", 0.0)
+    detector = CallDetector(aggregator, ttl=5.0, clock=lambda: now[0], addresses=book)
     paired, database, _ = spans = decode_request(request).spans
     detector.add(spans)
     # Neither span refers to the decoded request any more (it can be freed).

@@ -1,0 +1,116 @@
+"""Attribute hygiene and failures the instrumentation did not mark (DESIGN §2, rules 12 and 13).
+
+Telemetry is untrusted: a blank value is no value, loopback and wildcard addresses never name a
+node, and a SERVER span left with status UNSET can still say it failed through its HTTP or gRPC
+status code attribute.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from typing import Any
+
+from graph.model import GRPC_SERVER_ERRORS, GRPC_STATUS_KEY, HTTP_STATUS_KEYS
+
+_LOOPBACK_WORDS = frozenset({"localhost", "::1", "::", "[::1]", "[::]", "0.0.0.0"})  # noqa: S104
+_STATUS_KEYS = frozenset({*HTTP_STATUS_KEYS, GRPC_STATUS_KEY})
+
+
+def is_loopback(value: str) -> bool:
+    """True for loopback and wildcard addresses: 127.0.0.0/8, ::1, 0.0.0.0, ::, localhost and
+    *.localhost, in any case (also bracketed IPv6 and IPv4-mapped forms)."""
+    text = value.strip().lower()
+    if text in _LOOPBACK_WORDS or text.endswith(".localhost"):
+        return True
+    if not text or not (text[0].isdigit() or text[0] in ":["):
+        return False  # not an IP literal: skip the parse
+    try:
+        address = ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    return address.is_loopback or address.is_unspecified
+
+
+def names_a_node(value: str | None) -> bool:
+    """True when an attribute value may name a node: present, not blank, not loopback."""
+    if not value or value.isspace():
+        return False
+    if value[0].isalpha() and "LOCALHOST" not in value.upper():
+        return True  # a host or service name (the usual case): no address to parse
+    return not is_loopback(value)
+
+
+def present(value: str | None) -> bool:
+    """True when an attribute value counts as given (not empty, not whitespace only)."""
+    return bool(value) and not value.isspace()  # type: ignore[union-attr]
+
+
+def _code(value: Any) -> int | None:
+    """A status code given as an integer or a numeric string; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit() and len(text) <= 9:
+            return int(text)
+    return None
+
+
+def failed_by_code(key: str, value: Any) -> bool:
+    """Rule 12: does this status attribute say the server failed?"""
+    code = _code(value)
+    if code is None:
+        return False
+    if key == GRPC_STATUS_KEY:
+        return code in GRPC_SERVER_ERRORS
+    return code >= 500
+
+
+def proto_unmarked_failure(attributes: Iterable[Any]) -> bool:
+    """Rule 12 over a protobuf span's attributes (KeyValue messages)."""
+    keys = _STATUS_KEYS
+    for kv in attributes:
+        key = kv.key
+        if key in keys:
+            value = kv.value
+            which = value.WhichOneof("value")
+            if which == "int_value":
+                raw: Any = value.int_value
+            elif which == "string_value":
+                raw = value.string_value
+            else:
+                continue
+            if failed_by_code(key, raw):
+                return True
+    return False
+
+
+def json_unmarked_failure(items: Any) -> bool:
+    """Rule 12 over an OTLP/JSON span's `attributes` list."""
+    if not isinstance(items, list):
+        return False
+    for kv in items:
+        if not isinstance(kv, dict) or kv.get("key") not in _STATUS_KEYS:
+            continue
+        value = kv.get("value")
+        if not isinstance(value, dict):
+            continue
+        for name in ("intValue", "int_value", "stringValue", "string_value"):
+            if name in value:
+                if failed_by_code(kv["key"], value[name]):
+                    return True
+                break
+    return False
+
+
+def json_status_unset(status: Any) -> bool:
+    """True when an OTLP/JSON status is UNSET (absent, 0 or its enum name)."""
+    if not isinstance(status, dict):
+        return True
+    return status.get("code") in (None, 0, "0", "STATUS_CODE_UNSET")
