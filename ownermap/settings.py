@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     report_webhook_format: Literal["slack", "json"] = "slack"
     report_webhook_attempts: int = Field(5, ge=1, le=20)
     report_dir: Path | None = None
+    objective_min_calls: int = Field(100, ge=1)
+    burn_min_calls: int = Field(10, ge=1)
 
     @field_validator("report_schedule")
     @classmethod

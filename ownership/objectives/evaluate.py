@@ -24,6 +24,8 @@ class Limits:
     burn_min_calls: int = 10
 
 
+DEFAULT_LIMITS = Limits()
+
 @dataclass(frozen=True, slots=True)
 class ObjectiveResult:
     """An objective as measured over its window ending at `end`."""
@@ -73,7 +75,7 @@ def measure(objective: Objective, buckets: Sequence[InboundBucket], end: float) 
 
 
 def evaluate(objective: Objective, buckets: Sequence[InboundBucket], end: float, *, matched: bool,
-             owner: str | None = None, limits: Limits = Limits()) -> ObjectiveResult:
+             owner: str | None = None, limits: Limits = DEFAULT_LIMITS) -> ObjectiveResult:
     """The objective's result; status is the first that applies of unmatched, insufficient_data,
     breached (budget_remaining ≤ 0), burning (fast or slow burn now), met."""
     budget, series = measure(objective, buckets, end)
