@@ -97,11 +97,13 @@ class WeekAnalysis:
         return out
 
 
-def analyse_week(store: Store, index: CatalogIndex, window: Window, owner_attributes: Sequence[str]) -> WeekAnalysis:
-    """Build one week's graph and analysis."""
+def analyse_week(store: Store, index: CatalogIndex, window: Window, owner_attributes: Sequence[str],
+                 objectives: bool = False) -> WeekAnalysis:
+    """Build one week's graph and analysis (with its objectives measured at its end, if asked)."""
     graph = ServiceGraph.from_store(store, window)
+    measure = (lambda: objective_results(index, store.inbound, window.end)) if objectives else None
     analysis = OwnershipAnalysis(graph, index, owner_attributes, namespaces_seen=store.namespaces(window),
-                                 objectives=lambda: objective_results(index, store.inbound, window.end))
+                                 objectives=measure)
     return WeekAnalysis(window, graph, analysis)
 
 
@@ -157,7 +159,7 @@ def build_weekly_report(
     end = time.time() if end is None else end
     window = Window(end - WEEK, end)
     previous_window = Window(end - 2 * WEEK, end - WEEK)
-    now = analyse_week(store, index, window, owner_attributes)
+    now = analyse_week(store, index, window, owner_attributes, objectives=True)
     previous = previous_week(store, index, previous_window, end, owner_attributes)
     orphans, since_ms = orphans_section(now, previous)
     resolved = resolved_section(now, previous, {o["service"] for o in orphans})

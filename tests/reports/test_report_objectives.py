@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from graph.store.series import InboundBucket
 from ownership.findings import Finding, FindingCode
 from ownership.objectives.evaluate import ObjectiveResult, evaluate
@@ -38,3 +40,25 @@ def test_markdown_escapes_names() -> None:
     text = "\n".join(objectives_markdown(objectives_section(results, [])))
     assert "## Objectives" in text and "<img" not in text
     assert "pay|ments" not in text  # a pipe would break the table row
+
+
+def test_weekly_report_carries_the_section_in_every_format(tmp_path: Path) -> None:
+    from graph.store.sqlite import SQLiteStore
+    from ownership.catalog import load_catalog
+    from ownership.identity import CatalogIndex
+    from reports import render_report
+    from reports.weekly import build_weekly_report
+    from tests.api.test_api_objectives import NOW, OWNERS, _seed
+
+    (tmp_path / "owners.yaml").write_text(OWNERS, encoding="utf-8")
+    store = SQLiteStore(tmp_path / "om.db")
+    _seed(store)
+    weekly = build_weekly_report(store, CatalogIndex(load_catalog([tmp_path])), NOW, record=False)
+    store.close()
+    section = weekly.data["objectives"]
+    assert [(t["team"], t["breached"], t["met"]) for t in section] == [("pay", 1, 2)]
+    assert section[0]["objectives"][0]["name"] == "checkout-strict"  # the worst first
+    assert "## Objectives" in render_report(weekly, "md")
+    assert "<h2>Objectives</h2>" in render_report(weekly, "html")
+    assert "objective_breached" in render_report(weekly, "csv")
+    assert '"objectives"' in render_report(weekly, "json")
