@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -55,7 +56,7 @@ OPENSLO = "---\n".join([
     _slo("ghost-up", "ghost", "target: 0.99", "  indicatorRef: availability\n"),
 ])
 
-OLD, RECENT = 1200, 60  # traces from 7 h to 1 h 15 min ago, and in the last 28 minutes
+OLD, RECENT = 3000, 120  # traces from 7 h to 1 h 15 min ago, and one every 14 s in the last 28 minutes
 
 
 @pytest.fixture
@@ -86,12 +87,13 @@ def _send(server: ServeProcess, now: float) -> dict[str, int]:
     for name in ("web", "checkout", "payments", "search"):
         provider = TracerProvider(resource=Resource.create({"service.name": name}))
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=server.grpc, insecure=True),
-                                                       max_export_batch_size=512, schedule_delay_millis=100))
+                                                       max_export_batch_size=512, schedule_delay_millis=100,
+                                                       max_queue_size=50_000))
         providers.append(provider)
         tracers[name] = provider.get_tracer("objectives-e2e")
     sent = dict.fromkeys(("checkout_failed", "checkout_slow", "payments", "payments_failed", "web_failed"), 0)
     times = [now - 7 * 3600 + k * (5.75 * 3600 / OLD) for k in range(OLD)]
-    times += [now - 28 * 60 + j * 25 for j in range(RECENT)]
+    times += [now - 28 * 60 + j * 14 for j in range(RECENT)]
     for k, ts in enumerate(times):
         t = int(ts * 1e9)
         ms = 1_000_000
@@ -130,16 +132,18 @@ def test_objectives_report_what_the_traces_show(server: ServeProcess) -> None:
     now = time.time()
     sent = _send(server, now)
     total = OLD + RECENT
+    end = {"end": datetime.fromtimestamp(now + 5, UTC).isoformat()}  # fixed: the burn windows do not move
 
     def objectives() -> dict[str, dict] | None:  # type: ignore[type-arg]
-        body = httpx.get(f"{server.api}/api/v1/objectives", timeout=30).json()
+        body = httpx.get(f"{server.api}/api/v1/objectives", params=end, timeout=30).json()
         found = {o["name"]: o for o in body["objectives"]}
         ready = (found["checkout-up"]["total"] == total and found["payments-up"]["total"] == sent["payments"]
                  and found["web-up"]["total"] == total)
         return found if ready else None
 
-    found = wait_for(objectives, timeout=60, interval=0.5)
-    assert found, httpx.get(f"{server.api}/api/v1/objectives").json()
+    found = wait_for(objectives, timeout=120, interval=0.5)
+    last = httpx.get(f"{server.api}/api/v1/objectives", params=end).json()["objectives"]
+    assert found, ({o["name"]: o["total"] for o in last}, total, sent)
     checkout = found["checkout-up"]
     assert abs(checkout["observed"] - (1 - sent["checkout_failed"] / total)) <= 0.001  # within 0.1 pp
     assert (checkout["status"], checkout["target"], checkout["owner"]) == ("met", 0.95, "shop")
@@ -155,7 +159,8 @@ def test_objectives_report_what_the_traces_show(server: ServeProcess) -> None:
     assert web["burn_rates"]["5m"] >= 14.4 and web["burn_rates"]["1h"] >= 14.4
     assert found["ghost-up"]["status"] == "unmatched"
 
-    findings = httpx.get(f"{server.api}/api/v1/findings", params={"window": "24h"}, timeout=30).json()["findings"]
+    window = {"start": datetime.fromtimestamp(now - 86400, UTC).isoformat(), **end}
+    findings = httpx.get(f"{server.api}/api/v1/findings", params=window, timeout=30).json()["findings"]
     by_code: dict[str, set[str]] = {}
     for finding in findings:
         by_code.setdefault(finding["code"], set()).add(finding["service"])
