@@ -57,13 +57,15 @@ def objective_results(index: CatalogIndex, inbound: Inbound, end: float, env: st
     for bucket in inbound(Window(end - longest, end), env):
         by_name[bucket.service].append(bucket)
     names_of_entity: dict[int, list[str]] = defaultdict(list)
+    by_lower: dict[str, list[str]] = defaultdict(list)
     for name in by_name:
+        by_lower[name.lower()].append(name)
         if (entity := _entity(index, name)) is not None:
             names_of_entity[id(entity)].append(name)
     out = []
     for objective in objectives:
         entity = _entity(index, objective.service)
-        names = {n for n in by_name if n.lower() == objective.service.lower()}
+        names = set(by_lower.get(objective.service.lower(), ()))
         if entity is not None:
             names.update(names_of_entity.get(id(entity), []))
         buckets = sorted((b for n in names for b in by_name[n]), key=lambda b: b.bucket)
