@@ -15,3 +15,5 @@ class ApiConfig:
     catalog_paths: list[str] = field(default_factory=list)
     owner_attributes: list[str] = field(default_factory=lambda: list(DEFAULT_OWNER_ATTRIBUTES))
     map_max_nodes: int = 150  # the page draws at most this many nodes (else the team map, or folded stubs)
+    objective_min_calls: int = 100  # fewer calls (or slices) in an objective's window: insufficient_data
+    burn_min_calls: int = 10  # fewer calls in a burn pair's shorter window: no fast/slow burn

@@ -15,6 +15,8 @@ from graph.service_graph import ServiceGraph, Topology
 from graph.store.interface import Store
 from graph.store.reads import WindowReads
 from ownership.analysis import CatalogLens, OwnershipAnalysis
+from ownership.objectives.board import objective_results
+from ownership.objectives.evaluate import Limits, ObjectiveResult
 from ownership.source import CatalogSource
 
 CACHE_ENTRIES = 16
@@ -119,4 +121,13 @@ class ApiState:
         """The analysis of a graph, with the namespaces its services were seen with in its window."""
         source = self.reads if self.reads is not None else self.store
         return OwnershipAnalysis(graph, index, self.config.owner_attributes,
-                                 namespaces_seen=source.namespaces(graph.window))
+                                 namespaces_seen=source.namespaces(graph.window),
+                                 objectives=lambda: self.objectives(graph.window.end, None, index))
+
+    def objectives(self, end: float, env: str | None, index: Any = None) -> list[ObjectiveResult]:
+        """The declared objectives measured over their windows ending at end (cached like graphs)."""
+        index = self.catalog.index if index is None else index
+        source = self.reads if self.reads is not None else self.store
+        limits = Limits(self.config.objective_min_calls, self.config.burn_min_calls)
+        key = ("objectives", index, int(end // self.reader.bucket_seconds), env)
+        return self._cached(key, lambda: objective_results(index, source.inbound, end, env, limits))

@@ -12,7 +12,9 @@ are committed, then measures, while another process keeps posting recent calls
   `start`/`end`), so no window sums are asked for twice;
 - `now`: `window=7d` ending now (the server's clock).
 
-for `/api/v1/graph`, `/api/v1/services/{name}/dependents` and `/api/v1/findings`, and reports
+for `/api/v1/graph`, `/api/v1/services/{name}/dependents`, `/api/v1/findings` and
+`/api/v1/objectives` (one OpenSLO objective per service, 28-day windows: `end` moves, `start` is
+ignored), and reports
 p50/p95/p99, the server's RSS (after the load and at the end; its peak) and the load average.
 """
 
@@ -161,6 +163,19 @@ def windows(requests: int, now: float, moving: bool) -> list[str]:
     return [f"start={iso(end - 7 * DAY)}&end={iso(end)}" for end in ends]
 
 
+def make_objectives(services: int, directory: Path) -> None:
+    """One OpenSLO availability objective (28 days) per service, all referring to one SLI."""
+    docs = ["apiVersion: openslo/v1\nkind: SLI\nmetadata: {name: calls-ok}\nspec:\n  ratioMetric:\n"
+            "    good: {metricSource: {type: ownermap, spec: {signal: availability}}}\n"
+            "    total: {metricSource: {type: ownermap, spec: {signal: availability}}}\n"]
+    for i in range(services):
+        name = service_name(i)
+        docs.append(f"apiVersion: openslo/v1\nkind: SLO\nmetadata: {{name: {name}-ok}}\nspec:\n"
+                    f"  service: {name}\n  indicatorRef: calls-ok\n  timeWindow: [{{duration: 28d}}]\n"
+                    "  budgetingMethod: Occurrences\n  objectives: [{target: 0.99}]\n")
+    (directory / "slos.yaml").write_text("---\n".join(docs), encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--services", type=int, default=2000)
@@ -178,6 +193,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ownermap-bench-query-") as tmp:
         work = Path(tmp)
         make_catalog(rng, args.services, work / "catalog")
+        make_objectives(args.services, work / "catalog")
         pairs = make_pairs(rng, args.services, args.edges)
         env = {"OWNERMAP_QUERY_CACHE_SECONDS": "0", **dict(f"OWNERMAP_{s}".split("=", 1) for s in args.set)}
         server = ServeProcess(sqlite_url(work / "ownermap.db"), "--catalog", str(work / "catalog"), env=env).start()
@@ -200,7 +216,7 @@ def main() -> None:
                 writer.start()
             target = service_name(args.services // 2)  # in the middle: callers and callees on both sides
             endpoints = {"graph": "/api/v1/graph?", "dependents": f"/api/v1/services/{target}/dependents?",
-                         "findings": "/api/v1/findings?"}
+                         "findings": "/api/v1/findings?", "objectives": "/api/v1/objectives?"}
             with httpx.Client(base_url=server.api, timeout=120) as client:
                 for kind in ("moving", "now"):
                     for name, path in endpoints.items():

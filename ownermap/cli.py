@@ -368,5 +368,9 @@ def catalog_scaffold(config_file: Path | None, db: str | None, catalog: tuple[st
     write_output(analysis.scaffold(service), output)
 
 
+from ownermap.cli_objectives import objectives  # noqa: E402 - it builds on the options defined above
+
+main.add_command(objectives)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

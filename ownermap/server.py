@@ -64,6 +64,8 @@ def api_config(settings: Settings) -> ApiConfig:
         catalog_paths=list(settings.catalog),
         owner_attributes=list(settings.owner_attributes),
         map_max_nodes=settings.map_max_nodes,
+        objective_min_calls=settings.objective_min_calls,
+        burn_min_calls=settings.burn_min_calls,
     )
 
 

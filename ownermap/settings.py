@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     entry_node: str = Field("user", min_length=1, max_length=256, pattern=r"\S")
     messaging_ttl: float = Field(300.0, gt=0, le=86_400)
     address_memory: float = Field(7.0, gt=0, le=365)
+    objective_min_calls: int = Field(100, ge=1)
+    burn_min_calls: int = Field(10, ge=1)
 
     @field_validator("report_schedule")
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from ownership.findings.registry import DEFAULT_RULES, RuleSet
 from ownership.findings.rules import ServiceFacts, WindowFacts
 from ownership.identity import CatalogIndex, ResolvedOwner
 from ownership.names import namespace_hint
+from ownership.objectives.evaluate import ObjectiveResult
 from ownership.scaffold import node_ref, scaffold_yaml
 from ownership.suggest import SuggestionContext, suggest_owners
 
@@ -122,9 +123,11 @@ class OwnershipAnalysis:
         owner_attributes: Sequence[str] = DEFAULT_OWNER_ATTRIBUTES,
         rules: RuleSet = DEFAULT_RULES,
         namespaces_seen: Mapping[str, Collection[str]] | None = None,
+        objectives: Callable[[], Sequence[ObjectiveResult]] | None = None,
     ) -> None:
         """`namespaces_seen`: the `service.namespace` values each service was reported with in the
-        window (for `identity_collision`); empty when the store does not know them."""
+        window (for `identity_collision`); empty when the store does not know them. `objectives`
+        measures the declared objectives at the window's end (called once, when findings are asked)."""
         self.graph = graph
         self.index = index
         self.namespaces_seen = namespaces_seen or {}
@@ -143,9 +146,12 @@ class OwnershipAnalysis:
         for name, node in graph.nodes.items():
             self._nodes[name] = self._analyse_node(node, matched)
         self._near = {f.service: f for f in self._findings if f.code == FindingCode.NAME_MISMATCH}
-        window = WindowFacts(index, frozenset(matched))
+        window = self._window = WindowFacts(index, frozenset(matched))
         for rule in rules.window:
             self._findings.extend(rule(window))
+        self._measure = objectives
+        self._objectives: list[ObjectiveResult] | None = None
+        self._objectives_lock = threading.Lock()
         # Owner suggestions cost as much as the rest together and the map, the service list and
         # blast-radius answers never show them: they are made on first need (_ensure_suggestions).
         self._suggested = False
@@ -249,11 +255,22 @@ class OwnershipAnalysis:
         for edge in self._out.get(service, []):
             yield edge.target, edge.calls, "callee"
 
+    def objective_results(self) -> list[ObjectiveResult]:
+        """The declared objectives measured at the window's end (their findings join the window's)."""
+        with self._objectives_lock:
+            if self._objectives is None:
+                self._objectives = list(self._measure()) if self._measure is not None else []
+                facts = WindowFacts(self.index, self._window.matched, tuple(self._objectives))
+                for rule in self.rules.objective:
+                    self._findings.extend(rule(facts))
+            return self._objectives
+
     # ------------------------------------------------------------------ questions
 
     def findings(self, codes_wanted: Iterable[str] | None = None, owner: str | None = None) -> list[Finding]:
         """Every finding of the window, most severe first."""
         self._ensure_suggestions()
+        self.objective_results()
         wanted = set(codes_wanted) if codes_wanted else None
         out = [f for f in self._findings
                if (wanted is None or f.code in wanted) and (owner is None or (f.owner or "").lower() == owner.lower())]
@@ -341,6 +358,7 @@ class OwnershipAnalysis:
             "services": seen,
             "declared_services": declared,
             "findings": findings,
+            "objectives": [r.to_dict() for r in self.objective_results() if (r.owner or "").lower() == name.lower()],
             "depends_on_teams": outgoing,
             "depended_on_by_teams": incoming,
         }

@@ -20,6 +20,8 @@ from graph.store.interface import Store
 from ownership.analysis import DEFAULT_OWNER_ATTRIBUTES, OwnershipAnalysis
 from ownership.findings import DOCUMENTATION_CODES, ORPHAN_CODES, FindingCode
 from ownership.identity import CatalogIndex
+from ownership.objectives.board import objective_results
+from reports.objectives import objectives_section
 
 WEEK = 7 * 86400
 HISTORY_SLACK = 12 * 3600
@@ -76,6 +78,7 @@ class ReportData(TypedDict):
     unowned_dependencies: list[dict[str, Any]]
     documentation_gaps: list[dict[str, Any]]
     teams: list[dict[str, Any]]
+    objectives: list[dict[str, Any]]
 
 
 @dataclass
@@ -94,10 +97,13 @@ class WeekAnalysis:
         return out
 
 
-def analyse_week(store: Store, index: CatalogIndex, window: Window, owner_attributes: Sequence[str]) -> WeekAnalysis:
-    """Build one week's graph and analysis."""
+def analyse_week(store: Store, index: CatalogIndex, window: Window, owner_attributes: Sequence[str],
+                 objectives: bool = False) -> WeekAnalysis:
+    """Build one week's graph and analysis (with its objectives measured at its end, if asked)."""
     graph = ServiceGraph.from_store(store, window)
-    analysis = OwnershipAnalysis(graph, index, owner_attributes, namespaces_seen=store.namespaces(window))
+    measure = (lambda: objective_results(index, store.inbound, window.end)) if objectives else None
+    analysis = OwnershipAnalysis(graph, index, owner_attributes, namespaces_seen=store.namespaces(window),
+                                 objectives=measure)
     return WeekAnalysis(window, graph, analysis)
 
 
@@ -153,7 +159,7 @@ def build_weekly_report(
     end = time.time() if end is None else end
     window = Window(end - WEEK, end)
     previous_window = Window(end - 2 * WEEK, end - WEEK)
-    now = analyse_week(store, index, window, owner_attributes)
+    now = analyse_week(store, index, window, owner_attributes, objectives=True)
     previous = previous_week(store, index, previous_window, end, owner_attributes)
     orphans, since_ms = orphans_section(now, previous)
     resolved = resolved_section(now, previous, {o["service"] for o in orphans})
@@ -168,6 +174,7 @@ def build_weekly_report(
         "unowned_dependencies": now.analysis.unowned_dependencies(),
         "documentation_gaps": _documentation_gaps(findings),
         "teams": _teams(now.analysis),
+        "objectives": objectives_section(now.analysis.objective_results(), findings),
     }
     if record:
         store.record_report(int(end), [(f.service, f.code) for f in findings], int(time.time()), since_ms)

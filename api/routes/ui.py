@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from api.deps import ApiStateDep, GraphQueryDep, OwnershipAnalysisDep, ServiceGraphDep
+from api.page.objectives import service_cards, team_cards
 from api.page.search import search
 from api.page.tables import orphan_rows, team_rows
 from api.page.teammap import TeamMapCache
@@ -118,6 +119,9 @@ def index(
     small = len(graph.nodes) <= cap
     orphans, orphan_count = orphan_rows(graph, analysis, team_map, small)
     detail = _detail_panel(graph, analysis, node, hops, url) if node and node in graph.nodes else None
+    if detail is not None:
+        detail["objectives"] = service_cards(state.objectives(graph.window.end, params.env), analysis.index, node)
+    team_objectives = team_cards(state.objectives(graph.window.end, params.env), team) if team else []
     context = {
         "request": request,
         "map": shown,
@@ -137,6 +141,7 @@ def index(
         "orphan_count": orphan_count,
         "team_rows": team_rows(analysis, team_map),
         "detail": detail,
+        "team_objectives": team_objectives,
         "node": node,
         "missing_node": bool(node and node not in graph.nodes),
         "link": links.node,

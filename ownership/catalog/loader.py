@@ -24,6 +24,9 @@ from ownership.catalog.owners_yaml import FILE_NAMES as OWNERS_NAMES
 from ownership.catalog.owners_yaml import parse_owners_document
 from ownership.catalog.safe_yaml import parse_documents, read_text
 from ownership.catalog.walk import WalkLimitError, scan_yaml
+from ownership.objectives.collect import collect_objectives
+from ownership.objectives.openslo import is_openslo, parse_openslo_documents
+from ownership.objectives.owners_objectives import read_owners_objectives
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")  # JSON only for Datadog v3, recognised by content
 SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv"})
@@ -53,6 +56,8 @@ def sniff(text: str) -> str | None:
         return "datadog"
     if _DD_V3.search(text):
         return "datadog-v3"
+    if is_openslo(text):
+        return "openslo"
     return None
 
 
@@ -61,7 +66,9 @@ def load_catalog(paths: Iterable[Path | str]) -> Catalog:
     walker = _Walker()
     for path in paths:
         walker.add(Path(path))
-    return _merge(walker.result, walker.files)
+    catalog = _merge(walker.result, walker.files)
+    collect_objectives(catalog, walker.result.objective_sources)
+    return catalog
 
 
 def validate_paths(paths: Iterable[Path | str]) -> list[CatalogError]:
@@ -175,11 +182,15 @@ def _read(file: Path, default: str | None, *, explicit: bool) -> LoadResult | No
     if fmt == "backstage":
         parse_backstage_documents(docs, file, result)
         return result
+    if fmt == "openslo":
+        parse_openslo_documents(docs, file, result)
+        return result
     for index, doc in enumerate(docs, start=1):
         if doc.data is None:
             continue
         if fmt == "owners":
             parse_owners_document(doc, file, result)
+            read_owners_objectives(doc, file, result)
         elif is_v3_document(doc.data):
             result.entities.extend(parse_v3(doc, file, result, index=index))
         elif fmt == "datadog":

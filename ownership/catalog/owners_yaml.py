@@ -25,13 +25,14 @@ from ownership.catalog.model import (
     LoadResult,
 )
 from ownership.catalog.safe_yaml import YamlDocument, documents_of
+from ownership.objectives.owners_objectives import OwnersObjective
 
 SCHEMA_PATH = Path(__file__).with_name("owners.schema.json")
 FILE_NAMES = ("owners.yaml", "owners.yml")
 MAX_TEXT, MAX_REF, MAX_TIER = 2048, 256, 64
 _ALIAS = re.compile(r"^[^,\s]+$")
 
-FieldType = Literal["name", "text", "ref", "owner", "refs", "aliases", "tier"]
+FieldType = Literal["name", "text", "ref", "owner", "refs", "aliases", "tier", "objectives"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ SERVICE_FIELDS: dict[str, Field] = {
     "lifecycle": Field("text", "experimental, production, deprecated, ..."),
     "depends_on": Field("refs", "Services (or resource:<name>) this service calls.", default_kind="component"),
     "oncall": Field("text", "On-call reference for this service."),
+    "objectives": Field("objectives", "Objectives (SLOs): name, sli, target, threshold_ms, window."),
 }
 TOP_LEVEL = ("version", "teams", "services")
 
@@ -74,6 +76,8 @@ def read_entry(check: Checker, item: Mapping[str, Any], fields: dict[str, Field]
     values: dict[str, Any] = {}
     for key, spec in fields.items():
         path = f"{prefix}.{key}"
+        if spec.type == "objectives":
+            continue  # read by ownership.objectives.owners_objectives
         if spec.type in ("refs", "aliases"):
             values[key] = _read_list(check, item, key, path, spec)
         elif spec.type == "tier":
@@ -115,9 +119,10 @@ def _field_schema(spec: Field, key: str) -> dict[str, Any]:
         "refs": {"type": "array", "items": {**text, "maxLength": MAX_REF}},
         "aliases": {"type": "array", "items": {**text, "maxLength": MAX_REF, "pattern": _ALIAS.pattern}},
         "tier": {"anyOf": [{**text, "maxLength": MAX_TIER}, {"type": "integer"}]},
+        "objectives": {"type": "array", "items": OwnersObjective.model_json_schema()},
     }
     schema = types[spec.type]
-    if not spec.required and spec.type not in ("refs", "aliases"):
+    if not spec.required and spec.type not in ("refs", "aliases", "objectives"):
         schema = {"anyOf": [*schema.get("anyOf", [schema]), {"type": "null"}], "default": None}
     out = {**schema, "title": key.replace("_", " ").title()}
     return {**out, "description": spec.description} if spec.description else out

@@ -25,6 +25,10 @@ class FindingCode(StrEnum):
     CATALOG_ERROR = "catalog_error"
     AMBIGUOUS_MATCH = "ambiguous_match"
     IDENTITY_COLLISION = "identity_collision"
+    NO_OBJECTIVE = "no_objective"
+    OBJECTIVE_BREACHED = "objective_breached"
+    OBJECTIVE_BURNING = "objective_burning"
+    OBJECTIVE_UNMATCHED = "objective_unmatched"
 
 
 SEVERITY: dict[FindingCode, str] = {
@@ -45,6 +49,10 @@ SEVERITY: dict[FindingCode, str] = {
     FindingCode.NO_RUNBOOK: "low",
     FindingCode.NO_DOCS: "low",
     FindingCode.UNDECLARED_DEPENDENCY: "low",
+    FindingCode.OBJECTIVE_BREACHED: "high",
+    FindingCode.OBJECTIVE_BURNING: "medium",
+    FindingCode.NO_OBJECTIVE: "low",
+    FindingCode.OBJECTIVE_UNMATCHED: "low",
 }
 ALL_CODES: tuple[FindingCode, ...] = tuple(SEVERITY)
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ownership.findings import catalog, documentation, naming, owner, usage
+from ownership.findings import catalog, documentation, naming, objectives, owner, usage
 from ownership.findings.codes import FindingCode
 from ownership.findings.rules import Rule, ServiceFacts, WindowFacts
 
@@ -15,10 +15,11 @@ class RuleSet:
 
     service: tuple[Rule[ServiceFacts], ...]
     window: tuple[Rule[WindowFacts], ...]
+    objective: tuple[Rule[WindowFacts], ...] = ()  # over WindowFacts.objectives, when they are measured
 
     def codes(self) -> list[FindingCode]:
         """Every code the rules decide, in order."""
-        return [rule.code for rule in (*self.service, *self.window)]
+        return [rule.code for rule in (*self.service, *self.window, *self.objective)]
 
 
 DEFAULT_RULES = RuleSet(
@@ -39,6 +40,8 @@ DEFAULT_RULES = RuleSet(
         owner.owner_mismatch,
         usage.undeclared_dependency,
         catalog.catalog_error,
+        objectives.no_objective,
     ),
     window=(usage.stale,),
+    objective=(objectives.objective_breached, objectives.objective_burning, objectives.objective_unmatched),
 )

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from graph.service_graph import Node
     from ownership.catalog.model import Entity, EntityRef
     from ownership.identity import CatalogIndex, ResolvedOwner
+    from ownership.objectives.evaluate import ObjectiveResult
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class WindowFacts:
 
     index: CatalogIndex
     matched: frozenset[EntityRef]
+    objectives: tuple[ObjectiveResult, ...] = ()  # measured at the window's end (objective rules only)
 
 
 F = TypeVar("F", ServiceFacts, WindowFacts)

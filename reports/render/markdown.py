@@ -15,6 +15,19 @@ def _owners(suggestions: list[dict[str, Any]]) -> str:
     return ", ".join(f"{md(s['team'])} ({s['confidence']:.2f})" for s in suggestions[:2])
 
 
+def objectives_markdown(teams: list[dict[str, Any]]) -> list[str]:
+    """The Objectives section: per team met / burning / breached / missing, the worst first."""
+    if not teams:
+        return []
+    out = ["## Objectives", "", "| team | breached | burning | met | missing | worst |", "|---|---|---|---|---|---|"]
+    for t in teams:
+        worst = t["objectives"][0] if t["objectives"] else None
+        shown = f"{md(worst['service'])} {md(worst['name'])} ({worst['status']})" if worst else "-"
+        missing = md(", ".join(t["missing"][:5])) + (" …" if len(t["missing"]) > 5 else "") if t["missing"] else "-"
+        out.append(f"| {md(t['team'])} | {t['breached']} | {t['burning']} | {t['met']} | {missing} | {shown} |")
+    return [*out, ""]
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """Summary, risk-ranked orphans, resolved, stale, unowned dependencies, gaps and teams."""
     s = report["summary"]
@@ -59,6 +72,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         out += [f"- {md(g['service'])} ({md(g['owner'] or 'no owner')}): {md(', '.join(g['codes']))}"
                 for g in report["documentation_gaps"]]
         out.append("")
+    out += objectives_markdown(report.get("objectives", []))
     if report["teams"]:
         out += ["## Per team", ""]
         for t in report["teams"]:

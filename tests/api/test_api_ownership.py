@@ -163,6 +163,7 @@ def test_findings_shape_and_content(world: World) -> None:
         ("name_mismatch", "checkout_service"), ("deprecated_in_use", "legacy"), ("no_runbook", "legacy"),
         ("no_docs", "legacy"), ("stale", "retired"),  # the near-matched checkout-service is not stale (issue 15)
         ("undeclared_dependency", "checkout"),  # calls legacy and cache; dependsOn lists only orders-db
+        ("no_objective", "legacy"), ("no_objective", "mystery"), ("no_objective", "checkout"),  # called, no SLO
     }
     targets = sorted(f["data"]["target"] for f in body["findings"] if f["code"] == "undeclared_dependency")
     assert targets == ["cache", "legacy"]
@@ -226,12 +227,13 @@ def test_services_carry_ownership_fields(world: World) -> None:
     checkout = by["checkout"]
     assert (checkout["owner"], checkout["owner_status"], checkout["catalog_ref"]) == (
         "payments", "ok", "component:default/checkout")
-    assert checkout["findings"] == ["undeclared_dependency", "undeclared_dependency"]  # cache and legacy
+    assert checkout["findings"] == ["undeclared_dependency", "undeclared_dependency",  # cache and legacy
+                                    "no_objective"]
     mystery = by["mystery"]
     assert (mystery["owner"], mystery["owner_status"], mystery["catalog_ref"]) == (None, "undocumented", None)
-    assert mystery["findings"] == ["undocumented"]
+    assert mystery["findings"] == ["undocumented", "no_objective"]
     # on-call comes from the owning team's opsgenie.com/team annotation
-    assert sorted(by["legacy"]["findings"]) == ["deprecated_in_use", "no_docs", "no_runbook"]
+    assert sorted(by["legacy"]["findings"]) == ["deprecated_in_use", "no_docs", "no_objective", "no_runbook"]
     assert by["orders-db"]["owner_status"] == "virtual" and by["orders-db"]["owner"] == "payments"
     assert by["orders-db"]["catalog_ref"] == "resource:default/orders-db"
     assert (by["cache"]["owner_status"], by["cache"]["owner"], by["cache"]["findings"]) == ("virtual", None, [])

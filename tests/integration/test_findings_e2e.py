@@ -21,8 +21,9 @@ from tests.integration.test_serve_e2e import _remote
 
 pytestmark = pytest.mark.slow
 
-GOOD = {  # what a clean service carries: on-call, runbook and docs on the entity itself
-    "annotations": {"pagerduty.com/service-id": "PGOOD", "backstage.io/techdocs-ref": "dir:."},
+GOOD = {  # what a clean service carries: on-call, runbook, docs and an objective on the entity itself
+    "annotations": {"pagerduty.com/service-id": "PGOOD", "backstage.io/techdocs-ref": "dir:.",
+                    "ownermap.io/slo-availability": "99"},
     "links": [{"url": "https://runbooks.example/x", "title": "Runbook"}],
 }
 
@@ -79,6 +80,8 @@ EXPECTED = {
     "no_docs": {"nodocs-svc"},
     "owner_mismatch": {"mismatch-svc"},
     "undeclared_dependency": {"deps-svc"},
+    # called, and no objective: entries without the annotation, and names no entry matches
+    "no_objective": {"ghost-svc", "pay_ments", "unknown_service:python", "nobody-svc"},
 }
 TELEMETRY_SERVICES = ["clean-a", "clean-b", "clean-c", "ghost-svc", "pay_ments", "unknown_service:python",
                       "nobody-svc", "lost-svc", "idle-svc", "solo-svc", "legacy-svc", "quiet-svc", "norun-svc",

@@ -128,6 +128,7 @@ def test_findings_json(setup: dict[str, str]) -> None:
         ("undocumented", "mystery"), ("undocumented", "unknown_service:java"),
         ("unnamed_service", "unknown_service:java"), ("stale", "retired"),
         *(("undocumented", h) for h in HOSTILE),
+        ("no_objective", "checkout"),  # called, and no objective declared
     }
     mystery = next(f for f in body["findings"] if f["service"] == "mystery")
     assert mystery["suggested_owners"][0]["team"] == "payments"
@@ -173,7 +174,7 @@ def test_findings_code_filter(setup: dict[str, str]) -> None:
 def test_findings_owner_filter(setup: dict[str, str]) -> None:
     result = findings(setup, "--format", "json", "--owner", "payments")
     pairs = {(f["code"], f["service"]) for f in json.loads(result.stdout)["findings"]}
-    assert pairs == {("stale", "retired")}
+    assert pairs == {("stale", "retired"), ("no_objective", "checkout")}
 
 
 @pytest.mark.parametrize("code", ["bogus", "UNDOCUMENTED", ""])

@@ -145,7 +145,7 @@ def test_orphans_ranked_by_transitive_dependents(tmp_path: Path) -> None:
     orphans = analysis.orphans()
     assert [o.service for o in orphans][:2] == ["c", "b"]
     c = orphans[0]
-    assert (c.dependents, c.calls, c.error_rate, c.codes) == (3, 2, 0.0, ["undocumented"])
+    assert (c.dependents, c.calls, c.error_rate, c.codes) == (3, 2, 0.0, ["no_objective", "undocumented"])
     assert {o.service for o in orphans} == {"a", "b", "c", "d"}
 
 
@@ -215,7 +215,7 @@ def test_teams_and_team_view(tmp_path: Path) -> None:
     assert view["services"] == ["checkout"]
     assert view["declared_services"] == ["checkout", "retired"]
     assert view["ref"] == "group:default/payments" and view["active"] is True
-    assert [f["code"] for f in view["findings"]] == ["stale"]
+    assert [f["code"] for f in view["findings"]] == ["no_objective", "stale"]
     assert view["depended_on_by_teams"] == [{"from": "search-api", "to": "checkout", "team": "search", "calls": 4}]
     assert analysis.team_view("search")["depends_on_teams"] == [
         {"from": "search-api", "to": "checkout", "team": "payments", "calls": 4}]
@@ -229,4 +229,5 @@ def test_store_on_disk_gives_the_same_analysis(tmp_path: Path) -> None:
     graph = telemetry.graph(tmp_path / "om.db")
     index = index_of(write_catalog(tmp_path / "catalog", [component("a"), *TEAM]))
     analysis = OwnershipAnalysis(graph, index)
-    assert {(f.code, f.service) for f in analysis.findings()} == {("undocumented", "b"), ("undocumented", "c")}
+    assert {(f.code, f.service) for f in analysis.findings()} == {("undocumented", "b"), ("undocumented", "c"),
+                                                                         ("no_objective", "b")}

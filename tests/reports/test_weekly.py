@@ -60,15 +60,15 @@ def by_service(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 # (service, codes, status, orphaned_since, dependents, calls, error_rate, owner, top suggested team)
 GOLDEN_ORPHANS = [
     # 4 transitive dependents (ledger, checkout, frontend, gateway) through a single caller
-    ("fx-rates", ["owner_not_found"], "new", iso(THIS_WEEK), 4, 20, 0.0, "treasury", None),
+    ("fx-rates", ["no_objective", "owner_not_found"], "new", iso(THIS_WEEK), 4, 20, 0.0, "treasury", None),
     # orphaned in both weeks; first seen exactly at the previous window's start
-    ("ledger", ["unowned"], "persisting", iso(END - 2 * WEEK), 3, 50, 0.1, None, "payments"),
-    ("recommender", ["undocumented"], "new", iso(THIS_WEEK), 2, 30, 0.0, None, "payments"),
+    ("ledger", ["no_objective", "unowned"], "persisting", iso(END - 2 * WEEK), 3, 50, 0.1, None, "payments"),
+    ("recommender", ["no_objective", "undocumented"], "new", iso(THIS_WEEK), 2, 30, 0.0, None, "payments"),
     # one dependent each, the same calls: the higher error rate first
-    ("pdf-render", ["undocumented"], "new", iso(THIS_WEEK), 1, 10, 0.5, None, "search"),
-    ("legacy-billing", ["owner_inactive"], "new", iso(THIS_WEEK), 1, 10, 0.0, "ghost-team", "search"),
+    ("pdf-render", ["no_objective", "undocumented"], "new", iso(THIS_WEEK), 1, 10, 0.5, None, "search"),
+    ("legacy-billing", ["no_objective", "owner_inactive"], "new", iso(THIS_WEEK), 1, 10, 0.0, "ghost-team", "search"),
     # no dependent *service* (webhook-in is called only by the virtual `user` node): more calls first
-    ("webhook-in", ["undocumented"], "new", iso(THIS_WEEK), 0, 40, 0.0, None, None),
+    ("webhook-in", ["no_objective", "undocumented"], "new", iso(THIS_WEEK), 0, 40, 0.0, None, None),
     ("lonely-cron", ["undocumented"], "new", iso(THIS_WEEK), 0, 0, 0.0, None, None),
 ]
 
@@ -107,8 +107,8 @@ def test_golden_first_run_computes_last_week_from_the_aggregates(golden: SQLiteS
     assert r["unowned_dependencies"] == [{"node": "postgres", "kind": "database", "callers": ["checkout"]}]
     assert r["documentation_gaps"] == [{"service": "search-ui", "owner": "search", "codes": ["no_docs", "no_runbook"]}]
     assert [(t["team"], t["services"], t["findings"]) for t in r["teams"]] == [
-        ("ghost-team", ["legacy-billing"], {"owner_inactive": 1}),
-        ("payments", ["checkout", "fixed-svc", "frontend", "gateway"], {"stale": 1}),
+        ("ghost-team", ["legacy-billing"], {"no_objective": 1, "owner_inactive": 1}),
+        ("payments", ["checkout", "fixed-svc", "frontend", "gateway"], {"no_objective": 3, "stale": 1}),
         ("search", ["search-ui"], {"no_docs": 1, "no_runbook": 1}),
     ]
     assert golden.report_history(int(END) + WEEK) == []  # record=False records nothing
@@ -353,7 +353,7 @@ def test_json_has_every_design_key_with_the_right_types(golden: SQLiteStore, ind
 
 # Documented extensions of the DESIGN §4 shape (docs/api.md): why a service left the orphans, and
 # which teams a team depends on. Nothing else may appear.
-EXTRA_KEYS: dict[str, set[str]] = {"resolved": {"reason"}, "team": {"depends_on_teams"}}
+EXTRA_KEYS: dict[str, set[str]] = {"resolved": {"reason"}, "team": {"depends_on_teams"}, "report": {"objectives"}}
 
 
 def test_json_keys_are_the_design_keys_plus_documented_extensions(golden: SQLiteStore, index: CatalogIndex) -> None:

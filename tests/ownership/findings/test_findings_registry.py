@@ -19,7 +19,7 @@ def test_every_code_is_decided_by_exactly_one_rule() -> None:
 
 
 def test_every_rule_says_when_its_code_applies() -> None:
-    for rule in (*DEFAULT_RULES.service, *DEFAULT_RULES.window):
+    for rule in (*DEFAULT_RULES.service, *DEFAULT_RULES.window, *DEFAULT_RULES.objective):
         assert rule.doc, f"{rule.code} has no docstring"
         assert rule.decide.__module__.startswith("ownership.findings."), rule.code
 

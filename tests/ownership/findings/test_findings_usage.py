@@ -48,7 +48,7 @@ def test_deprecated_in_use_lists_callers(tmp_path: Path) -> None:
     f = finding(analysis, "deprecated_in_use", "legacy")
     assert f.data["callers"] == ["a", "b"]
     assert "a, b" in f.detail and f.owner == "payments"
-    assert codes_of(analysis, "legacy") == {"deprecated_in_use"}
+    assert codes_of(analysis, "legacy") == {"deprecated_in_use", "no_objective"}
 
 
 def test_deprecated_without_callers_or_production_with_callers_is_fine(tmp_path: Path) -> None:
@@ -86,7 +86,7 @@ def test_depends_on_matches_a_target_known_by_alias(tmp_path: Path) -> None:
     docs = [component("checkout", depends_on=["component:cart"]),
             component("cart", annotations={**DOCUMENTED, "opentelemetry.io/service-name": "cart-otel"}), *TEAM]
     analysis = analyse(tmp_path, Telemetry().call("checkout", "cart-otel"), docs)
-    assert analysis.findings() == []
+    assert [f.code for f in analysis.findings()] == ["no_objective"]
 
 def test_resources_are_never_stale(tmp_path: Path) -> None:
     analysis = analyse(tmp_path, Telemetry().seen("checkout"), [component("checkout"), resource("orders-db"), *TEAM])
