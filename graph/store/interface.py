@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 from graph.aggregate import AggregateBatch
@@ -82,9 +83,14 @@ class Store(ABC):
         """Addresses learned for several services since `since`, as `{"address", "services"}`."""
 
     @abstractmethod
-    def inbound(self, window: Window, env: str | None = None, service: str | None = None) -> list[InboundBucket]:
+    def inbound(self, window: Window, env: str | None = None, service: str | None = None,
+                cuts: Sequence[float] | None = None) -> list[InboundBucket]:
         """Calls into each service (or only `service`) per store bucket of the window, oldest first:
-        every connection type but self-calls, summed over clients (and environments unless `env`)."""
+        every connection type but self-calls, summed over clients (and environments unless `env`).
+
+        With `cuts` (Unix seconds; each moved down to its bucket's start), one record per service and
+        span between cuts instead: from its earliest bucket to the next cut (the last: to the end of
+        the window's last bucket). Sums over any run of spans equal those over their buckets."""
 
     @abstractmethod
     def record_report(

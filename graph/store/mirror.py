@@ -21,7 +21,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -31,8 +30,8 @@ from graph.store.merge import merge_edges, merge_services
 from graph.store.older import OlderSums
 from graph.store.rows import ChangeSet, EdgeRow, EdgeTable, ServiceRow, TopologyEdge, TopologyRows
 from graph.store.schema import CLIENT_HIST, EDGE_AT, HOUR, SERVER_HIST, SERVICE_AT
-from graph.store.series import InboundBucket
 from graph.store.sql import bucket_range
+from graph.store.sql_reads import SqlReads
 from graph.store.sql_store import SqlStore
 from graph.store.window_sums import WindowSums
 
@@ -62,7 +61,7 @@ _SERVICE_INTS = [SERVICE_AT["spans"], SERVICE_AT["error_spans"]]
 _SERVICE_FIRST, _SERVICE_LAST = SERVICE_AT["first_seen"], SERVICE_AT["last_seen"]
 
 
-class QueryMirror:
+class QueryMirror(SqlReads):
     """The recent edge and service aggregates of a SQL store, in memory (reads only).
 
     Thread-safe: refreshes and the summing of a window take one lock.
@@ -235,36 +234,6 @@ class QueryMirror:
         return None if env is None else self._envs.ids.get(env, -1)
 
     # ------------------------------------------------------------------ reads
-
-    def hints(self) -> dict[str, dict[str, str]]:
-        """The latest resource hints of every service (read from the store)."""
-        return self.store.hints()
-
-    def namespaces(self, window: Window) -> dict[str, set[str]]:
-        """The `service.namespace` values each service was seen with in the window: not mirrored,
-        this small query (a few rows per service and bucket) is delegated to the SQL store."""
-        return self.store.namespaces(window)
-
-    def inbound(self, window: Window, env: str | None = None, service: str | None = None) -> list[InboundBucket]:
-        """Calls into each service per bucket: not mirrored (the mirror keeps window sums), read from
-        the SQL store."""
-        return self.store.inbound(window, env, service)
-
-    def edge_destinations(self, window: Window, env: str | None = None) -> dict[tuple[str, str, str], list[str]]:
-        """The destinations of each messaging edge: not mirrored, read from the SQL store."""
-        return self.store.edge_destinations(window, env)
-
-    def unmatched_in(self, window: Window, env: str | None = None) -> dict[str, tuple[int, int]]:
-        """Calls from callers that never report, per service (rule 11): read from the SQL store."""
-        return self.store.unmatched_in(window, env)
-
-    def signals(self, window: Window, env: str | None = None) -> dict[str, dict[str, int]]:
-        """Per service: rule 11 calls and instrumentation signals: read from the SQL store."""
-        return self.store.signals(window, env)
-
-    def ambiguous_addresses(self, since: int) -> list[dict[str, Any]]:
-        """Addresses learned for several services (rule 9): read from the SQL store."""
-        return self.store.ambiguous_addresses(since)
 
     def edges(self, window: Window, env: str | None = None) -> list[EdgeRow]:
         """Edges with activity in the window, summed over it."""

@@ -7,6 +7,7 @@ builds graphs and topologies from either and keeps its caches inside.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from graph.model import Window
@@ -35,8 +36,9 @@ class WindowReads(Protocol):
         """The distinct `service.namespace` values each service was seen with in the window."""
         ...
 
-    def inbound(self, window: Window, env: str | None = None, service: str | None = None) -> list[InboundBucket]:
-        """Calls into each service (or one) per store bucket of the window, oldest first."""
+    def inbound(self, window: Window, env: str | None = None, service: str | None = None,
+                cuts: Sequence[float] | None = None) -> list[InboundBucket]:
+        """Calls into each service (or one) per store bucket of the window (or span between cuts)."""
         ...
 
     def edge_destinations(self, window: Window, env: str | None = None) -> dict[tuple[str, str, str], list[str]]:

@@ -7,6 +7,7 @@ Self-calls are left out; calls from callers that never report (DESIGN §2 rule 1
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from graph.model import Window
@@ -31,9 +32,13 @@ class InboundBucket:
         return self.bucket + self.seconds
 
 
-def inbound_query(placeholder: str, bucket_seconds: int, env: str | None, service: str | None) -> str:
+def inbound_query(placeholder: str, bucket_seconds: int, env: str | None, service: str | None,
+                  cuts: Sequence[int] | None = None) -> str:
     """Per (service, bucket) sums of calls into services, from both resolutions, including the calls
-    from callers that never report (rule 11, the unmatched_in tables) (parameters: `inbound_params`)."""
+    from callers that never report (rule 11, the unmatched_in tables) (parameters: `inbound_params`).
+
+    With `cuts` (bucket starts, ascending; see `window_cuts`), the buckets between two cuts are summed
+    into one row per service instead, with the earliest bucket in it and the segment's number."""
     p = placeholder
     filters = f"bucket >= {p} AND bucket < {p}"
     if env is not None:
@@ -49,8 +54,14 @@ def inbound_query(placeholder: str, bucket_seconds: int, env: str | None, servic
         parts.append(f"SELECT service, bucket, {seconds} AS seconds, {columns} FROM {unmatched} "
                      f"WHERE {filters} AND calls > 0{target}")
     sums = ", ".join(f"SUM({c})" for c in ("calls", "failed", *SERVER_HIST))
-    return (f"SELECT service, bucket, seconds, {sums} FROM ({' UNION ALL '.join(parts)}) AS i "
-            "GROUP BY service, bucket, seconds")
+    rows = " UNION ALL ".join(parts)
+    if cuts is not None:
+        # Cuts are integers (window_cuts), never text from a request: written into the SQL as such.
+        whens = " ".join(f"WHEN bucket >= {int(c)} THEN {i + 1}" for i, c in reversed(list(enumerate(cuts))))
+        segment = f"CASE {whens} ELSE 0 END" if cuts else "0"
+        return (f"SELECT service, MIN(bucket), {segment} AS segment, {sums} FROM ({rows}) AS i "
+                "GROUP BY service, segment")
+    return f"SELECT service, bucket, seconds, {sums} FROM ({rows}) AS i GROUP BY service, bucket, seconds"
 
 
 def inbound_params(window: Window, bucket_seconds: int, env: str | None, service: str | None) -> list[object]:
@@ -69,5 +80,26 @@ def inbound_buckets(rows: list[tuple[object, ...]]) -> list[InboundBucket]:
         InboundBucket(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), tuple(int(v) for v in r[5:]))
         for r in rows
     ]
+    out.sort(key=lambda b: (b.bucket, b.service))
+    return out
+
+
+def window_cuts(window: Window, cuts: Sequence[float], bucket_seconds: int) -> list[int]:
+    """The cuts strictly inside the window, each moved down to the start of its bucket, ascending
+    without repeats (a cut thus never splits a bucket)."""
+    first = int(window.start // bucket_seconds) * bucket_seconds
+    aligned = {int(c // bucket_seconds) * bucket_seconds for c in cuts}
+    return sorted(c for c in aligned if first < c < window.end)
+
+
+def segment_buckets(rows: list[tuple[object, ...]], cuts: Sequence[int], end: int) -> list[InboundBucket]:
+    """Records from the rows of `inbound_query` with cuts: each spans from its earliest bucket to the
+    next cut (the last one to `end`), oldest first."""
+    bounds = [*cuts, end]
+    out = []
+    for r in rows:
+        start = int(r[1])
+        out.append(InboundBucket(str(r[0]), start, bounds[int(r[2])] - start, int(r[3]), int(r[4]),
+                                 tuple(int(v) for v in r[5:])))
     out.sort(key=lambda b: (b.bucket, b.service))
     return out

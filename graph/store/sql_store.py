@@ -39,7 +39,14 @@ from graph.store.schema import (
     SERVICE_COLUMNS,
     apply_migrations,
 )
-from graph.store.series import InboundBucket, inbound_buckets, inbound_params, inbound_query
+from graph.store.series import (
+    InboundBucket,
+    inbound_buckets,
+    inbound_params,
+    inbound_query,
+    segment_buckets,
+    window_cuts,
+)
 from graph.store.sql import (
     edge_query,
     edge_upsert_sql,
@@ -195,10 +202,17 @@ class SqlStore(Store):
         """Addresses learned for several services since `since`: `{"address", "services"}` each."""
         return ambiguous(self.learned_addresses(since))
 
-    def inbound(self, window: Window, env: str | None = None, service: str | None = None) -> list[InboundBucket]:
-        """Calls into each service (or one) per bucket of the window, oldest first (self-calls left out)."""
-        return inbound_buckets(self._select(inbound_query(self.placeholder, self.bucket_seconds, env, service),
-                                            inbound_params(window, self.bucket_seconds, env, service)))
+    def inbound(self, window: Window, env: str | None = None, service: str | None = None,
+                cuts: Sequence[float] | None = None) -> list[InboundBucket]:
+        """Calls into each service (or one) per bucket of the window, oldest first (self-calls left out);
+        with `cuts`, per span between cuts (see `Store.inbound`)."""
+        if cuts is not None:
+            cuts = window_cuts(window, cuts, self.bucket_seconds)
+        rows = self._select(inbound_query(self.placeholder, self.bucket_seconds, env, service, cuts),
+                            inbound_params(window, self.bucket_seconds, env, service))
+        if cuts is None:
+            return inbound_buckets(rows)
+        return segment_buckets(rows, cuts, -(-int(window.end) // self.bucket_seconds) * self.bucket_seconds)
 
     def record_report(
         self, window_end: int, findings: list[tuple[str, str]], created_at: int,

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import weakref
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from graph.model import Window
 from graph.store.series import InboundBucket
+from ownership.objectives.burn import BURN_WINDOWS
 from ownership.objectives.evaluate import DEFAULT_LIMITS, Limits, ObjectiveResult, evaluate
 from ownership.objectives.model import Objective
 
@@ -17,7 +18,15 @@ if TYPE_CHECKING:
     from ownership.catalog.model import Entity
     from ownership.identity import CatalogIndex
 
-Inbound = Callable[[Window, str | None], list[InboundBucket]]
+
+
+class Inbound(Protocol):
+    """`Store.inbound`: calls into services per bucket, or per span between cuts."""
+
+    def __call__(self, window: Window, env: str | None = None, service: str | None = None,
+                 cuts: Sequence[float] | None = None) -> list[InboundBucket]: ...
+
+
 TROUBLE = ("burning", "breached")
 _COVERED: weakref.WeakKeyDictionary[CatalogIndex, tuple[set[str], set[int]]] = weakref.WeakKeyDictionary()
 
@@ -45,30 +54,51 @@ def has_objective(index: CatalogIndex, service: str, entity: Entity | None) -> b
     return service.lower() in covered[0] or (entity is not None and id(entity) in covered[1])
 
 
+class _CallsInto:
+    """The calls into each telemetry name over one read of the store, found by name or catalog entry."""
+
+    def __init__(self, index: CatalogIndex, buckets: Iterable[InboundBucket]) -> None:
+        self.by_name: dict[str, list[InboundBucket]] = defaultdict(list)
+        for bucket in buckets:
+            self.by_name[bucket.service].append(bucket)
+        self.by_entity: dict[int, list[str]] = defaultdict(list)
+        self.by_lower: dict[str, list[str]] = defaultdict(list)
+        for name in self.by_name:
+            self.by_lower[name.lower()].append(name)
+            if (entity := _entity(index, name)) is not None:
+                self.by_entity[id(entity)].append(name)
+
+    def of(self, service: str, entity: Entity | None) -> list[InboundBucket]:
+        """The buckets of every name that is the service, oldest first."""
+        names = set(self.by_lower.get(service.lower(), ()))
+        if entity is not None:
+            names.update(self.by_entity.get(id(entity), []))
+        return sorted((b for n in names for b in self.by_name[n]), key=lambda b: b.bucket)
+
+
+def burn_cuts(end: float) -> list[float]:
+    """Where the burn windows (5 m … 6 h before end) begin: spans between them sum what burn rates need."""
+    return [end - seconds for seconds in BURN_WINDOWS.values()]
+
+
 def objective_results(index: CatalogIndex, inbound: Inbound, end: float, env: str | None = None,
                       limits: Limits = DEFAULT_LIMITS) -> list[ObjectiveResult]:
     """Each objective over its own window ending at end: the calls into every telemetry name that is
-    its service (by name, or by matching the same catalog entry), with owner and status."""
-    objectives = objectives_of(index)
-    if not objectives:
-        return []
-    longest = max(o.window_seconds for o in objectives)
-    by_name: dict[str, list[InboundBucket]] = defaultdict(list)
-    for bucket in inbound(Window(end - longest, end), env):
-        by_name[bucket.service].append(bucket)
-    names_of_entity: dict[int, list[str]] = defaultdict(list)
-    by_lower: dict[str, list[str]] = defaultdict(list)
-    for name in by_name:
-        by_lower[name.lower()].append(name)
-        if (entity := _entity(index, name)) is not None:
-            names_of_entity[id(entity)].append(name)
+    its service (by name, or by matching the same catalog entry), with owner and status.
+
+    Occurrences need no buckets, only sums: they read spans between the burn windows' starts (a few
+    records per service instead of one per bucket); Timeslices read the buckets. One read per window
+    length and kind."""
+    reads: dict[tuple[int, bool], _CallsInto] = {}
     out = []
-    for objective in objectives:
+    for objective in objectives_of(index):
+        spans = objective.budgeting == "Occurrences"
+        key = (objective.window_seconds, spans)
+        if key not in reads:
+            window = Window(end - objective.window_seconds, end)
+            reads[key] = _CallsInto(index, inbound(window, env, cuts=burn_cuts(end) if spans else None))
         entity = _entity(index, objective.service)
-        names = set(by_lower.get(objective.service.lower(), ()))
-        if entity is not None:
-            names.update(names_of_entity.get(id(entity), []))
-        buckets = sorted((b for n in names for b in by_name[n]), key=lambda b: b.bucket)
+        buckets = reads[key].of(objective.service, entity)
         start = end - objective.window_seconds
         seen = any(b.bucket + b.seconds > start for b in buckets)
         owner = index.owner_of(entity).name if entity is not None else None

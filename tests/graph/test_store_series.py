@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 from graph.aggregate import Aggregator
 from graph.model import LATENCY_BUCKETS, Call, NodeKind, Window
 from graph.store.mirror import QueryMirror
+from graph.store.series import InboundBucket
 from graph.store.sql_store import SqlStore
 
 DAY = 86_400
@@ -59,3 +62,35 @@ def test_inbound_reads_hourly_rollups_beyond_the_last_day(store: SqlStore) -> No
     assert _series(store, NOW - 4 * DAY, NOW - 2 * DAY) == [("api", hour, 3600, 2, 1)]
     whole = [(s, c) for s, _, _, c, _ in _series(store, NOW - 4 * DAY, NOW)]
     assert whole == [("api", 2), ("api", 2), ("api", 1), ("db", 1)]
+
+
+def _since(records: list[InboundBucket], since: float) -> dict[str, tuple[int, int, tuple[int, ...]]]:
+    """Per service: calls, failed and histogram of the records that end after `since`."""
+    out: dict[str, tuple[int, int, tuple[int, ...]]] = {}
+    for b in records:
+        if b.bucket + b.seconds > since:
+            c, f, h = out.get(b.service, (0, 0, (0,) * len(b.server_hist)))
+            out[b.service] = (c + b.calls, f + b.failed, tuple(x + y for x, y in zip(h, b.server_hist, strict=True)))
+    return out
+
+
+def test_spans_between_cuts_sum_exactly_what_their_buckets_sum(store: SqlStore) -> None:
+    rng = random.Random(7)
+    agg = Aggregator(store.bucket_seconds)
+    for _ in range(400):
+        ts = NOW - rng.uniform(0, 3 * DAY)
+        _call(agg, ts, rng.choice(["web", "batch"]), rng.choice(["api", "db"]), failed=rng.random() < 0.2,
+              server_seconds=rng.choice([0.001, 0.03, 0.5, 20.0]))
+    store.write(agg.drain())
+    store.compact(NOW, retention_days=90)
+    window = Window(NOW - 2 * DAY - 1234, NOW - 17)
+    burn_starts = [window.end - 21600, window.end - 3600, window.end - 1800, window.end - 300]
+    buckets = store.inbound(window)
+    spans = store.inbound(window, cuts=[*burn_starts, NOW - 5 * DAY])  # the last cut is outside: ignored
+    assert len(spans) <= 2 * 5 < len(buckets)
+    for since in (window.start, *burn_starts):
+        assert _since(spans, since) == _since(buckets, since)
+    assert spans[-1].end == -(-int(window.end) // 300) * 300  # the last span ends with the window's bucket
+    whole = store.inbound(window, cuts=[])
+    assert sorted(b.service for b in whole) == ["api", "db"]
+    assert _since(whole, window.start) == _since(buckets, window.start)
