@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from graph.model import DEFAULT_OWNER_ATTRIBUTES
+from ownership.oncall import OncallSettings
 
 
 @dataclass
@@ -15,3 +16,4 @@ class ApiConfig:
     catalog_paths: list[str] = field(default_factory=list)
     owner_attributes: list[str] = field(default_factory=lambda: list(DEFAULT_OWNER_ATTRIBUTES))
     map_max_nodes: int = 150  # the page draws at most this many nodes (else the team map, or folded stubs)
+    oncall: OncallSettings = field(default_factory=OncallSettings)  # on-call load thresholds, working hours

@@ -15,6 +15,7 @@ from graph.service_graph import ServiceGraph, Topology
 from graph.store.interface import Store
 from graph.store.reads import WindowReads
 from ownership.analysis import CatalogLens, OwnershipAnalysis
+from ownership.oncall import Move, OncallReport, lookback, oncall_report
 from ownership.source import CatalogSource
 
 CACHE_ENTRIES = 16
@@ -120,3 +121,16 @@ class ApiState:
         source = self.reads if self.reads is not None else self.store
         return OwnershipAnalysis(graph, index, self.config.owner_attributes,
                                  namespaces_seen=source.namespaces(graph.window))
+
+    def oncall(self, graph: ServiceGraph, env: str | None, moves: tuple[Move, ...] = ()) -> OncallReport:
+        """Every team's on-call load over the graph's window, as if `moves` were made (§3b; cached
+        like graphs, per catalog and moves)."""
+        window, step = graph.window, self.reader.bucket_seconds
+        lens = self.catalog_lens()
+        key = ("oncall", int(window.start // step), int(window.end // step), env, lens.index, moves)
+
+        def build() -> OncallReport:
+            buckets = self.store.inbound(lookback(window), env)
+            return oncall_report(graph, lens, buckets, self.config.oncall, moves)
+
+        return self._cached(key, build)

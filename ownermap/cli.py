@@ -368,5 +368,9 @@ def catalog_scaffold(config_file: Path | None, db: str | None, catalog: tuple[st
     write_output(analysis.scaffold(service), output)
 
 
+from ownermap.cli_oncall import oncall  # noqa: E402 - the command module uses the helpers above
+
+main.add_command(oncall)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

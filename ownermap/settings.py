@@ -78,6 +78,17 @@ class Settings(BaseSettings):
     report_webhook_format: Literal["slack", "json"] = "slack"
     report_webhook_attempts: int = Field(5, ge=1, le=20)
     report_dir: Path | None = None
+    episode_min_failed: int = Field(10, ge=1)
+    episode_error_ratio: float = Field(0.05, gt=0, le=1)
+    working_hours: str = "Mon-Fri 09:00-18:00"
+
+    @field_validator("working_hours")
+    @classmethod
+    def _working_hours(cls, value: str) -> str:
+        from ownership.oncall.hours import parse_working_hours
+
+        parse_working_hours(value)  # WorkingHoursError (a ValueError) says what is wrong
+        return value
 
     @field_validator("report_schedule")
     @classmethod

@@ -32,6 +32,11 @@ class OncallSettings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     working_hours: WorkingHours = field(default_factory=lambda: parse_working_hours(DEFAULT_WORKING_HOURS))
 
+    @classmethod
+    def of(cls, min_failed: int, error_ratio: float, working_hours: str) -> OncallSettings:
+        """From the settings `episode_min_failed`, `episode_error_ratio` and `working_hours`."""
+        return cls(Thresholds(min_failed, error_ratio), parse_working_hours(working_hours))
+
 
 def lookback(window: Window) -> Window:
     """The window to read buckets for: the asked one and the day before it (episodes under way)."""
