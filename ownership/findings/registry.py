@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ownership.findings import catalog, documentation, naming, owner, usage
+from ownership.findings import catalog, documentation, naming, oncall, owner, usage
 from ownership.findings.codes import FindingCode
-from ownership.findings.rules import Rule, ServiceFacts, WindowFacts
+from ownership.findings.rules import Rule, ServiceFacts, TeamFacts, WindowFacts
 
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The rules of an analysis: per seen service, and once per window."""
+    """The rules of an analysis: per seen service, once per window, and over the teams' on-call load."""
 
     service: tuple[Rule[ServiceFacts], ...]
     window: tuple[Rule[WindowFacts], ...]
+    team: tuple[Rule[TeamFacts], ...] = ()
 
     def codes(self) -> list[FindingCode]:
         """Every code the rules decide, in order."""
-        return [rule.code for rule in (*self.service, *self.window)]
+        return [rule.code for rule in (*self.service, *self.window, *self.team)]
 
 
 DEFAULT_RULES = RuleSet(
@@ -41,4 +42,5 @@ DEFAULT_RULES = RuleSet(
         catalog.catalog_error,
     ),
     window=(usage.stale,),
+    team=(oncall.oncall_overloaded,),
 )

@@ -103,3 +103,14 @@ def test_bad_moves_are_400_naming_them(client: TestClient, moves: list[str], wor
 
 def test_bad_window_is_400(client: TestClient) -> None:
     assert client.get("/api/v1/oncall?window=forever").status_code == 400
+
+
+def test_findings_carry_the_team_finding(client: TestClient) -> None:
+    body = client.get("/api/v1/findings?window=6h").json()
+    overloaded = [f for f in body["findings"] if f["code"] == "oncall_overloaded"]
+    assert [(f["service"], f["team"], f["owner"], f["severity"]) for f in overloaded] == [
+        (None, "red", "red", "medium")]
+    assert all("team" not in f for f in body["findings"] if f["code"] != "oncall_overloaded")
+    only = client.get("/api/v1/findings?window=6h&code=oncall_overloaded").json()["findings"]
+    assert [f["team"] for f in only] == ["red"]
+    assert client.get("/api/v1/findings?window=6h&code=no_docs").json()["findings"][0]["code"] == "no_docs"

@@ -13,6 +13,7 @@ def test_every_code_has_a_severity() -> None:
         "deprecated_in_use", "no_oncall", "no_runbook", "no_docs", "owner_mismatch", "undeclared_dependency",
         "name_mismatch", "unnamed_service", "catalog_error",
         "ambiguous_match", "identity_collision",
+        "oncall_overloaded",
     }
     assert {"undocumented", "unowned", "owner_not_found", "owner_inactive"} == ORPHAN_CODES
 
