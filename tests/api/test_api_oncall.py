@@ -114,3 +114,14 @@ def test_findings_carry_the_team_finding(client: TestClient) -> None:
     only = client.get("/api/v1/findings?window=6h&code=oncall_overloaded").json()["findings"]
     assert [f["team"] for f in only] == ["red"]
     assert client.get("/api/v1/findings?window=6h&code=no_docs").json()["findings"][0]["code"] == "no_docs"
+
+
+def test_team_view_shows_the_load_and_a_chart(client: TestClient) -> None:
+    page = client.get("/?window=6h&team=red")
+    assert page.status_code == 200
+    html = page.text
+    section = html[html.index('id="oncall"'):html.index('id="panel"')]
+    assert "On-call load of red" in section and 'id="oncall-overloaded"' in section
+    assert "3 episodes (3 off-hours) over a rotation of 1" in section and "3.00 per member" in section
+    assert section.count("<rect") == 3
+    assert 'id="oncall"' not in client.get("/?window=6h").text
