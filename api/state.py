@@ -17,6 +17,7 @@ from graph.store.reads import WindowReads
 from ownership.analysis import CatalogLens, OwnershipAnalysis
 from ownership.objectives.board import objective_results
 from ownership.objectives.evaluate import Limits, ObjectiveResult
+from ownership.oncall import Move, OncallReport, lookback, oncall_report
 from ownership.source import CatalogSource
 
 CACHE_ENTRIES = 16
@@ -131,3 +132,16 @@ class ApiState:
         limits = Limits(self.config.objective_min_calls, self.config.burn_min_calls)
         key = ("objectives", index, int(end // self.reader.bucket_seconds), env)
         return self._cached(key, lambda: objective_results(index, source.inbound, end, env, limits))
+
+    def oncall(self, graph: ServiceGraph, env: str | None, moves: tuple[Move, ...] = ()) -> OncallReport:
+        """Every team's on-call load over the graph's window, as if `moves` were made (§3b; cached
+        like graphs, per catalog and moves)."""
+        window, step = graph.window, self.reader.bucket_seconds
+        lens = self.catalog_lens()
+        key = ("oncall", int(window.start // step), int(window.end // step), env, lens.index, moves)
+
+        def build() -> OncallReport:
+            buckets = self.store.inbound(lookback(window), env)
+            return oncall_report(graph, lens, buckets, self.config.oncall, moves)
+
+        return self._cached(key, build)

@@ -12,9 +12,9 @@ are committed, then measures, while another process keeps posting recent calls
   `start`/`end`), so no window sums are asked for twice;
 - `now`: `window=7d` ending now (the server's clock).
 
-for `/api/v1/graph`, `/api/v1/services/{name}/dependents`, `/api/v1/findings` and
+for `/api/v1/graph`, `/api/v1/services/{name}/dependents` and `/api/v1/findings`, for
 `/api/v1/objectives` (one OpenSLO objective per service, 28-day windows: `end` moves, `start` is
-ignored), and reports
+ignored) and for `/api/v1/oncall` over 28-day windows (moving, and `window=28d`), and reports
 p50/p95/p99, the server's RSS (after the load and at the end; its peak) and the load average.
 """
 
@@ -154,13 +154,13 @@ def measure(client: httpx.Client, paths: list[str]) -> dict[str, float]:
             "mean_ms": round(statistics.fmean(warm), 1)}
 
 
-def windows(requests: int, now: float, moving: bool) -> list[str]:
-    """Query strings: 7-day windows each a bucket later than the last (ending by now), or `window=7d`."""
+def windows(requests: int, now: float, moving: bool, days: int = 7) -> list[str]:
+    """Query strings: windows of `days` each a bucket later than the last (ending by now), or `window=<days>d`."""
     if not moving:
-        return ["window=7d"] * (requests + 1)
+        return [f"window={days}d"] * (requests + 1)
     last_end = (int(now) // BUCKET) * BUCKET
     ends = [last_end - (requests - i) * BUCKET for i in range(requests + 1)]
-    return [f"start={iso(end - 7 * DAY)}&end={iso(end)}" for end in ends]
+    return [f"start={iso(end - days * DAY)}&end={iso(end)}" for end in ends]
 
 
 def make_objectives(services: int, directory: Path) -> None:
@@ -215,12 +215,13 @@ def main() -> None:
             if args.writes_per_second > 0:
                 writer.start()
             target = service_name(args.services // 2)  # in the middle: callers and callees on both sides
-            endpoints = {"graph": "/api/v1/graph?", "dependents": f"/api/v1/services/{target}/dependents?",
-                         "findings": "/api/v1/findings?", "objectives": "/api/v1/objectives?"}
+            endpoints = {"graph": ("/api/v1/graph?", 7), "dependents": (f"/api/v1/services/{target}/dependents?", 7),
+                         "findings": ("/api/v1/findings?", 7), "objectives": ("/api/v1/objectives?", 28),
+                         "oncall": ("/api/v1/oncall?", 28)}
             with httpx.Client(base_url=server.api, timeout=120) as client:
                 for kind in ("moving", "now"):
-                    for name, path in endpoints.items():
-                        queries = windows(args.requests, time.time(), kind == "moving")
+                    for name, (path, days) in endpoints.items():
+                        queries = windows(args.requests, time.time(), kind == "moving", days)
                         results[f"{name}_{kind}"] = measure(client, [path + q for q in queries])
             results["server"] = rss_mb(pid)
         finally:

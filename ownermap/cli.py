@@ -371,6 +371,9 @@ def catalog_scaffold(config_file: Path | None, db: str | None, catalog: tuple[st
 from ownermap.cli_objectives import objectives  # noqa: E402 - it builds on the options defined above
 
 main.add_command(objectives)
+from ownermap.cli_oncall import oncall  # noqa: E402 - the command module uses the helpers above
+
+main.add_command(oncall)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -83,6 +83,17 @@ class Settings(BaseSettings):
     address_memory: float = Field(7.0, gt=0, le=365)
     objective_min_calls: int = Field(100, ge=1)
     burn_min_calls: int = Field(10, ge=1)
+    episode_min_failed: int = Field(10, ge=1)
+    episode_error_ratio: float = Field(0.05, gt=0, le=1)
+    working_hours: str = "Mon-Fri 09:00-18:00"
+
+    @field_validator("working_hours")
+    @classmethod
+    def _working_hours(cls, value: str) -> str:
+        from ownership.oncall.hours import parse_working_hours
+
+        parse_working_hours(value)  # WorkingHoursError (a ValueError) says what is wrong
+        return value
 
     @field_validator("report_schedule")
     @classmethod

@@ -18,7 +18,7 @@ from graph.service_graph import Edge, Node, ServiceGraph
 from ownership.catalog.model import Entity
 from ownership.findings import ORPHAN_CODES, SEVERITY_ORDER, Finding, FindingCode
 from ownership.findings.registry import DEFAULT_RULES, RuleSet
-from ownership.findings.rules import ServiceFacts, WindowFacts
+from ownership.findings.rules import ServiceFacts, TeamFacts, WindowFacts
 from ownership.identity import CatalogIndex, ResolvedOwner
 from ownership.names import namespace_hint
 from ownership.objectives.evaluate import ObjectiveResult
@@ -267,14 +267,21 @@ class OwnershipAnalysis:
 
     # ------------------------------------------------------------------ questions
 
-    def findings(self, codes_wanted: Iterable[str] | None = None, owner: str | None = None) -> list[Finding]:
-        """Every finding of the window, most severe first."""
+    def findings(self, codes_wanted: Iterable[str] | None = None, owner: str | None = None,
+                 teams: TeamFacts | None = None) -> list[Finding]:
+        """Every finding of the window, most severe first; with `teams` (the on-call load), the team
+        findings too."""
         self._ensure_suggestions()
         self.objective_results()
         wanted = set(codes_wanted) if codes_wanted else None
-        out = [f for f in self._findings
+        found = self._findings if teams is None else [*self._findings, *self.team_findings(teams)]
+        out = [f for f in found
                if (wanted is None or f.code in wanted) and (owner is None or (f.owner or "").lower() == owner.lower())]
-        return sorted(out, key=lambda f: (SEVERITY_ORDER[f.severity], f.code, f.service))
+        return sorted(out, key=lambda f: (SEVERITY_ORDER[f.severity], f.code, f.service or f.team or ""))
+
+    def team_findings(self, teams: TeamFacts) -> list[Finding]:
+        """The team rules' findings (`oncall_overloaded`) over the teams' on-call load."""
+        return [finding for rule in self.rules.team for finding in rule(teams)]
 
     def orphans(self) -> list[OrphanRisk]:
         """Orphaned services (no valid, active owner), ranked by risk (distinct dependent services first)."""

@@ -17,10 +17,12 @@ import pandas as pd
 from graph.model import NodeKind, Window
 from graph.service_graph import ServiceGraph, edge_dicts, iso_ns
 from graph.store.interface import Store
-from ownership.analysis import DEFAULT_OWNER_ATTRIBUTES, OwnershipAnalysis
+from ownership.analysis import DEFAULT_OWNER_ATTRIBUTES, CatalogLens, OwnershipAnalysis
 from ownership.findings import DOCUMENTATION_CODES, ORPHAN_CODES, FindingCode
+from ownership.findings.rules import TeamFacts
 from ownership.identity import CatalogIndex
 from ownership.objectives.board import objective_results
+from ownership.oncall import OncallReport, OncallSettings, lookback, oncall_report
 from reports.objectives import objectives_section
 
 WEEK = 7 * 86400
@@ -79,6 +81,7 @@ class ReportData(TypedDict):
     documentation_gaps: list[dict[str, Any]]
     teams: list[dict[str, Any]]
     objectives: list[dict[str, Any]]
+    oncall_load: list[dict[str, Any]]
 
 
 @dataclass
@@ -154,8 +157,10 @@ def build_weekly_report(
     end: float | None = None,
     owner_attributes: Sequence[str] = DEFAULT_OWNER_ATTRIBUTES,
     record: bool = True,
+    oncall: OncallSettings | None = None,
 ) -> WeeklyReport:
-    """Build the report; records this run's findings in the store when `record`."""
+    """Build the report; records this run's (service) findings in the store when `record`.
+    `oncall`: the on-call thresholds and working hours (default: the settings' defaults)."""
     end = time.time() if end is None else end
     window = Window(end - WEEK, end)
     previous_window = Window(end - 2 * WEEK, end - WEEK)
@@ -164,6 +169,7 @@ def build_weekly_report(
     orphans, since_ms = orphans_section(now, previous)
     resolved = resolved_section(now, previous, {o["service"] for o in orphans})
     findings = now.analysis.findings()
+    load = week_oncall(store, now, oncall or OncallSettings())
     report: ReportData = {
         "window": window.as_dict(),
         "previous_window": previous_window.as_dict(),
@@ -175,10 +181,12 @@ def build_weekly_report(
         "documentation_gaps": _documentation_gaps(findings),
         "teams": _teams(now.analysis),
         "objectives": objectives_section(now.analysis.objective_results(), findings),
+        "oncall_load": oncall_section(load),
     }
     if record:
         store.record_report(int(end), [(f.service, f.code) for f in findings], int(time.time()), since_ms)
-    return WeeklyReport(report, [f.to_dict() for f in findings], now)
+    team_findings = now.analysis.team_findings(TeamFacts(tuple(load.teams)))
+    return WeeklyReport(report, [f.to_dict() for f in [*findings, *team_findings]], now)
 
 
 def previous_week(
@@ -270,3 +278,17 @@ def _teams(analysis: OwnershipAnalysis) -> list[dict[str, Any]]:
             "depends_on_teams": sorted({d["team"] for d in view["depends_on_teams"]}),
         })
     return out
+
+
+def week_oncall(store: Store, now: WeekAnalysis, settings: OncallSettings) -> OncallReport:
+    """Every team's on-call load over the week (§3b)."""
+    buckets = store.inbound(lookback(now.window))
+    return oncall_report(now.graph, CatalogLens(now.analysis.index), buckets, settings)
+
+
+def oncall_section(load: OncallReport) -> list[dict[str, Any]]:
+    """"On-call load": the teams owning a service seen this week, most episodes per rotation member
+    first (teams without a rotation last)."""
+    owning = [t for t in load.teams if t.services]
+    ranked = sorted(owning, key=lambda t: (t.per_member is None, -(t.per_member or 0.0), t.team))
+    return [t.to_dict() for t in ranked]

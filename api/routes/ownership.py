@@ -9,16 +9,20 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from api.deps import ApiStateDep, OwnershipAnalysisDep, ServiceGraphDep
+from api.deps import ApiStateDep, GraphQueryDep, OwnershipAnalysisDep, ServiceGraphDep
 from api.problems import NotFoundError
 from api.responses import FastJSONResponse
 from ownership.findings import ALL_CODES
+from ownership.findings.codes import TEAM_CODES
+from ownership.findings.rules import TeamFacts
 
 router = APIRouter(prefix="/api/v1", tags=["ownership"])
 
 
 @router.get("/findings", response_class=FastJSONResponse)
 def list_findings(
+    state: ApiStateDep,
+    params: GraphQueryDep,
     analysis: OwnershipAnalysisDep,
     graph: ServiceGraphDep,
     code: Annotated[list[str] | None, Query(description=f"only these codes: {', '.join(ALL_CODES)}")] = None,
@@ -28,7 +32,10 @@ def list_findings(
     unknown = sorted(set(code or ()) - set(ALL_CODES))
     if unknown:
         raise HTTPException(400, f"unknown finding code(s): {', '.join(unknown)}")
-    findings = analysis.findings(code, owner)
+    teams = None
+    if not code or TEAM_CODES & set(code):  # team findings need the on-call load (§3b)
+        teams = TeamFacts(tuple(state.oncall(graph, params.env).teams))
+    findings = analysis.findings(code, owner, teams)
     return FastJSONResponse({"window": graph.window.as_dict(), "findings": [f.to_dict() for f in findings]})
 
 

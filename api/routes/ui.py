@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from api.deps import ApiStateDep, GraphQueryDep, OwnershipAnalysisDep, ServiceGraphDep
 from api.page.objectives import service_cards, team_cards
+from api.page.oncall import team_oncall
 from api.page.search import search
 from api.page.tables import orphan_rows, team_rows
 from api.page.teammap import TeamMapCache
@@ -116,8 +117,7 @@ def index(
     if isinstance(nearest, Response):
         return nearest
     shown = _choose_view(graph, analysis, team_map, cap, links, view, team, node, hops)
-    small = len(graph.nodes) <= cap
-    orphans, orphan_count = orphan_rows(graph, analysis, team_map, small)
+    orphans, orphan_count = orphan_rows(graph, analysis, team_map, len(graph.nodes) <= cap)
     detail = _detail_panel(graph, analysis, node, hops, url) if node and node in graph.nodes else None
     if detail is not None:
         detail["objectives"] = service_cards(state.objectives(graph.window.end, params.env), analysis.index, node)
@@ -140,6 +140,7 @@ def index(
         "orphans": orphans,
         "orphan_count": orphan_count,
         "team_rows": team_rows(analysis, team_map),
+        "oncall": team_oncall(state.oncall(graph, params.env), team) if team and not node else None,
         "detail": detail,
         "team_objectives": team_objectives,
         "node": node,

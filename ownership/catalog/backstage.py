@@ -24,6 +24,7 @@ from ownership.catalog.fields import (
 from ownership.catalog.model import (
     DEFAULT_NAMESPACE,
     KINDS,
+    TIMEZONE_ANNOTATION,
     CatalogError,
     Contact,
     Entity,
@@ -31,6 +32,7 @@ from ownership.catalog.model import (
     LoadResult,
 )
 from ownership.catalog.safe_yaml import YamlDocument, documents_of
+from ownership.catalog.timezone import zone_problem
 from ownership.catalog.walk import GLOB_LIMITS, WalkLimitError, WalkLimits, glob_files, has_magic
 
 API_VERSION_PREFIX = "backstage.io/"
@@ -188,6 +190,10 @@ def _read_group(check: Checker, spec: dict[str, Any], entity: Entity) -> None:
     )
     entity.members = check.ref_list(spec, "members", "spec.members", default_kind="user", namespace=ns)
     _read_profile_email(check, spec, entity)
+    zone = entity.annotations.get(TIMEZONE_ANNOTATION)
+    if zone is not None and (problem := zone_problem(zone.strip())):
+        check.fail(f"metadata.annotations.{TIMEZONE_ANNOTATION}", problem)
+        del entity.annotations[TIMEZONE_ANNOTATION]  # the team is kept, in UTC
 
 
 def _read_profile_email(check: Checker, spec: dict[str, Any], entity: Entity) -> None:

@@ -32,6 +32,8 @@ ONCALL_ANNOTATIONS = (
     ONCALL_ANNOTATION,
 )
 TECHDOCS_ANNOTATION = "backstage.io/techdocs-ref"
+# A team's IANA time zone (owners.yaml `teams[].timezone` is written here too), DESIGN §3b.
+TIMEZONE_ANNOTATION = "ownermap.io/timezone"
 
 
 class RefError(ValueError):
@@ -183,6 +185,8 @@ class Entity:
     line: int | None = None
     source_format: str = "backstage"
     synthetic: bool = False
+    # owners.yaml `oncall.members`: the on-call rotation when it is not the whole team (§3b).
+    oncall_members: list[EntityRef] | None = None
     # Field errors found while loading (lenient loading, DESIGN §3): the entity is kept as declared.
     errors: list[CatalogError] = field(default_factory=list)
 

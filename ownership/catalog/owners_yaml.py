@@ -19,12 +19,15 @@ from ownership.catalog.model import (
     DEFAULT_NAMESPACE,
     ONCALL_ANNOTATION,
     SERVICE_NAMES_ANNOTATION,
+    TIMEZONE_ANNOTATION,
     Contact,
     Entity,
+    EntityRef,
     Link,
     LoadResult,
 )
 from ownership.catalog.safe_yaml import YamlDocument, documents_of
+from ownership.catalog.timezone import MAX_ZONE, zone_problem
 from ownership.objectives.owners_objectives import OwnersObjective
 
 SCHEMA_PATH = Path(__file__).with_name("owners.schema.json")
@@ -32,7 +35,22 @@ FILE_NAMES = ("owners.yaml", "owners.yml")
 MAX_TEXT, MAX_REF, MAX_TIER = 2048, 256, 64
 _ALIAS = re.compile(r"^[^,\s]+$")
 
-FieldType = Literal["name", "text", "ref", "owner", "refs", "aliases", "tier", "objectives"]
+FieldType = Literal["name", "text", "ref", "owner", "refs", "aliases", "tier", "objectives", "oncall", "timezone"]
+# What an on-call entry without a URL (only `members`, or `{}`) writes into the on-call annotation.
+ROTATION_ONLY = "owners.yaml oncall rotation"
+
+
+@dataclass(frozen=True)
+class Oncall:
+    """An owners.yaml `oncall` entry: a URL or schedule, and the rotation's members when given."""
+
+    url: str | None = None
+    members: list[EntityRef] | None = None
+
+    @property
+    def annotation(self) -> str:
+        """What the entry writes into the on-call annotation (it always declares on-call)."""
+        return self.url or ROTATION_ONLY
 
 
 @dataclass(frozen=True)
@@ -49,7 +67,8 @@ TEAM_FIELDS: dict[str, Field] = {
     "name": Field("name", "Team name (Backstage name rules).", required=True),
     "title": Field("text", "Display name."),
     "members": Field("refs", "User names or user refs.", default_kind="user"),
-    "oncall": Field("text", "On-call reference: PagerDuty/Opsgenie URL or schedule."),
+    "oncall": Field("oncall", "On-call: a PagerDuty/Opsgenie URL or schedule, or {url, members} (the rotation)."),
+    "timezone": Field("timezone", "IANA time zone of the team, e.g. Europe/Berlin (on-call off-hours)."),
     "slack": Field("text", "Slack channel."),
     "email": Field("text", "Team e-mail address."),
     "parent": Field("ref", "Parent team (group ref)."),
@@ -64,7 +83,7 @@ SERVICE_FIELDS: dict[str, Field] = {
     "tier": Field("tier", "Criticality tier, e.g. 1 or tier-1."),
     "lifecycle": Field("text", "experimental, production, deprecated, ..."),
     "depends_on": Field("refs", "Services (or resource:<name>) this service calls.", default_kind="component"),
-    "oncall": Field("text", "On-call reference for this service."),
+    "oncall": Field("oncall", "On-call reference for this service: a URL or schedule, or {url, members}."),
     "objectives": Field("objectives", "Objectives (SLOs): name, sli, target, threshold_ms, window."),
 }
 TOP_LEVEL = ("version", "teams", "services")
@@ -82,6 +101,10 @@ def read_entry(check: Checker, item: Mapping[str, Any], fields: dict[str, Field]
             values[key] = _read_list(check, item, key, path, spec)
         elif spec.type == "tier":
             values[key] = check.string_or_int(item, key, path, max_length=MAX_TIER)
+        elif spec.type == "oncall":
+            values[key] = read_oncall(check, item, key, path)
+        elif spec.type == "timezone":
+            values[key] = read_timezone(check, item, key, path)
         else:
             limit = {"name": MAX_NAME, "ref": MAX_REF, "owner": MAX_REF}.get(spec.type, MAX_TEXT)
             text = check.string(item, key, path, required=spec.required, max_length=limit)
@@ -93,6 +116,34 @@ def read_entry(check: Checker, item: Mapping[str, Any], fields: dict[str, Field]
             elif spec.type == "owner" and values[key] is not None:
                 values[key] = check.owner(item, key, path)
     return values
+
+
+def read_oncall(check: Checker, item: Mapping[str, Any], key: str, path: str) -> Oncall | None:
+    """`oncall`: a string, or a mapping with optional `url` and `members` (user refs); None when absent or bad."""
+    value = item.get(key)
+    if value is None or isinstance(value, str):
+        text = check.string(item, key, path, max_length=MAX_TEXT)
+        return Oncall(url=text.strip()) if text is not None else None
+    if not isinstance(value, Mapping):
+        check.fail(path, f"must be a string or a mapping {{url, members}}, got {type_name(value)}")
+        return None
+    check.known_keys(value, ("url", "members"), path)
+    url = check.string(value, "url", f"{path}.url", max_length=MAX_TEXT)
+    members = None
+    if value.get("members") is not None:
+        members = check.ref_list(value, "members", f"{path}.members", default_kind="user")
+    return Oncall(url=url.strip() if url else None, members=members)
+
+
+def read_timezone(check: Checker, item: Mapping[str, Any], key: str, path: str) -> str | None:
+    """`timezone`: an IANA zone name `zoneinfo` knows; None (and an error) otherwise."""
+    text = check.string(item, key, path, max_length=MAX_ZONE)
+    if text is None:
+        return None
+    if problem := zone_problem(text.strip()):
+        check.fail(path, problem)
+        return None
+    return text.strip()
 
 
 def _read_list(check: Checker, item: Mapping[str, Any], key: str, path: str, spec: Field) -> list[Any]:
@@ -120,6 +171,16 @@ def _field_schema(spec: Field, key: str) -> dict[str, Any]:
         "aliases": {"type": "array", "items": {**text, "maxLength": MAX_REF, "pattern": _ALIAS.pattern}},
         "tier": {"anyOf": [{**text, "maxLength": MAX_TIER}, {"type": "integer"}]},
         "objectives": {"type": "array", "items": OwnersObjective.model_json_schema()},
+        "oncall": {"anyOf": [{**text, "maxLength": MAX_TEXT}, {
+            "additionalProperties": False,
+            "properties": {
+                "members": {"items": {**text, "maxLength": MAX_REF}, "type": "array",
+                            "description": "The rotation: user names or user refs (default: the team's members)."},
+                "url": {**text, "maxLength": MAX_TEXT, "description": "PagerDuty/Opsgenie URL or schedule."},
+            },
+            "type": "object",
+        }]},
+        "timezone": {**text, "maxLength": MAX_ZONE},
     }
     schema = types[spec.type]
     if not spec.required and spec.type not in ("refs", "aliases", "objectives"):
@@ -221,7 +282,10 @@ def _team_entity(team: dict[str, Any], path: Path, line: int) -> Entity:
         source_format="owners.yaml",
     )
     if team["oncall"]:
-        entity.annotations[ONCALL_ANNOTATION] = team["oncall"]
+        entity.annotations[ONCALL_ANNOTATION] = team["oncall"].annotation
+        entity.oncall_members = team["oncall"].members
+    if team["timezone"]:
+        entity.annotations[TIMEZONE_ANNOTATION] = team["timezone"]
     if team["slack"]:
         entity.contacts.append(Contact(type="slack", value=team["slack"]))
     if team["email"]:
@@ -246,7 +310,7 @@ def _service_entity(service: dict[str, Any], path: Path, line: int) -> Entity:
     if service["aliases"]:
         entity.annotations[SERVICE_NAMES_ANNOTATION] = ",".join(service["aliases"])
     if service["oncall"]:
-        entity.annotations[ONCALL_ANNOTATION] = service["oncall"]
+        entity.annotations[ONCALL_ANNOTATION] = service["oncall"].annotation
     if service["runbook"]:
         entity.links.append(Link(url=service["runbook"], title="Runbook", type="runbook"))
     if service["docs"]:

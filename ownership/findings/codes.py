@@ -29,6 +29,7 @@ class FindingCode(StrEnum):
     OBJECTIVE_BREACHED = "objective_breached"
     OBJECTIVE_BURNING = "objective_burning"
     OBJECTIVE_UNMATCHED = "objective_unmatched"
+    ONCALL_OVERLOADED = "oncall_overloaded"
 
 
 SEVERITY: dict[FindingCode, str] = {
@@ -45,6 +46,7 @@ SEVERITY: dict[FindingCode, str] = {
     FindingCode.CATALOG_ERROR: "medium",
     FindingCode.AMBIGUOUS_MATCH: "high",
     FindingCode.IDENTITY_COLLISION: "medium",
+    FindingCode.ONCALL_OVERLOADED: "medium",
     FindingCode.STALE: "low",
     FindingCode.NO_RUNBOOK: "low",
     FindingCode.NO_DOCS: "low",
@@ -60,4 +62,6 @@ SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 # A service seen in the window with one of these has no valid, active owner.
 ORPHAN_CODES = frozenset({FindingCode.UNDOCUMENTED, FindingCode.UNOWNED, FindingCode.OWNER_NOT_FOUND,
                           FindingCode.OWNER_INACTIVE})
+# Findings about a team, not a service: `service` is null and `team` names it (§3b).
+TEAM_CODES = frozenset({FindingCode.ONCALL_OVERLOADED})
 DOCUMENTATION_CODES = frozenset({FindingCode.NO_ONCALL, FindingCode.NO_RUNBOOK, FindingCode.NO_DOCS})

@@ -1,4 +1,4 @@
-"""The Finding record: one problem with one service (or catalog entry)."""
+"""The Finding record: one problem with one service (or catalog entry), or with one team."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ from ownership.findings.codes import SEVERITY, FindingCode
 
 @dataclass
 class Finding:
-    """One problem with one service (or catalog entry)."""
+    """One problem with one service (or catalog entry); a team finding has no service and names `team`."""
 
     code: FindingCode
-    service: str
+    service: str | None
     detail: str
     owner: str | None = None
     suggested_owners: list[dict[str, Any]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     catalog_ref: str | None = None  # the catalog entry the finding is about, when there is one
+    team: str | None = None  # the team a team finding (`oncall_overloaded`) is about
 
 
     @property
@@ -38,6 +39,8 @@ class Finding:
         }
         if self.catalog_ref is not None:
             out["catalog_ref"] = self.catalog_ref
+        if self.team is not None:
+            out["team"] = self.team
         if self.data:
             out["data"] = self.data
         return out

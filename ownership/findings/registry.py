@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ownership.findings import catalog, documentation, naming, objectives, owner, usage
+from ownership.findings import catalog, documentation, naming, objectives, oncall, owner, usage
 from ownership.findings.codes import FindingCode
-from ownership.findings.rules import Rule, ServiceFacts, WindowFacts
+from ownership.findings.rules import Rule, ServiceFacts, TeamFacts, WindowFacts
 
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The rules of an analysis: per seen service, and once per window."""
+    """The rules of an analysis: per seen service, once per window, and over the teams' on-call load."""
 
     service: tuple[Rule[ServiceFacts], ...]
     window: tuple[Rule[WindowFacts], ...]
     objective: tuple[Rule[WindowFacts], ...] = ()  # over WindowFacts.objectives, when they are measured
+    team: tuple[Rule[TeamFacts], ...] = ()
 
     def codes(self) -> list[FindingCode]:
         """Every code the rules decide, in order."""
-        return [rule.code for rule in (*self.service, *self.window, *self.objective)]
+        return [rule.code for rule in (*self.service, *self.window, *self.objective, *self.team)]
 
 
 DEFAULT_RULES = RuleSet(
@@ -44,4 +45,5 @@ DEFAULT_RULES = RuleSet(
     ),
     window=(usage.stale,),
     objective=(objectives.objective_breached, objectives.objective_burning, objectives.objective_unmatched),
+    team=(oncall.oncall_overloaded,),
 )

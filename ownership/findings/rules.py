@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ownership.catalog.model import Entity, EntityRef
     from ownership.identity import CatalogIndex, ResolvedOwner
     from ownership.objectives.evaluate import ObjectiveResult
+    from ownership.oncall.load import TeamLoad
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,14 @@ class WindowFacts:
     objectives: tuple[ObjectiveResult, ...] = ()  # measured at the window's end (objective rules only)
 
 
-F = TypeVar("F", ServiceFacts, WindowFacts)
+@dataclass(frozen=True)
+class TeamFacts:
+    """What a team rule may look at: every team's on-call load over the window (§3b)."""
+
+    loads: tuple[TeamLoad, ...]
+
+
+F = TypeVar("F", ServiceFacts, WindowFacts, TeamFacts)
 
 
 @dataclass(frozen=True)
@@ -81,4 +89,9 @@ def service_rule(code: FindingCode) -> Callable[[Callable[[ServiceFacts], Iterab
 
 def window_rule(code: FindingCode) -> Callable[[Callable[[WindowFacts], Iterable[Finding]]], Rule[WindowFacts]]:
     """Make a function of WindowFacts the rule of `code`."""
+    return lambda decide: Rule(code, decide)
+
+
+def team_rule(code: FindingCode) -> Callable[[Callable[[TeamFacts], Iterable[Finding]]], Rule[TeamFacts]]:
+    """Make a function of TeamFacts the rule of `code` (a team finding)."""
     return lambda decide: Rule(code, decide)

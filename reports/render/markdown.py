@@ -79,4 +79,21 @@ def render_markdown(report: dict[str, Any]) -> str:
             counts = ", ".join(f"{md(code)} {n}" for code, n in t["findings"].items()) or "no findings"
             out.append(f"- **{md(t['team'])}**: {len(t['services'])} services seen; {counts}")
         out.append("")
+    out += oncall_lines(report.get("oncall_load", []))
     return "\n".join(out)
+
+
+def oncall_lines(teams: list[dict[str, Any]]) -> list[str]:
+    """The "On-call load" section: teams by episodes per rotation member, heaviest first."""
+    if not teams:
+        return []
+    out = ["## On-call load", ""]
+    for t in teams:
+        per_member = "no rotation" if t["per_member"] is None else f"{t['per_member']:.2f} per member"
+        declared = "" if t["rotation"]["declared"] else " (no on-call declared)"
+        callers = md(", ".join(t["depended_on_by"])) or "no other team"
+        out.append(f"- **{md(t['team'])}**: {per_member}; {t['episodes']} episodes ({t['off_hours_episodes']} "
+                   f"off-hours), rotation of {t['rotation']['size']}{declared}; depended on by {callers}"
+                   f"{'; **overloaded**' if t['overloaded'] else ''}")
+    out.append("")
+    return out

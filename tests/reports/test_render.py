@@ -145,6 +145,7 @@ REPORT_HEADINGS = {
     "## Stale catalog entries (no telemetry this week)",
     "## Dependencies nobody owns",
     "## Documentation gaps",
+    "## On-call load",
     "## Per team",
 }
 

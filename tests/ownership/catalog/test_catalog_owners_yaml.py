@@ -113,7 +113,7 @@ def test_service_field_errors(tmp_path: Path, entry: str, field: str, words: str
         ('{name: t, members: "x"}', "teams[0].members", "must be a list, got string"),
         ("{name: t, members: [5]}", "teams[0].members[0]", "must be a string, got number"),
         ("{name: t, parent: 'group:'}", "teams[0].parent", "empty name"),
-        ("{name: t, oncall: 5}", "teams[0].oncall", "must be a string, got number"),
+        ("{name: t, oncall: 5}", "teams[0].oncall", "must be a string or a mapping {url, members}, got number"),
     ],
 )
 def test_team_field_errors(tmp_path: Path, entry: str, field: str, words: str) -> None:

@@ -14,6 +14,7 @@ def test_every_code_has_a_severity() -> None:
         "name_mismatch", "unnamed_service", "catalog_error",
         "ambiguous_match", "identity_collision",
         "no_objective", "objective_breached", "objective_burning", "objective_unmatched",
+        "oncall_overloaded",
     }
     assert {"undocumented", "unowned", "owner_not_found", "owner_inactive"} == ORPHAN_CODES
 

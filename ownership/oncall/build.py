@@ -1,0 +1,125 @@
+"""From a window's graph, the catalog and the store's buckets to the on-call report (§3b).
+
+The store read is the caller's (`lookback` says which window to ask `Store.inbound` for); this
+module joins what was read with the catalog and applies the what-if moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from graph.model import NodeKind, Window
+from graph.service_graph import ServiceGraph
+from graph.store.series import InboundBucket
+from ownership.analysis import CatalogLens
+from ownership.catalog.model import TIMEZONE_ANNOTATION, Entity
+from ownership.catalog.timezone import zone_problem
+from ownership.findings.documentation import declares_oncall
+from ownership.identity import CatalogIndex
+from ownership.oncall.episodes import Thresholds
+from ownership.oncall.hours import DEFAULT_WORKING_HOURS, WorkingHours, parse_working_hours
+from ownership.oncall.load import LoadInputs, OncallReport, TeamInfo, team_loads
+from ownership.oncall.moves import Move, apply_moves, check_moves
+
+LOOKBACK_SECONDS = 24 * 3600  # how far before the window an episode's start is looked for
+
+
+@dataclass(frozen=True)
+class OncallSettings:
+    """The on-call settings: failing-bucket thresholds and working hours."""
+
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    working_hours: WorkingHours = field(default_factory=lambda: parse_working_hours(DEFAULT_WORKING_HOURS))
+
+    @classmethod
+    def of(cls, min_failed: int, error_ratio: float, working_hours: str) -> OncallSettings:
+        """From the settings `episode_min_failed`, `episode_error_ratio` and `working_hours`."""
+        return cls(Thresholds(min_failed, error_ratio), parse_working_hours(working_hours))
+
+
+def lookback(window: Window) -> Window:
+    """The window to read buckets for: the asked one and the day before it (episodes under way)."""
+    return Window(window.start - LOOKBACK_SECONDS, window.end)
+
+
+def seen_services(graph: ServiceGraph) -> list[str]:
+    """Names of the services (not virtual nodes) seen in the graph's window."""
+    return sorted(name for name, node in graph.nodes.items() if node.kind == NodeKind.SERVICE)
+
+
+def validate_moves(texts: Iterable[str], graph: ServiceGraph, index: CatalogIndex) -> list[Move]:
+    """The moves, checked against the services seen or catalogued and the declared teams (MoveError)."""
+    services = {*seen_services(graph), *(e.name for e in index.services())}
+
+    def team_name(text: str) -> str | None:
+        try:
+            team = index.team(text)
+        except ValueError:
+            return None
+        return team.name if team is not None else None
+
+    return check_moves(texts, services, team_name)
+
+
+def oncall_report(
+    graph: ServiceGraph,
+    lens: CatalogLens,
+    buckets: Sequence[InboundBucket],
+    settings: OncallSettings,
+    moves: Sequence[Move] = (),
+    burn_events: Mapping[str, int] | None = None,
+) -> OncallReport:
+    """Every declared team's load over the graph's window, as if `moves` were made (nothing written).
+
+    `buckets`: `Store.inbound(lookback(graph.window))`; `burn_events`: team → objectives burning or
+    breached now (§3a), 0 for teams not in it.
+    """
+    index = lens.index
+    teams = {t.name: t for t in index.teams()}
+    owners: dict[str, str | None] = {}
+    for name in seen_services(graph):
+        owner = lens.ownership(graph.nodes[name]).owner
+        owners[name] = owner if owner in teams else None
+    owners = apply_moves(owners, moves)
+    inputs = LoadInputs(
+        window=graph.window,
+        teams=team_infos(index, moves),
+        owners=owners,
+        seen=list(owners),
+        buckets=buckets,
+        calls=((e.source, e.target) for e in graph.edges),
+        burn_events=burn_events or {},
+        thresholds=settings.thresholds,
+        working_hours=settings.working_hours,
+    )
+    return OncallReport(graph.window, team_loads(inputs), list(moves))
+
+
+def team_infos(index: CatalogIndex, moves: Sequence[Move] = ()) -> list[TeamInfo]:
+    """Members, rotation and time zone of every declared team (one per name), after the moves."""
+    owned: dict[str, list[Entity]] = {}
+    for team in index.teams():
+        owned.setdefault(team.name, []).extend(index.team_services(team.entity))
+    for move in moves:
+        match = index.match_service(move.service)
+        if match is not None:
+            for entities in owned.values():
+                entities[:] = [e for e in entities if e is not match.entity]
+            owned.setdefault(move.team, []).append(match.entity)
+    out: dict[str, TeamInfo] = {}
+    for team in index.teams():
+        if team.name in out:
+            continue
+        entity = team.entity
+        zone = entity.annotations.get(TIMEZONE_ANNOTATION, "UTC").strip()
+        members = len(team.members)
+        rotation = entity.oncall_members
+        out[team.name] = TeamInfo(
+            name=team.name,
+            members=members,
+            rotation_declared=declares_oncall(entity) or any(declares_oncall(e) for e in owned[team.name]),
+            rotation_size=len(rotation) if rotation is not None else members,
+            timezone="UTC" if zone_problem(zone) else zone,
+        )
+    return list(out.values())
