@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     report_webhook_format: Literal["slack", "json"] = "slack"
     report_webhook_attempts: int = Field(5, ge=1, le=20)
     report_dir: Path | None = None
+    catalog_refresh: float = Field(300.0, ge=1)
+    backstage_timeout: float = Field(30.0, gt=0, le=600)
+    backstage_token: SecretStr | None = None
 
     @field_validator("report_schedule")
     @classmethod
