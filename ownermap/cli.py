@@ -195,8 +195,8 @@ def _analyse(settings: Settings, window: str | None, start: str | None, end: str
     from graph.service_graph import ServiceGraph
     from graph.store import open_store
     from graph.window import WindowError, resolve_window
+    from ownermap.wiring import build_catalog
     from ownership.analysis import OwnershipAnalysis
-    from ownership.source import CatalogSource
 
     try:
         span = resolve_window(window, start, end)
@@ -208,7 +208,7 @@ def _analyse(settings: Settings, window: str | None, start: str | None, end: str
         namespaces_seen = store.namespaces(span)
     finally:
         store.close()
-    catalog = CatalogSource(settings.catalog)
+    catalog = build_catalog(settings)
     report = catalog.reload(log_errors=False)
     for error in report.errors:
         click.echo(f"ownermap: catalog: {error}", err=True)
@@ -296,7 +296,7 @@ def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, 
     """The weekly orphan-service report: risk-ranked, week over week, per team."""
     from graph.store import open_store
     from graph.window import WindowError, parse_time
-    from ownership.source import CatalogSource
+    from ownermap.wiring import build_catalog
     from reports.deliver import DeliveryError
     from reports.run import Delivery, run_weekly_report
 
@@ -306,7 +306,7 @@ def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, 
         end_ts = parse_time(end) if end else None
     except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="--end") from None
-    source = CatalogSource(settings.catalog)
+    source = build_catalog(settings)
     for error in source.reload(log_errors=False).errors:
         click.echo(f"ownermap: catalog: {error}", err=True)
     store = open_store(settings.db)
@@ -315,7 +315,8 @@ def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, 
                         webhook_attempts=settings.report_webhook_attempts)
     try:
         run_weekly_report(store, source.index, end_ts, settings.owner_attributes, delivery,
-                          record=not no_record, show=lambda text: write_output(text, None))
+                          record=not no_record, show=lambda text: write_output(text, None),
+                          catalog_complete=source.complete)
     except DeliveryError as exc:
         click.echo(f"ownermap: {exc}", err=True)
         sys.exit(1)

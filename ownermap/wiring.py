@@ -8,6 +8,8 @@ from collections.abc import Callable
 from collector.pipeline import IngestPipeline
 from graph.store import Store
 from ownermap.settings import Settings
+from ownership.catalog.live import LiveOptions
+from ownership.source import CatalogSource
 
 
 def build_pipeline(settings: Settings, store: Store, clock: Callable[[], float] = time.monotonic) -> IngestPipeline:
@@ -19,3 +21,10 @@ def build_pipeline(settings: Settings, store: Store, clock: Callable[[], float] 
         max_services=s.max_services, max_edges=s.max_edges, max_environments=s.max_environments,
         database_at_once=s.database_at_once,
     )
+
+
+def build_catalog(settings: Settings) -> CatalogSource:
+    """The catalog the settings name: files, directories and live sources (not yet loaded)."""
+    token = settings.backstage_token.get_secret_value() if settings.backstage_token else None
+    return CatalogSource(settings.catalog,
+                         live=LiveOptions(backstage_token=token, backstage_timeout=settings.backstage_timeout))

@@ -68,6 +68,7 @@ class ReportData(TypedDict):
     """The report as DESIGN §4 shapes its JSON; each section is built by its own function below."""
 
     window: dict[str, str]
+    catalog_complete: bool
     previous_window: dict[str, str]
     summary: Summary
     orphans: list[OrphanEntry]
@@ -148,8 +149,10 @@ def build_weekly_report(
     end: float | None = None,
     owner_attributes: Sequence[str] = DEFAULT_OWNER_ATTRIBUTES,
     record: bool = True,
+    catalog_complete: bool = True,
 ) -> WeeklyReport:
-    """Build the report; records this run's findings in the store when `record`."""
+    """Build the report; records this run's findings in the store when `record` (never from an incomplete
+    catalog: a live source that has not synced yet would turn its services into false orphans)."""
     end = time.time() if end is None else end
     window = Window(end - WEEK, end)
     previous_window = Window(end - 2 * WEEK, end - WEEK)
@@ -160,6 +163,7 @@ def build_weekly_report(
     findings = now.analysis.findings()
     report: ReportData = {
         "window": window.as_dict(),
+        "catalog_complete": catalog_complete,
         "previous_window": previous_window.as_dict(),
         "summary": summary_section(now, orphans, previous, resolved),
         "orphans": orphans,
@@ -169,7 +173,7 @@ def build_weekly_report(
         "documentation_gaps": _documentation_gaps(findings),
         "teams": _teams(now.analysis),
     }
-    if record:
+    if record and catalog_complete:
         store.record_report(int(end), [(f.service, f.code) for f in findings], int(time.time()), since_ms)
     return WeeklyReport(report, [f.to_dict() for f in findings], now)
 

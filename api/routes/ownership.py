@@ -19,6 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["ownership"])
 
 @router.get("/findings", response_class=FastJSONResponse)
 def list_findings(
+    state: ApiStateDep,
     analysis: OwnershipAnalysisDep,
     graph: ServiceGraphDep,
     code: Annotated[list[str] | None, Query(description=f"only these codes: {', '.join(ALL_CODES)}")] = None,
@@ -29,7 +30,8 @@ def list_findings(
     if unknown:
         raise HTTPException(400, f"unknown finding code(s): {', '.join(unknown)}")
     findings = analysis.findings(code, owner)
-    return FastJSONResponse({"window": graph.window.as_dict(), "findings": [f.to_dict() for f in findings]})
+    return FastJSONResponse({"window": graph.window.as_dict(), "catalog_complete": state.catalog.complete,
+                             "findings": [f.to_dict() for f in findings]})
 
 
 @router.get("/teams")
@@ -50,7 +52,8 @@ def get_team(team: str, analysis: OwnershipAnalysisDep, graph: ServiceGraphDep) 
 
 @router.post("/catalog/reload")
 async def reload_catalog(state: ApiStateDep) -> dict[str, Any]:
-    """Read the catalog files again; returns counts and every error with its file and field."""
+    """Read the catalog files again and sync the live sources; returns counts, every error with its file and
+    field, and each live source's status."""
     report = await run_in_threadpool(state.catalog.reload)
     return report.to_dict()
 

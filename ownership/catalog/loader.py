@@ -56,11 +56,14 @@ def sniff(text: str) -> str | None:
     return None
 
 
-def load_catalog(paths: Iterable[Path | str]) -> Catalog:
-    """Load every catalog file under paths into one Catalog (entities unique per kind/namespace/name)."""
+def load_catalog(paths: Iterable[Path | str], extra: Iterable[LoadResult] = ()) -> Catalog:
+    """Load every catalog file under paths, plus entities read elsewhere (`extra`: live sources' snapshots),
+    into one Catalog (entities unique per kind/namespace/name)."""
     walker = _Walker()
     for path in paths:
         walker.add(Path(path))
+    for loaded in extra:
+        walker.result.extend(loaded)
     return _merge(walker.result, walker.files)
 
 
