@@ -13,10 +13,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from ownership.catalog.backstage_api import BackstageApi, SyncError, api_base, is_backstage_source, parse_api_entities
-from ownership.catalog.model import LoadResult
+from ownership.catalog.codeowners import PREFIX as CODEOWNERS_PREFIX
+from ownership.catalog.codeowners import CodeownersSource
+from ownership.catalog.model import CatalogError, LoadResult
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +114,9 @@ class LiveSnapshot:
         try:
             result = self.source.sync()
         except Exception as exc:  # any failure keeps the previous snapshot
-            message = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
-            if not isinstance(exc, SyncError):
+            expected = isinstance(exc, SyncError | CatalogError)
+            message = str(exc) if expected else f"{type(exc).__name__}: {exc}"
+            if not expected:
                 log.exception("catalog source %s: unexpected failure", self.source.name)
             log.warning("catalog source %s: sync failed, keeping the previous snapshot: %s", self.source.name, message)
             with self._lock:
@@ -138,6 +142,8 @@ def live_source(entry: str, options: LiveOptions) -> LiveSource | None:
         api = BackstageApi(base, options.backstage_token, options.backstage_timeout,
                            initial_wait=options.backstage_initial_wait)
         return BackstageSource(base, api)
+    if entry.startswith(CODEOWNERS_PREFIX):
+        return CodeownersSource(Path(entry[len(CODEOWNERS_PREFIX):]))
     return None
 
 

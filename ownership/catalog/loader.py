@@ -192,7 +192,8 @@ def _read(file: Path, default: str | None, *, explicit: bool) -> LoadResult | No
 
 def _merge(loaded: LoadResult, files: list[Path]) -> Catalog:
     """Keep the first entity per kind/namespace/name; synthetic teams only fill gaps."""
-    catalog = Catalog(errors=list(loaded.errors), warnings=list(loaded.warnings), files=list(files))
+    catalog = Catalog(errors=list(loaded.errors), warnings=list(loaded.warnings), files=list(files),
+                      codeowners=list(loaded.codeowners))
     by_key: dict[tuple[str, str, str], Entity] = {}
     for entity in [e for e in loaded.entities if not e.synthetic] + [e for e in loaded.entities if e.synthetic]:
         key = entity.ref.key

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DEFAULT_NAMESPACE = "default"
 
@@ -233,6 +234,7 @@ class LoadResult:
     entities: list[Entity] = field(default_factory=list)
     errors: list[CatalogError] = field(default_factory=list)
     warnings: list[CatalogError] = field(default_factory=list)
+    codeowners: list[Any] = field(default_factory=list)  # CODEOWNERS files read (codeowners.CodeownersFile)
 
     def report(self, problem: CatalogError) -> None:
         """File a problem under errors or warnings by its severity."""
@@ -243,6 +245,7 @@ class LoadResult:
         self.entities.extend(other.entities)
         self.errors.extend(other.errors)
         self.warnings.extend(other.warnings)
+        self.codeowners.extend(other.codeowners)
 
 
 @dataclass
@@ -253,6 +256,7 @@ class Catalog:
     errors: list[CatalogError] = field(default_factory=list)
     warnings: list[CatalogError] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    codeowners: list[Any] = field(default_factory=list)  # CODEOWNERS files (codeowners.CodeownersFile)
 
     def of_kind(self, kind: str) -> list[Entity]:
         """Entities of one kind (case-insensitive)."""
