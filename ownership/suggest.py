@@ -106,10 +106,12 @@ def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]
     if claim is not None:
         add(claim[0], W_CODEOWNERS, claim[1])
     hints = ctx.hints_of(service)
+    claimed: str | None = None  # the team the service's own telemetry names comes first (DESIGN §3c)
     for key in ctx.owner_attributes:
         value = hints.get(key)
         team = ctx.team_for(value) if value else None
         if team:
+            claimed = claimed or team
             add(team, W_ATTRIBUTE, f"resource attribute {key}={value}")
     for key in NAMESPACE_HINTS:
         value = hints.get(key)
@@ -138,5 +140,6 @@ def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]
         add(team, W_NEIGHBOURS * calls / total_calls,
             f"{team} owns neighbours: {', '.join(sorted(detail[team])[:5])}")
     # Many teams can share a prefix or a neighbour: keep the best few without sorting them all.
-    best = heapq.nsmallest(MAX_SUGGESTIONS, candidates.values(), key=lambda c: (-c.confidence, c.team))
+    best = heapq.nsmallest(MAX_SUGGESTIONS, candidates.values(),
+                           key=lambda c: (c.team != claimed, -c.confidence, c.team))
     return [c.to_dict() for c in best if c.confidence > 0]
