@@ -106,7 +106,8 @@ def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]
     if claim is not None:
         add(claim[0], W_CODEOWNERS, claim[1])
     hints = ctx.hints_of(service)
-    claimed: str | None = None  # the team the service's own telemetry names comes first (DESIGN §3c)
+    # First: the near-matched entry's owner, else the team the service's own telemetry names (DESIGN §3, §3c).
+    claimed: str | None = near[1] if near is not None else None
     for key in ctx.owner_attributes:
         value = hints.get(key)
         team = ctx.team_for(value) if value else None
