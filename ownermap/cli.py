@@ -331,25 +331,27 @@ def catalog() -> None:
 
 @catalog.command("validate")
 @common_options
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1)
 def catalog_validate(config_file: Path | None, db: str | None, catalog: tuple[str, ...],
-                     paths: tuple[Path, ...]) -> None:
-    """Check catalog files (PATHs, else the configured catalog); exits non-zero on errors naming file and field."""
-    from ownership.catalog import load_catalog
+                     paths: tuple[str, ...]) -> None:
+    """Check catalog files (PATHs, else the configured catalog) and sync live sources; exits non-zero on errors
+    naming file and field, or when a live source cannot be read whole."""
+    from ownermap.wiring import build_catalog
 
     settings = make_settings(config_file, db=db, catalog=list(catalog) or None)
-    targets = [*paths, *(Path(p) for p in settings.catalog)] if paths else [Path(p) for p in settings.catalog]
+    targets = [*paths, *settings.catalog] if paths else list(settings.catalog)
     if not targets:
         raise click.UsageError("give catalog PATHs (or --catalog / OWNERMAP_CATALOG)")
-    loaded = load_catalog(targets)
+    loaded = build_catalog(settings.model_copy(update={"catalog": targets})).reload(log_errors=False)
     for warning in loaded.warnings:
         click.echo(f"warning: {warning}", err=True)
-    for error in loaded.errors:
+    failed = [f"{s.source}: {e}" for s in loaded.sources for e in s.errors]
+    for error in [*map(str, loaded.errors), *failed]:
         click.echo(f"error: {error}", err=True)
-    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(loaded.counts().items())) or "no entities"
-    click.echo(f"{len(loaded.files)} file(s): {counts}; {len(loaded.errors)} error(s), "
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(loaded.counts.items())) or "no entities"
+    click.echo(f"{loaded.files} file(s): {counts}; {len(loaded.errors) + len(failed)} error(s), "
                f"{len(loaded.warnings)} warning(s)")
-    if loaded.errors:
+    if loaded.errors or failed:
         sys.exit(1)
 
 
