@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from api.deps import require_token
 from api.problems import install_problem_handlers
 from api.responses import FastJSONResponse
-from api.routes import docs, graph, health, objectives, oncall, ownership, reports, services, ui
+from api.routes import catalog, docs, graph, health, objectives, oncall, ownership, reports, services, ui
 from api.security import SecurityHeaders
 from api.state import ApiState
 
@@ -41,6 +41,7 @@ def create_app(state: ApiState, include_api: bool = True) -> FastAPI:
     app.include_router(services.router, dependencies=protected)
     app.include_router(graph.router, dependencies=protected)
     app.include_router(ownership.router, dependencies=protected)
+    app.include_router(catalog.router, dependencies=protected)
     app.include_router(reports.router, dependencies=protected)
     app.include_router(objectives.router, dependencies=protected)
     app.include_router(oncall.router, dependencies=protected)

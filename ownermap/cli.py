@@ -195,8 +195,8 @@ def _analyse(settings: Settings, window: str | None, start: str | None, end: str
     from graph.service_graph import ServiceGraph
     from graph.store import open_store
     from graph.window import WindowError, resolve_window
+    from ownermap.wiring import build_catalog
     from ownership.analysis import OwnershipAnalysis
-    from ownership.source import CatalogSource
 
     try:
         span = resolve_window(window, start, end)
@@ -208,7 +208,7 @@ def _analyse(settings: Settings, window: str | None, start: str | None, end: str
         namespaces_seen = store.namespaces(span)
     finally:
         store.close()
-    catalog = CatalogSource(settings.catalog)
+    catalog = build_catalog(settings)
     report = catalog.reload(log_errors=False)
     for error in report.errors:
         click.echo(f"ownermap: catalog: {error}", err=True)
@@ -296,7 +296,7 @@ def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, 
     """The weekly orphan-service report: risk-ranked, week over week, per team."""
     from graph.store import open_store
     from graph.window import WindowError, parse_time
-    from ownership.source import CatalogSource
+    from ownermap.wiring import build_catalog
     from reports.deliver import DeliveryError
     from reports.run import Delivery, run_weekly_report
 
@@ -306,7 +306,7 @@ def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, 
         end_ts = parse_time(end) if end else None
     except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="--end") from None
-    source = CatalogSource(settings.catalog)
+    source = build_catalog(settings)
     for error in source.reload(log_errors=False).errors:
         click.echo(f"ownermap: catalog: {error}", err=True)
     store = open_store(settings.db)
@@ -315,7 +315,8 @@ def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, 
                         webhook_attempts=settings.report_webhook_attempts)
     try:
         run_weekly_report(store, source.index, end_ts, settings.owner_attributes, delivery,
-                          record=not no_record, show=lambda text: write_output(text, None))
+                          record=not no_record, show=lambda text: write_output(text, None),
+                          catalog_complete=source.complete)
     except DeliveryError as exc:
         click.echo(f"ownermap: {exc}", err=True)
         sys.exit(1)
@@ -330,25 +331,27 @@ def catalog() -> None:
 
 @catalog.command("validate")
 @common_options
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1)
 def catalog_validate(config_file: Path | None, db: str | None, catalog: tuple[str, ...],
-                     paths: tuple[Path, ...]) -> None:
-    """Check catalog files (PATHs, else the configured catalog); exits non-zero on errors naming file and field."""
-    from ownership.catalog import load_catalog
+                     paths: tuple[str, ...]) -> None:
+    """Check catalog files (PATHs, else the configured catalog) and sync live sources; exits non-zero on errors
+    naming file and field, or when a live source cannot be read whole."""
+    from ownermap.wiring import build_catalog
 
     settings = make_settings(config_file, db=db, catalog=list(catalog) or None)
-    targets = [*paths, *(Path(p) for p in settings.catalog)] if paths else [Path(p) for p in settings.catalog]
+    targets = [*paths, *settings.catalog] if paths else list(settings.catalog)
     if not targets:
         raise click.UsageError("give catalog PATHs (or --catalog / OWNERMAP_CATALOG)")
-    loaded = load_catalog(targets)
+    loaded = build_catalog(settings.model_copy(update={"catalog": targets})).reload(log_errors=False)
     for warning in loaded.warnings:
         click.echo(f"warning: {warning}", err=True)
-    for error in loaded.errors:
+    failed = [f"{s.source}: {e}" for s in loaded.sources for e in s.errors]
+    for error in [*map(str, loaded.errors), *failed]:
         click.echo(f"error: {error}", err=True)
-    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(loaded.counts().items())) or "no entities"
-    click.echo(f"{len(loaded.files)} file(s): {counts}; {len(loaded.errors)} error(s), "
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(loaded.counts.items())) or "no entities"
+    click.echo(f"{loaded.files} file(s): {counts}; {len(loaded.errors) + len(failed)} error(s), "
                f"{len(loaded.warnings)} warning(s)")
-    if loaded.errors:
+    if loaded.errors or failed:
         sys.exit(1)
 
 

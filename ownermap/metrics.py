@@ -12,6 +12,7 @@ from collector.ingest import Receiver
 from collector.pipeline import IngestPipeline
 from graph.model import LATENCY_BUCKETS
 from graph.totals import EdgeTotals
+from ownership.catalog.live import SourceStatus
 
 
 class IngestCollector(Collector):
@@ -145,13 +146,40 @@ def _buckets(counts: list[int]) -> list[tuple[str, float]]:
     return out
 
 
+class CatalogSyncCollector(Collector):
+    """How the live catalog sources' syncs went (DESIGN §3c), labelled by source."""
+
+    def __init__(self, status: Callable[[], list[SourceStatus]]) -> None:
+        self.status = status
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        """Read every source's status now."""
+        success = GaugeMetricFamily("ownermap_catalog_sync_success_timestamp_seconds",
+                                    "When the source last synced whole (Unix time)", labels=["source"])
+        failures = CounterMetricFamily("ownermap_catalog_sync_failures", "Syncs that failed (previous snapshot kept)",
+                                       labels=["source"])
+        entities = GaugeMetricFamily("ownermap_catalog_entities", "Entities in the snapshot in use",
+                                     labels=["source"])
+        for status in self.status():
+            if status.last_success is not None:
+                success.add_metric([status.source], status.last_success)
+            failures.add_metric([status.source], status.failures)
+            entities.add_metric([status.source], status.entities)
+        yield success
+        yield failures
+        yield entities
+
+
 def build_registry(
     receiver: Receiver | None,
     pipeline: IngestPipeline | None,
     owner_of: Callable[[str], str | None] | None = None,
+    catalog_status: Callable[[], list[SourceStatus]] | None = None,
 ) -> CollectorRegistry:
     """A registry for this process (no global default registry)."""
     registry = CollectorRegistry()
+    if catalog_status is not None:
+        registry.register(CatalogSyncCollector(catalog_status))
     if receiver is not None and pipeline is not None:
         registry.register(IngestCollector(receiver, pipeline))
         registry.register(ServiceGraphCollector(pipeline.totals, owner_of))

@@ -34,7 +34,7 @@ from ownermap.listeners import QuietServer, address_of, bind_socket, serve_in_ow
 from ownermap.metrics import build_registry
 from ownermap.priority import lower_priority
 from ownermap.settings import Settings, split_hostport
-from ownermap.wiring import build_pipeline
+from ownermap.wiring import build_catalog, build_pipeline
 from ownership.analysis import owner_name
 from ownership.oncall import OncallSettings
 from ownership.source import CatalogSource
@@ -143,13 +143,18 @@ class OwnermapServer:
         assert store is not None
 
         def job(due: float) -> None:
+            if not catalog.complete:  # checked before claiming, so that a later run may still send this week's
+                log.warning("weekly report for %s not sent: the catalog is incomplete (a live source has not synced)",
+                            due)
+                return
             if not store.claim("weekly-report", int(due), time.time()):
                 log.info("the weekly report for %s was already sent by another process", due)
                 return
             output = s.report_dir / f"weekly-{time.strftime('%Y-%m-%d', time.gmtime(due))}.md" if s.report_dir else None
             delivery = Delivery(fmt="md", output=output, webhook=s.report_webhook,
                                 webhook_format=s.report_webhook_format, webhook_attempts=s.report_webhook_attempts)
-            run_weekly_report(store, catalog.index, due, s.owner_attributes, delivery)
+            run_weekly_report(store, catalog.index, due, s.owner_attributes, delivery,
+                              catalog_complete=catalog.complete)
             log.info("weekly report for the week ending %s delivered", time.strftime("%Y-%m-%d", time.gmtime(due)))
 
         scheduler = ReportScheduler(s.report_schedule, job)
@@ -262,13 +267,15 @@ class OwnermapServer:
     def _start_catalog(self, stack: contextlib.AsyncExitStack) -> CatalogSource:
         """The catalog (loaded, watched, reloaded on SIGHUP) and the report schedule, outside the ingest role."""
         s = self.settings
-        catalog = CatalogSource(s.catalog)
+        catalog = build_catalog(s)
         stack.callback(catalog.close)
         if s.role == "ingest":
             return catalog
         report = catalog.reload()
-        _say(f"catalog: {report.files} file(s), {sum(report.counts.values())} entities, {len(report.errors)} error(s)")
+        _say(f"catalog: {report.files} file(s), {sum(report.counts.values())} entities, {len(report.errors)} error(s)"
+             + ("" if report.complete else "; incomplete: a live source has not synced yet"))
         catalog.watch()
+        catalog.refresh_live(s.catalog_refresh)
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, catalog.request_reload)
         scheduler = self._schedule_reports(catalog)
@@ -284,7 +291,8 @@ class OwnermapServer:
         state = ApiState(
             config=api_config(s), store=self.store, reads=self._query_store(), catalog=catalog,
             cache_seconds=s.query_cache_seconds,
-            metric_sources={"registry": build_registry(receiver, self.pipeline, owner_lookup(catalog))},
+            metric_sources={"registry": build_registry(receiver, self.pipeline, owner_lookup(catalog),
+                                                       catalog.status if s.role != "ingest" else None)},
         )
         app = create_app(state, include_api=s.role != "ingest")
         sock = bind_socket(s.api)

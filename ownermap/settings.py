@@ -94,6 +94,9 @@ class Settings(BaseSettings):
 
         parse_working_hours(value)  # WorkingHoursError (a ValueError) says what is wrong
         return value
+    catalog_refresh: float = Field(300.0, ge=1)
+    backstage_timeout: float = Field(30.0, gt=0, le=600)
+    backstage_token: SecretStr | None = None
 
     @field_validator("report_schedule")
     @classmethod

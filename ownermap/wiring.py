@@ -8,6 +8,8 @@ from collections.abc import Callable
 from collector.pipeline import IngestPipeline
 from graph.store import Store
 from ownermap.settings import Settings
+from ownership.catalog.live import LiveOptions
+from ownership.source import CatalogSource
 
 
 def build_pipeline(settings: Settings, store: Store, clock: Callable[[], float] = time.monotonic) -> IngestPipeline:
@@ -20,3 +22,10 @@ def build_pipeline(settings: Settings, store: Store, clock: Callable[[], float] 
         database_at_once=s.database_at_once, entry_node=s.entry_node,
         messaging_ttl=s.messaging_ttl, address_memory_seconds=s.address_memory * 86_400,
     )
+
+
+def build_catalog(settings: Settings) -> CatalogSource:
+    """The catalog the settings name: files, directories and live sources (not yet loaded)."""
+    token = settings.backstage_token.get_secret_value() if settings.backstage_token else None
+    return CatalogSource(settings.catalog,
+                         live=LiveOptions(backstage_token=token, backstage_timeout=settings.backstage_timeout))

@@ -16,6 +16,7 @@ from typing import Any
 from graph.model import DEFAULT_OWNER_ATTRIBUTES, NodeKind
 from graph.service_graph import Edge, Node, ServiceGraph
 from ownership.catalog.model import Entity
+from ownership.code_owners import entity_claim, service_claim
 from ownership.findings import ORPHAN_CODES, SEVERITY_ORDER, Finding, FindingCode
 from ownership.findings.registry import DEFAULT_RULES, RuleSet
 from ownership.findings.rules import ServiceFacts, TeamFacts, WindowFacts
@@ -229,7 +230,7 @@ class OwnershipAnalysis:
             team_names=team_names, owner_of_service=owned,
             hints_of=lambda service: self.graph.nodes[service].hints if service in self.graph.nodes else {},
             owner_attributes=self.owner_attributes, neighbours=self._neighbours, team_of=self._team_of,
-            near_owner_of=self._near_owner_of,
+            near_owner_of=self._near_owner_of, codeowners_of=self._codeowners_of,
         )
         for finding in self._findings:
             if finding.code in ORPHAN_CODES and finding.service in self._nodes:
@@ -243,6 +244,13 @@ class OwnershipAnalysis:
         ref = self.index.telemetry_owner(value)
         found = self.index.owner_entity(ref) if ref is not None else None
         return found.name if found is not None and found.kind == "Group" else None
+
+    def _codeowners_of(self, service: str) -> tuple[str, str] | None:
+        """The declared team CODEOWNERS gives the service's directory (its entry's, else `<name>/` …) and why."""
+        found = self.index.match_service(service)
+        entity = found.entity if found is not None else None
+        claim = entity_claim(self.index, entity) if entity is not None else service_claim(self.index, service)
+        return (claim.team.name, claim.evidence) if claim is not None else None
 
     def _near_owner_of(self, service: str) -> tuple[str, str] | None:
         """The entry a `name_mismatch` service near-matched and its owning team, if declared."""

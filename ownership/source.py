@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ownership.catalog import Catalog, CatalogError, load_catalog
+from ownership.catalog.live import LiveOptions, LiveSnapshot, SourceStatus, split_entries
 from ownership.catalog.loader import catalog_files
 from ownership.coalesce import Coalescer
 from ownership.identity import CatalogIndex
@@ -31,6 +32,12 @@ class LoadReport:
     errors: list[CatalogError] = field(default_factory=list)
     warnings: list[CatalogError] = field(default_factory=list)
     files: int = 0
+    sources: list[SourceStatus] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every live source had synced whole at least once after this load."""
+        return all(status.last_success is not None for status in self.sources)
 
     def to_dict(self) -> dict[str, Any]:
         """The reload endpoint's answer."""
@@ -40,14 +47,19 @@ class LoadReport:
             "counts": self.counts,
             "errors": [e.to_dict() for e in self.errors],
             "warnings": [w.to_dict() for w in self.warnings],
+            "catalog_complete": self.complete,
+            "sources": [status.to_dict() for status in self.sources],
         }
 
 
 class CatalogSource:
     """Holds the current CatalogIndex; swaps it atomically on reload."""
 
-    def __init__(self, paths: Sequence[str | Path], clock: Callable[[], float] = time.time) -> None:
-        self.paths = [Path(p) for p in paths]
+    def __init__(self, paths: Sequence[str | Path], clock: Callable[[], float] = time.time,
+                 live: LiveOptions | None = None) -> None:
+        files, sources = split_entries([str(p) for p in paths], live or LiveOptions())
+        self.paths = [Path(p) for p in files]
+        self.live = [LiveSnapshot(source, clock) for source in sources]
         self.clock = clock
         self._lock = threading.Lock()
         self._index = CatalogIndex(Catalog(entities=[], errors=[], warnings=[], files=[]))
@@ -55,6 +67,7 @@ class CatalogSource:
         self._fingerprint: tuple[tuple[str, float, int], ...] = ()
         self._loaded_files: list[Path] = []
         self._watcher: threading.Thread | None = None
+        self._refresher: threading.Thread | None = None
         self._stop = threading.Event()
         self._log_errors = True
         self._reloads: Coalescer[LoadReport] = Coalescer(self._load, "ownermap-catalog-reload")
@@ -76,6 +89,15 @@ class CatalogSource:
         self._reloads.request()
 
     @property
+    def complete(self) -> bool:
+        """Whether every live source has synced whole at least once (DESIGN §3c)."""
+        return all(snapshot.complete for snapshot in self.live)
+
+    def status(self) -> list[SourceStatus]:
+        """How each live source's syncs went."""
+        return [snapshot.status() for snapshot in self.live]
+
+    @property
     def reloads(self) -> int:
         """How many reloads have run."""
         return self._reloads.runs
@@ -84,12 +106,14 @@ class CatalogSource:
         """The reload itself (only ever run in the reload thread, one at a time)."""
         with self._lock:
             fingerprint = self._current_fingerprint()
-            catalog = load_catalog(self.paths)
+            for snapshot in self.live:
+                snapshot.refresh()  # a failed sync keeps that source's previous snapshot
+            catalog = load_catalog(self.paths, [snapshot.result for snapshot in self.live])
             self._index = CatalogIndex(catalog)
             self._loaded_files = [Path(f) for f in catalog.files]
             self._fingerprint = self._current_fingerprint() if catalog.files else fingerprint
             self.report = LoadReport(self.clock(), catalog.counts(), list(catalog.errors),
-                                     list(catalog.warnings), len(catalog.files))
+                                     list(catalog.warnings), len(catalog.files), self.status())
         if self._log_errors:
             for error in self.report.errors[:20]:
                 log.warning("catalog: %s", error)
@@ -137,6 +161,21 @@ class CatalogSource:
         self._watcher = threading.Thread(target=loop, name="ownermap-catalog-watch", daemon=True)
         self._watcher.start()
 
+    def refresh_live(self, interval: float) -> None:
+        """Sync the live sources (and reload) every `interval` seconds in a background thread."""
+        if self._refresher is not None or not self.live:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.reload()
+                except Exception:
+                    log.exception("catalog refresh failed")
+
+        self._refresher = threading.Thread(target=loop, name="ownermap-catalog-refresh", daemon=True)
+        self._refresher.start()
+
     def close(self) -> None:
-        """Stop watching."""
+        """Stop watching and refreshing."""
         self._stop.set()

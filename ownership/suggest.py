@@ -15,6 +15,7 @@ from typing import Any
 
 # Weights per kind of evidence (the strongest a single signal can give).
 W_NEAR_MATCH = 0.9
+W_CODEOWNERS = 0.9
 W_ATTRIBUTE = 0.85
 W_NAMESPACE = 0.6
 W_PREFIX = 0.4
@@ -64,6 +65,8 @@ class SuggestionContext:
     team_of: Callable[[str], str | None] | None = None
     # An orphan with `name_mismatch` → (the near-matched entry's ref, its owning team), else None.
     near_owner_of: Callable[[str], tuple[str, str] | None] | None = None
+    # A service → (the declared team CODEOWNERS gives its directory, the evidence), else None.
+    codeowners_of: Callable[[str], tuple[str, str] | None] | None = None
     _by_namespace: dict[str, dict[str, int]] = field(default_factory=dict)
     _by_prefix: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -99,11 +102,17 @@ def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]
     if near is not None:
         entry, team = near
         add(team, W_NEAR_MATCH, f"catalog entry {entry} owned by {team} matches this name after normalising it")
+    claim = ctx.codeowners_of(service) if ctx.codeowners_of is not None else None
+    if claim is not None:
+        add(claim[0], W_CODEOWNERS, claim[1])
     hints = ctx.hints_of(service)
+    # First: the near-matched entry's owner, else the team the service's own telemetry names (DESIGN §3, §3c).
+    claimed: str | None = near[1] if near is not None else None
     for key in ctx.owner_attributes:
         value = hints.get(key)
         team = ctx.team_for(value) if value else None
         if team:
+            claimed = claimed or team
             add(team, W_ATTRIBUTE, f"resource attribute {key}={value}")
     for key in NAMESPACE_HINTS:
         value = hints.get(key)
@@ -132,5 +141,6 @@ def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]
         add(team, W_NEIGHBOURS * calls / total_calls,
             f"{team} owns neighbours: {', '.join(sorted(detail[team])[:5])}")
     # Many teams can share a prefix or a neighbour: keep the best few without sorting them all.
-    best = heapq.nsmallest(MAX_SUGGESTIONS, candidates.values(), key=lambda c: (-c.confidence, c.team))
+    best = heapq.nsmallest(MAX_SUGGESTIONS, candidates.values(),
+                           key=lambda c: (c.team != claimed, -c.confidence, c.team))
     return [c.to_dict() for c in best if c.confidence > 0]

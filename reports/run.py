@@ -10,7 +10,7 @@ from pathlib import Path
 from graph.store.interface import Store
 from ownership.identity import CatalogIndex
 from reports import render_report
-from reports.deliver import post_webhook, slack_payload, write_file
+from reports.deliver import DeliveryError, post_webhook, slack_payload, write_file
 from reports.weekly import WeeklyReport, build_weekly_report
 
 
@@ -26,12 +26,20 @@ class Delivery:
     webhook_initial_wait: float = 1.0
 
 
+class CatalogIncompleteError(DeliveryError):
+    """The report was not sent: a live catalog source has not synced yet (DESIGN §3c)."""
+
+
 def run_weekly_report(
     store: Store, index: CatalogIndex, end: float | None, owner_attributes: Sequence[str], delivery: Delivery,
-    record: bool = True, show: Callable[[str], None] | None = None,
+    record: bool = True, show: Callable[[str], None] | None = None, catalog_complete: bool = True,
 ) -> tuple[WeeklyReport, str]:
     """Build and render the report, write it (to `delivery.output`, else to `show`), then post it
-    as `delivery` says. Raises DeliveryError after the report was written."""
+    as `delivery` says. Raises DeliveryError after the report was written; CatalogIncompleteError
+    before writing or posting anything when the catalog is incomplete."""
+    if not catalog_complete:
+        raise CatalogIncompleteError("the catalog is incomplete (a live catalog source has not synced yet; see "
+                                     "GET /api/v1/catalog/status): the weekly report was not sent")
     weekly = build_weekly_report(store, index, end, owner_attributes, record=record)
     text = render_report(weekly, delivery.fmt)
     if delivery.output is not None:

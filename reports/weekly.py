@@ -72,6 +72,7 @@ class ReportData(TypedDict):
     """The report as DESIGN §4 shapes its JSON; each section is built by its own function below."""
 
     window: dict[str, str]
+    catalog_complete: bool
     previous_window: dict[str, str]
     summary: Summary
     orphans: list[OrphanEntry]
@@ -158,8 +159,10 @@ def build_weekly_report(
     owner_attributes: Sequence[str] = DEFAULT_OWNER_ATTRIBUTES,
     record: bool = True,
     oncall: OncallSettings | None = None,
+    catalog_complete: bool = True,
 ) -> WeeklyReport:
-    """Build the report; records this run's (service) findings in the store when `record`.
+    """Build the report; records this run's (service) findings in the store when `record` (never from an
+    incomplete catalog: a live source that has not synced yet would turn its services into false orphans).
     `oncall`: the on-call thresholds and working hours (default: the settings' defaults)."""
     end = time.time() if end is None else end
     window = Window(end - WEEK, end)
@@ -172,6 +175,7 @@ def build_weekly_report(
     load = week_oncall(store, now, oncall or OncallSettings())
     report: ReportData = {
         "window": window.as_dict(),
+        "catalog_complete": catalog_complete,
         "previous_window": previous_window.as_dict(),
         "summary": summary_section(now, orphans, previous, resolved),
         "orphans": orphans,
@@ -183,7 +187,7 @@ def build_weekly_report(
         "objectives": objectives_section(now.analysis.objective_results(), findings),
         "oncall_load": oncall_section(load),
     }
-    if record:
+    if record and catalog_complete:
         store.record_report(int(end), [(f.service, f.code) for f in findings], int(time.time()), since_ms)
     team_findings = now.analysis.team_findings(TeamFacts(tuple(load.teams)))
     return WeeklyReport(report, [f.to_dict() for f in [*findings, *team_findings]], now)

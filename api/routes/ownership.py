@@ -36,7 +36,8 @@ def list_findings(
     if not code or TEAM_CODES & set(code):  # team findings need the on-call load (§3b)
         teams = TeamFacts(tuple(state.oncall(graph, params.env).teams))
     findings = analysis.findings(code, owner, teams)
-    return FastJSONResponse({"window": graph.window.as_dict(), "findings": [f.to_dict() for f in findings]})
+    return FastJSONResponse({"window": graph.window.as_dict(), "catalog_complete": state.catalog.complete,
+                             "findings": [f.to_dict() for f in findings]})
 
 
 @router.get("/teams")
@@ -57,7 +58,8 @@ def get_team(team: str, analysis: OwnershipAnalysisDep, graph: ServiceGraphDep) 
 
 @router.post("/catalog/reload")
 async def reload_catalog(state: ApiStateDep) -> dict[str, Any]:
-    """Read the catalog files again; returns counts and every error with its file and field."""
+    """Read the catalog files again and sync the live sources; returns counts, every error with its file and
+    field, and each live source's status."""
     report = await run_in_threadpool(state.catalog.reload)
     return report.to_dict()
 

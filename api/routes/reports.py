@@ -26,6 +26,6 @@ def weekly_report(
     """The orphan report of the 7 days before `end` (not recorded in the history: that is the schedule's job)."""
     end_ts = parse_time(end) if end else state.clock()
     weekly = build_weekly_report(state.store, state.catalog.index, end_ts, state.config.owner_attributes,
-                                 record=False, oncall=state.config.oncall)
+                                 record=False, oncall=state.config.oncall, catalog_complete=state.catalog.complete)
     headers = {"Content-Security-Policy": REPORT_CSP} if format == "html" else None
     return Response(render_report(weekly, format), media_type=MEDIA_TYPES[format], headers=headers)

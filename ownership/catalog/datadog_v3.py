@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ownership.catalog.codeowners import CODE_PATHS_ANNOTATION
 from ownership.catalog.fields import (
     Checker,
     begin_document,
@@ -56,6 +57,24 @@ def is_v3_document(data: object) -> bool:
     return str(data.get("kind", "")).lower() in KINDS and isinstance(metadata, Mapping) and "name" in metadata
 
 
+def _code_paths(check: Checker, datadog: dict[str, Any]) -> list[str]:
+    """`datadog.codeLocations[].paths`: where the service's code lives (CODEOWNERS evidence)."""
+    locations = datadog.get("codeLocations")
+    if locations is None:
+        return []
+    if not isinstance(locations, list):
+        check.fail("datadog.codeLocations", f"must be a list, got {type_name(locations)}")
+        return []
+    paths: list[str] = []
+    for i, location in enumerate(locations):
+        if isinstance(location, Mapping):
+            paths += [p for p in check.string_list(location, "paths", f"datadog.codeLocations[{i}].paths")
+                      if "," not in p]
+        else:
+            check.fail(f"datadog.codeLocations[{i}]", f"must be a mapping, got {type_name(location)}")
+    return paths
+
+
 def parse_v3(doc: YamlDocument, path: Path, result: LoadResult, *, index: int = 1) -> list[Entity]:
     """Validate one v3 definition; its entity (with errors attached) and its owners' synthetic Groups."""
     check, data = begin_document(doc, str(path), index)
@@ -96,6 +115,9 @@ def parse_v3(doc: YamlDocument, path: Path, result: LoadResult, *, index: int = 
     oncall = _oncall(check, check.mapping(data, "integrations", "integrations"))
     if oncall:
         entity.annotations[ONCALL_ANNOTATION] = oncall
+    code_paths = _code_paths(check, check.mapping(data, "datadog", "datadog"))
+    if code_paths:
+        entity.annotations[CODE_PATHS_ANNOTATION] = ",".join(code_paths)
     groups = _owners(check, metadata, entity, path)
     return finish(check, result, [entity, *groups])
 

@@ -61,11 +61,14 @@ def sniff(text: str) -> str | None:
     return None
 
 
-def load_catalog(paths: Iterable[Path | str]) -> Catalog:
-    """Load every catalog file under paths into one Catalog (entities unique per kind/namespace/name)."""
+def load_catalog(paths: Iterable[Path | str], extra: Iterable[LoadResult] = ()) -> Catalog:
+    """Load every catalog file under paths, plus entities read elsewhere (`extra`: live sources' snapshots),
+    into one Catalog (entities unique per kind/namespace/name)."""
     walker = _Walker()
     for path in paths:
         walker.add(Path(path))
+    for loaded in extra:
+        walker.result.extend(loaded)
     catalog = _merge(walker.result, walker.files)
     collect_objectives(catalog, walker.result.objective_sources)
     return catalog
@@ -200,7 +203,8 @@ def _read(file: Path, default: str | None, *, explicit: bool) -> LoadResult | No
 
 def _merge(loaded: LoadResult, files: list[Path]) -> Catalog:
     """Keep the first entity per kind/namespace/name; synthetic teams only fill gaps."""
-    catalog = Catalog(errors=list(loaded.errors), warnings=list(loaded.warnings), files=list(files))
+    catalog = Catalog(errors=list(loaded.errors), warnings=list(loaded.warnings), files=list(files),
+                      codeowners=list(loaded.codeowners))
     by_key: dict[tuple[str, str, str], Entity] = {}
     for entity in [e for e in loaded.entities if not e.synthetic] + [e for e in loaded.entities if e.synthetic]:
         key = entity.ref.key

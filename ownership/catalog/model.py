@@ -239,6 +239,7 @@ class LoadResult:
     errors: list[CatalogError] = field(default_factory=list)
     warnings: list[CatalogError] = field(default_factory=list)
     objective_sources: list[Any] = field(default_factory=list)  # what ownership.objectives readers found
+    codeowners: list[Any] = field(default_factory=list)  # CODEOWNERS files read (codeowners.CodeownersFile)
 
     def report(self, problem: CatalogError) -> None:
         """File a problem under errors or warnings by its severity."""
@@ -250,6 +251,7 @@ class LoadResult:
         self.errors.extend(other.errors)
         self.warnings.extend(other.warnings)
         self.objective_sources.extend(other.objective_sources)
+        self.codeowners.extend(other.codeowners)
 
 
 @dataclass
@@ -261,6 +263,7 @@ class Catalog:
     warnings: list[CatalogError] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     objectives: list[Any] = field(default_factory=list)  # ownership.objectives.Objective (DESIGN §3a)
+    codeowners: list[Any] = field(default_factory=list)  # CODEOWNERS files (codeowners.CodeownersFile)
 
     def of_kind(self, kind: str) -> list[Entity]:
         """Entities of one kind (case-insensitive)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ownership.catalog.codeowners import CODE_PATHS_ANNOTATION
 from ownership.catalog.fields import MAX_NAME, NAME_RE, Checker, finish, name_problem, show, type_name
 from ownership.catalog.model import (
     DEFAULT_NAMESPACE,
@@ -85,6 +86,7 @@ SERVICE_FIELDS: dict[str, Field] = {
     "depends_on": Field("refs", "Services (or resource:<name>) this service calls.", default_kind="component"),
     "oncall": Field("oncall", "On-call reference for this service: a URL or schedule, or {url, members}."),
     "objectives": Field("objectives", "Objectives (SLOs): name, sli, target, threshold_ms, window."),
+    "path": Field("text", "Directory of the service's code in the repository (CODEOWNERS evidence)."),
 }
 TOP_LEVEL = ("version", "teams", "services")
 
@@ -311,6 +313,8 @@ def _service_entity(service: dict[str, Any], path: Path, line: int) -> Entity:
         entity.annotations[SERVICE_NAMES_ANNOTATION] = ",".join(service["aliases"])
     if service["oncall"]:
         entity.annotations[ONCALL_ANNOTATION] = service["oncall"].annotation
+    if service["path"]:
+        entity.annotations[CODE_PATHS_ANNOTATION] = service["path"]
     if service["runbook"]:
         entity.links.append(Link(url=service["runbook"], title="Runbook", type="runbook"))
     if service["docs"]:

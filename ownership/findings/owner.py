@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from ownership.code_owners import entity_claim
 from ownership.findings.codes import FindingCode
 from ownership.findings.finding import Finding
 from ownership.findings.rules import ServiceFacts, service_rule
@@ -79,9 +80,10 @@ def individual_owner(facts: ServiceFacts) -> Iterator[Finding]:
 @service_rule(FindingCode.OWNER_MISMATCH)
 def owner_mismatch(facts: ServiceFacts) -> Iterator[Finding]:
     """A matched, owned service whose resources carry an owner attribute (setting
-    `owner_attributes`, first one set wins) naming another team: both sides normalised by the one
-    owner normaliser (`group:default/payments`, `default/payments`, `Payments` and a Group's
-    `github.com/team-slug` handle `@org/payments` are one team)."""
+    `owner_attributes`, first one set wins) naming another team, else whose directory CODEOWNERS gives
+    to another declared team (DESIGN §3c): both sides normalised by the one owner normaliser
+    (`group:default/payments`, `default/payments`, `Payments` and a Group's `github.com/team-slug`
+    handle `@org/payments` are one team)."""
     owner = facts.owner
     resolved = facts.resolved
     if facts.entity is None or not owner or resolved is None or resolved.ref is None:
@@ -94,3 +96,9 @@ def owner_mismatch(facts: ServiceFacts) -> Iterator[Finding]:
                           f"telemetry says {key}={value} but the catalog owner is {owner}",
                           owner=owner, data={"attribute": key, "value": value})
             return
+    claim = entity_claim(facts.index, facts.entity)
+    if claim is not None and claim.team.ref != declared:
+        yield Finding(FindingCode.OWNER_MISMATCH, facts.name,
+                      f"{claim.evidence} (team {claim.team.name}) but the catalog owner is {owner}",
+                      owner=owner, data={"source": "codeowners", "team": str(claim.team.ref),
+                                         "evidence": claim.evidence})

@@ -150,7 +150,8 @@ def test_findings_shape_and_content(world: World) -> None:
     response = world.client.get("/api/v1/findings")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"window", "findings"}
+    assert set(body) == {"window", "catalog_complete", "findings"}
+    assert body["catalog_complete"] is True  # a file catalog is complete
     assert set(body["window"]) == {"start", "end"}
     assert body["window"]["end"].startswith("2023-11-14T23:15:00")
     for f in body["findings"]:

@@ -87,7 +87,7 @@ def test_reload_reports_counts_files_and_time(catalog_dir: Path) -> None:
     assert source.index.match_service("checkout") is not None
     assert source.index.match_service("indexer") is not None
     out = report.to_dict()
-    assert set(out) == {"loaded_at", "files", "counts", "errors", "warnings"}
+    assert set(out) == {"loaded_at", "files", "counts", "errors", "warnings", "catalog_complete", "sources"}
     assert out["counts"] == {"Component": 2, "Group": 2}
 
 

@@ -303,8 +303,8 @@ def test_an_empty_store_gives_an_empty_report(store: SQLiteStore, tmp_path: Path
 # --------------------------------------------------------------------------- JSON shape (DESIGN §4)
 
 DESIGN_KEYS: dict[str, set[str]] = {
-    "report": {"window", "previous_window", "summary", "orphans", "resolved", "stale", "unowned_dependencies",
-               "documentation_gaps", "teams"},
+    "report": {"window", "catalog_complete", "previous_window", "summary", "orphans", "resolved", "stale",
+               "unowned_dependencies", "documentation_gaps", "teams"},
     "window": {"start", "end"},
     "summary": {"services_seen", "services_owned", "orphans", "orphans_previous", "new", "resolved"},
     "orphan": {"service", "codes", "status", "orphaned_since", "risk", "owner", "suggested_owners"},
@@ -363,3 +363,12 @@ def test_json_keys_are_the_design_keys_plus_documented_extensions(golden: SQLite
     for name, key_sets in shapes(r).items():
         for keys in key_sets:
             assert keys == DESIGN_KEYS[name] | EXTRA_KEYS.get(name, set()), (name, keys ^ DESIGN_KEYS[name])
+
+
+def test_an_incomplete_catalog_is_said_and_never_recorded(golden: SQLiteStore, index: CatalogIndex) -> None:
+    complete = build_weekly_report(golden, index, END, record=False).data
+    assert complete["catalog_complete"] is True
+    before = golden.report_history(int(END) + 1, limit=5)
+    incomplete = build_weekly_report(golden, index, END, record=True, catalog_complete=False).data
+    assert incomplete["catalog_complete"] is False
+    assert golden.report_history(int(END) + 1, limit=5) == before
