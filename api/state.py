@@ -15,9 +15,9 @@ from graph.service_graph import ServiceGraph, Topology
 from graph.store.interface import Store
 from graph.store.reads import WindowReads
 from ownership.analysis import CatalogLens, OwnershipAnalysis
-from ownership.objectives.board import objective_results
+from ownership.objectives.board import objective_results, team_trouble_counts
 from ownership.objectives.evaluate import Limits, ObjectiveResult
-from ownership.oncall import Move, OncallReport, lookback, oncall_report
+from ownership.oncall import Move, OncallReport, oncall_report, read_oncall
 from ownership.source import CatalogSource
 
 CACHE_ENTRIES = 16
@@ -133,15 +133,20 @@ class ApiState:
         key = ("objectives", index, int(end // self.reader.bucket_seconds), env)
         return self._cached(key, lambda: objective_results(index, source.inbound, end, env, limits))
 
-    def oncall(self, graph: ServiceGraph, env: str | None, moves: tuple[Move, ...] = ()) -> OncallReport:
+    def oncall(self, graph: ServiceGraph, env: str | None, moves: tuple[Move, ...] = (),
+               burn_events: bool = True) -> OncallReport:
         """Every team's on-call load over the graph's window, as if `moves` were made (§3b; cached
-        like graphs, per catalog and moves)."""
+        like graphs, per catalog and moves). Without `burn_events` (which measure every objective),
+        those figures are 0: `oncall_overloaded` does not depend on them."""
         window, step = graph.window, self.reader.bucket_seconds
         lens = self.catalog_lens()
-        key = ("oncall", int(window.start // step), int(window.end // step), env, lens.index, moves)
+        key = ("oncall", int(window.start // step), int(window.end // step), env, lens.index, moves, burn_events)
 
         def build() -> OncallReport:
-            buckets = self.store.inbound(lookback(window), env)
-            return oncall_report(graph, lens, buckets, self.config.oncall, moves)
+            source = self.reads if self.reads is not None else self.store
+            moved = {m.service: m.team for m in moves}
+            burning = team_trouble_counts(self.objectives(window.end, env), moved) if burn_events else None
+            return oncall_report(graph, lens, read_oncall(source, window, env, self.config.oncall), self.config.oncall,
+                                 moves, burning)
 
         return self._cached(key, build)

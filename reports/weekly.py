@@ -21,8 +21,8 @@ from ownership.analysis import DEFAULT_OWNER_ATTRIBUTES, CatalogLens, OwnershipA
 from ownership.findings import DOCUMENTATION_CODES, ORPHAN_CODES, FindingCode
 from ownership.findings.rules import TeamFacts
 from ownership.identity import CatalogIndex
-from ownership.objectives.board import objective_results
-from ownership.oncall import OncallReport, OncallSettings, lookback, oncall_report
+from ownership.objectives.board import objective_results, team_trouble_counts
+from ownership.oncall import OncallReport, OncallSettings, oncall_report, read_oncall
 from reports.objectives import objectives_section
 
 WEEK = 7 * 86400
@@ -286,8 +286,9 @@ def _teams(analysis: OwnershipAnalysis) -> list[dict[str, Any]]:
 
 def week_oncall(store: Store, now: WeekAnalysis, settings: OncallSettings) -> OncallReport:
     """Every team's on-call load over the week (§3b)."""
-    buckets = store.inbound(lookback(now.window))
-    return oncall_report(now.graph, CatalogLens(now.analysis.index), buckets, settings)
+    burning = team_trouble_counts(now.analysis.objective_results())
+    return oncall_report(now.graph, CatalogLens(now.analysis.index), read_oncall(store, now.window, None, settings),
+                         settings, burn_events=burning)
 
 
 def oncall_section(load: OncallReport) -> list[dict[str, Any]]:

@@ -34,7 +34,7 @@ def list_findings(
         raise HTTPException(400, f"unknown finding code(s): {', '.join(unknown)}")
     teams = None
     if not code or TEAM_CODES & set(code):  # team findings need the on-call load (§3b)
-        teams = TeamFacts(tuple(state.oncall(graph, params.env).teams))
+        teams = TeamFacts(tuple(state.oncall(graph, params.env, burn_events=False).teams))
     findings = analysis.findings(code, owner, teams)
     return FastJSONResponse({"window": graph.window.as_dict(), "catalog_complete": state.catalog.complete,
                              "findings": [f.to_dict() for f in findings]})

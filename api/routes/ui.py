@@ -88,6 +88,19 @@ def _detail_panel(graph: Any, analysis: Any, node: str, hops: int, url: Callable
     return detail
 
 
+def _panels(state: Any, graph: Any, analysis: Any, env: str | None, node: str | None, team: str | None, hops: int,
+            url: Callable[..., str]) -> dict[str, Any]:
+    """The service panel (with its objectives) and the team's objectives and on-call load, when asked for."""
+    detail = _detail_panel(graph, analysis, node, hops, url) if node and node in graph.nodes else None
+    if detail is not None:
+        detail["objectives"] = service_cards(state.objectives(graph.window.end, env), analysis.index, node)
+    return {
+        "detail": detail,
+        "team_objectives": team_cards(state.objectives(graph.window.end, env), team) if team else [],
+        "oncall": team_oncall(state.oncall(graph, env), team) if team and not node else None,
+    }
+
+
 @router.get("/", response_class=HTMLResponse)
 def index(
     request: Request,
@@ -118,11 +131,8 @@ def index(
         return nearest
     shown = _choose_view(graph, analysis, team_map, cap, links, view, team, node, hops)
     orphans, orphan_count = orphan_rows(graph, analysis, team_map, len(graph.nodes) <= cap)
-    detail = _detail_panel(graph, analysis, node, hops, url) if node and node in graph.nodes else None
-    if detail is not None:
-        detail["objectives"] = service_cards(state.objectives(graph.window.end, params.env), analysis.index, node)
-    team_objectives = team_cards(state.objectives(graph.window.end, params.env), team) if team else []
     context = {
+        **_panels(state, graph, analysis, params.env, node, team, hops, url),
         "request": request,
         "map": shown,
         "svg": Markup(shown.svg),  # noqa: S704 - produced by the autoescaping map template
@@ -140,9 +150,6 @@ def index(
         "orphans": orphans,
         "orphan_count": orphan_count,
         "team_rows": team_rows(analysis, team_map),
-        "oncall": team_oncall(state.oncall(graph, params.env), team) if team and not node else None,
-        "detail": detail,
-        "team_objectives": team_objectives,
         "node": node,
         "missing_node": bool(node and node not in graph.nodes),
         "link": links.node,

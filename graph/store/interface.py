@@ -93,6 +93,14 @@ class Store(ABC):
         the window's last bucket). Sums over any run of spans equal those over their buckets."""
 
     @abstractmethod
+    def failing(self, window: Window, env: str | None, hourly: bool, min_failed: int,
+                error_ratio: float) -> list[InboundBucket]:
+        """Per service, the buckets of the window (or hours, `hourly`: 5-minute buckets summed into
+        their hour) in which the calls into it (as `inbound` counts them) had at least `min_failed`
+        failed calls and a failed share of at least `error_ratio` (on-call episodes, §3b); without
+        histograms. Only these rows leave the database."""
+
+    @abstractmethod
     def record_report(
         self, window_end: int, findings: list[tuple[str, str]], created_at: int,
         orphans_since: dict[str, int] | None = None,

@@ -41,6 +41,11 @@ class WindowReads(Protocol):
         """Calls into each service (or one) per store bucket of the window (or span between cuts)."""
         ...
 
+    def failing(self, window: Window, env: str | None, hourly: bool, min_failed: int,
+                error_ratio: float) -> list[InboundBucket]:
+        """Per service, the buckets (or hours) of the window in which calls into it were failing."""
+        ...
+
     def edge_destinations(self, window: Window, env: str | None = None) -> dict[tuple[str, str, str], list[str]]:
         """Per (client, server, connection_type): the destination names of a messaging edge (at most 5)."""
         ...

@@ -32,29 +32,36 @@ class InboundBucket:
         return self.bucket + self.seconds
 
 
-def inbound_query(placeholder: str, bucket_seconds: int, env: str | None, service: str | None,
-                  cuts: Sequence[int] | None = None) -> str:
-    """Per (service, bucket) sums of calls into services, from both resolutions, including the calls
-    from callers that never report (rule 11, the unmatched_in tables) (parameters: `inbound_params`).
-
-    With `cuts` (bucket starts, ascending; see `window_cuts`), the buckets between two cuts are summed
-    into one row per service instead, with the earliest bucket in it and the segment's number."""
+def _inbound_rows(placeholder: str, bucket_seconds: int, env: str | None, service: str | None,
+                  columns: Sequence[str]) -> str:
+    """The rows of calls into services in a window, from both resolutions, the calls from callers that
+    never report included (rule 11, the unmatched_in tables), self-calls left out."""
     p = placeholder
     filters = f"bucket >= {p} AND bucket < {p}"
     if env is not None:
         filters += f" AND environment = {p}"
-    columns = ", ".join(("calls", "failed", *SERVER_HIST))
+    listed = ", ".join(columns)
     parts = []
     for edges, unmatched, seconds in (("edge_buckets", "unmatched_in_buckets", int(bucket_seconds)),
                                       ("edge_hours", "unmatched_in_hours", HOUR)):
         target = f" AND server = {p}" if service is not None else ""
-        parts.append(f"SELECT server AS service, bucket, {seconds} AS seconds, {columns} FROM {edges} "
+        parts.append(f"SELECT server AS service, bucket, {seconds} AS seconds, {listed} FROM {edges} "
                      f"WHERE {filters} AND client <> server{target}")
         target = f" AND service = {p}" if service is not None else ""
-        parts.append(f"SELECT service, bucket, {seconds} AS seconds, {columns} FROM {unmatched} "
+        parts.append(f"SELECT service, bucket, {seconds} AS seconds, {listed} FROM {unmatched} "
                      f"WHERE {filters} AND calls > 0{target}")
-    sums = ", ".join(f"SUM({c})" for c in ("calls", "failed", *SERVER_HIST))
-    rows = " UNION ALL ".join(parts)
+    return " UNION ALL ".join(parts)
+
+
+def inbound_query(placeholder: str, bucket_seconds: int, env: str | None, service: str | None,
+                  cuts: Sequence[int] | None = None) -> str:
+    """Per (service, bucket) sums of calls into services (parameters: `inbound_params`).
+
+    With `cuts` (bucket starts, ascending; see `window_cuts`), the buckets between two cuts are summed
+    into one row per service instead, with the earliest bucket in it and the segment's number."""
+    columns = ("calls", "failed", *SERVER_HIST)
+    sums = ", ".join(f"SUM({c})" for c in columns)
+    rows = _inbound_rows(placeholder, bucket_seconds, env, service, columns)
     if cuts is not None:
         # Cuts are integers (window_cuts), never text from a request: written into the SQL as such.
         whens = " ".join(f"WHEN bucket >= {int(c)} THEN {i + 1}" for i, c in reversed(list(enumerate(cuts))))
@@ -62,6 +69,18 @@ def inbound_query(placeholder: str, bucket_seconds: int, env: str | None, servic
         return (f"SELECT service, MIN(bucket), {segment} AS segment, {sums} FROM ({rows}) AS i "
                 "GROUP BY service, segment")
     return f"SELECT service, bucket, seconds, {sums} FROM ({rows}) AS i GROUP BY service, bucket, seconds"
+
+
+def failing_query(placeholder: str, bucket_seconds: int, env: str | None, hourly: bool) -> str:
+    """Per service and bucket (or hour, `hourly`: 5-minute buckets summed into their hour), calls and
+    failed calls where the failed ones reach a count and a share of the calls (parameters:
+    `inbound_params` then the least failed count and share)."""
+    p = placeholder
+    rows = _inbound_rows(placeholder, bucket_seconds, env, None, ("calls", "failed"))
+    slot, seconds = (f"(bucket / {HOUR}) * {HOUR}", str(HOUR)) if hourly else ("bucket", "seconds")
+    return (f"SELECT service, {slot} AS slot, {seconds} AS length, SUM(calls), SUM(failed) FROM ({rows}) AS i "
+            f"GROUP BY service, slot, length HAVING SUM(calls) > 0 AND SUM(failed) >= {p} "
+            f"AND SUM(failed) >= CAST({p} AS DOUBLE PRECISION) * SUM(calls)")
 
 
 def inbound_params(window: Window, bucket_seconds: int, env: str | None, service: str | None) -> list[object]:
@@ -75,7 +94,7 @@ def inbound_params(window: Window, bucket_seconds: int, env: str | None, service
 
 
 def inbound_buckets(rows: list[tuple[object, ...]]) -> list[InboundBucket]:
-    """Records from the rows of `inbound_query`, oldest bucket first."""
+    """Records from the rows of `inbound_query` (or `failing_query`: no histogram), oldest bucket first."""
     out = [
         InboundBucket(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), tuple(int(v) for v in r[5:]))
         for r in rows

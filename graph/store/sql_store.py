@@ -41,6 +41,7 @@ from graph.store.schema import (
 )
 from graph.store.series import (
     InboundBucket,
+    failing_query,
     inbound_buckets,
     inbound_params,
     inbound_query,
@@ -213,6 +214,12 @@ class SqlStore(Store):
         if cuts is None:
             return inbound_buckets(rows)
         return segment_buckets(rows, cuts, -(-int(window.end) // self.bucket_seconds) * self.bucket_seconds)
+
+    def failing(self, window: Window, env: str | None, hourly: bool, min_failed: int,
+                error_ratio: float) -> list[InboundBucket]:
+        """The failing buckets of each service (see `Store.failing`), oldest first."""
+        params = [*inbound_params(window, self.bucket_seconds, env, None), min_failed, error_ratio]
+        return inbound_buckets(self._select(failing_query(self.placeholder, self.bucket_seconds, env, hourly), params))
 
     def record_report(
         self, window_end: int, findings: list[tuple[str, str]], created_at: int,

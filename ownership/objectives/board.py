@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import weakref
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from graph.model import Window
@@ -107,12 +107,15 @@ def objective_results(index: CatalogIndex, inbound: Inbound, end: float, env: st
     return sorted(out, key=lambda r: (r.objective.service.lower(), r.objective.name))
 
 
-def team_trouble_counts(results: Iterable[ObjectiveResult]) -> dict[str, int]:
-    """Per owning team, how many of its objectives are burning or breached (for on-call `burn_events`)."""
+def team_trouble_counts(results: Iterable[ObjectiveResult], moved: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Per owning team, how many of its objectives are burning or breached (for on-call `burn_events`);
+    `moved`: service → team, the what-if owners of moved services (§3b)."""
+    moved_lower = {service.lower(): team for service, team in (moved or {}).items()}
     counts: Counter[str] = Counter()
     for result in results:
-        if result.owner and result.status in TROUBLE:
-            counts[result.owner] += 1
+        owner = moved_lower.get(result.objective.service.lower(), result.owner)
+        if owner and result.status in TROUBLE:
+            counts[owner] += 1
     return dict(counts)
 
 

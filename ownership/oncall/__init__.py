@@ -1,6 +1,6 @@
 """On-call load per team from the traces, with what-if moves (DESIGN §3b)."""
 
-from ownership.oncall.build import OncallSettings, lookback, oncall_report, validate_moves
+from ownership.oncall.build import OncallReads, OncallSettings, lookback, oncall_report, read_oncall, validate_moves
 from ownership.oncall.episodes import Episode, Thresholds
 from ownership.oncall.hours import DEFAULT_WORKING_HOURS, WorkingHours, WorkingHoursError, parse_working_hours
 from ownership.oncall.load import OncallReport, TeamLoad
@@ -11,6 +11,7 @@ __all__ = [
     "Episode",
     "Move",
     "MoveError",
+    "OncallReads",
     "OncallReport",
     "OncallSettings",
     "TeamLoad",
@@ -20,5 +21,6 @@ __all__ = [
     "lookback",
     "oncall_report",
     "parse_working_hours",
+    "read_oncall",
     "validate_moves",
 ]

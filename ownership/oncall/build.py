@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 
 from graph.model import NodeKind, Window
 from graph.service_graph import ServiceGraph
+from graph.store.reads import WindowReads as StoreReads
 from graph.store.series import InboundBucket
 from ownership.analysis import CatalogLens
 from ownership.catalog.model import TIMEZONE_ANNOTATION, Entity
 from ownership.catalog.timezone import zone_problem
 from ownership.findings.documentation import declares_oncall
 from ownership.identity import CatalogIndex
-from ownership.oncall.episodes import Thresholds
+from ownership.oncall.episodes import FINE_WINDOW_LIMIT, Thresholds
 from ownership.oncall.hours import DEFAULT_WORKING_HOURS, WorkingHours, parse_working_hours
 from ownership.oncall.load import LoadInputs, OncallReport, TeamInfo, team_loads
 from ownership.oncall.moves import Move, apply_moves, check_moves
@@ -62,19 +63,37 @@ def validate_moves(texts: Iterable[str], graph: ServiceGraph, index: CatalogInde
     return check_moves(texts, services, team_name)
 
 
+@dataclass(frozen=True)
+class OncallReads:
+    """What the on-call load reads from the store: the failing buckets (lookback included, at the
+    window's resolution) and the calls into each service over the window."""
+
+    failing: list[InboundBucket]
+    totals: list[InboundBucket] | None
+
+
+def read_oncall(store: StoreReads, window: Window, env: str | None, settings: OncallSettings) -> OncallReads:
+    """The store's answer for one window: only failing buckets leave the database, and one total per service."""
+    t = settings.thresholds
+    hourly = window.end - window.start > FINE_WINDOW_LIMIT
+    return OncallReads(store.failing(lookback(window), env, hourly, t.min_failed, t.error_ratio),
+                       store.inbound(window, env, cuts=()))
+
+
 def oncall_report(
     graph: ServiceGraph,
     lens: CatalogLens,
-    buckets: Sequence[InboundBucket],
+    buckets: Sequence[InboundBucket] | OncallReads,
     settings: OncallSettings,
     moves: Sequence[Move] = (),
     burn_events: Mapping[str, int] | None = None,
 ) -> OncallReport:
     """Every declared team's load over the graph's window, as if `moves` were made (nothing written).
 
-    `buckets`: `Store.inbound(lookback(graph.window))`; `burn_events`: team → objectives burning or
-    breached now (§3a), 0 for teams not in it.
+    `buckets`: `read_oncall(…)`, or every bucket (`Store.inbound(lookback(graph.window))`);
+    `burn_events`: team → objectives burning or breached now (§3a), 0 for teams not in it.
     """
+    reads = buckets if isinstance(buckets, OncallReads) else OncallReads(list(buckets), None)
     index = lens.index
     teams = {t.name: t for t in index.teams()}
     owners: dict[str, str | None] = {}
@@ -87,7 +106,8 @@ def oncall_report(
         teams=team_infos(index, moves),
         owners=owners,
         seen=list(owners),
-        buckets=buckets,
+        buckets=reads.failing,
+        totals=reads.totals,
         calls=((e.source, e.target) for e in graph.edges),
         burn_events=burn_events or {},
         thresholds=settings.thresholds,

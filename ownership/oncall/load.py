@@ -41,11 +41,12 @@ class LoadInputs:
     teams: Sequence[TeamInfo]
     owners: Mapping[str, str | None]  # service → owning team, for every service of `buckets` and `seen`
     seen: Collection[str]  # services seen in the window
-    buckets: Sequence[InboundBucket]  # calls into services per store bucket, lookback included
+    buckets: Sequence[InboundBucket]  # calls into services per store bucket (or only failing ones), lookback included
     calls: Iterable[tuple[str, str]] = ()  # (caller, callee) services in the window
     burn_events: Mapping[str, int] = field(default_factory=dict)
     thresholds: Thresholds = field(default_factory=Thresholds)
     working_hours: WorkingHours = field(default_factory=lambda: parse_working_hours(DEFAULT_WORKING_HOURS))
+    totals: Sequence[InboundBucket] | None = None  # calls per service over the window (else: from `buckets`)
 
 
 @dataclass
@@ -116,7 +117,9 @@ def team_loads(inputs: LoadInputs) -> list[TeamLoad]:
     found = slots(inputs.buckets, window.end - window.start)
     failing = [s for s in found if inputs.thresholds.failing(s.calls, s.failed)]
     episodes = team_episodes(failing, inputs.owners)
-    totals = _totals(found, inputs.owners, window)
+    summed = found if inputs.totals is None else [Slot(b.service, b.bucket, b.end, b.calls, b.failed)
+                                                  for b in inputs.totals]
+    totals = _totals(summed, inputs.owners, window)
     callers = depended_on_by(inputs.calls, inputs.owners)
     services: dict[str, list[str]] = defaultdict(list)
     for name in sorted(inputs.seen):

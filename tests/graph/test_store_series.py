@@ -94,3 +94,25 @@ def test_spans_between_cuts_sum_exactly_what_their_buckets_sum(store: SqlStore) 
     whole = store.inbound(window, cuts=[])
     assert sorted(b.service for b in whole) == ["api", "db"]
     assert _since(whole, window.start) == _since(buckets, window.start)
+
+
+def test_failing_keeps_only_buckets_at_or_over_both_limits_and_sums_hours(store: SqlStore) -> None:
+    agg = Aggregator(store.bucket_seconds)
+    hour = NOW - 5 * 3600  # hour-aligned
+    for i in range(200):  # api: 10 of 200 failed (0.05, both limits exactly) in its first 5-minute bucket
+        _call(agg, hour + 10 + i * 0.1, "web", "api", failed=i < 10)
+    for i in range(100):  # db: 9 of 100 failed, below 10 in its bucket
+        _call(agg, hour + 20 + i * 0.1, "api", "db", failed=i < 9)
+    for i in range(100):  # db again 20 minutes later: 9 of 100, so the hour holds 18 of 200
+        _call(agg, hour + 1220 + i * 0.1, "api", "db", failed=i < 9)
+    for i in range(400):  # cache: 19 of 400 failed (0.0475 < 0.05)
+        _call(agg, hour + 30 + i * 0.1, "api", "cache", failed=i < 19)
+    _call(agg, hour + 40, "api", "api", failed=True)  # self-calls never count
+    store.write(agg.drain())
+    window = Window(hour - 3600, hour + 3600)
+    fine = [(b.service, b.bucket, b.seconds, b.calls, b.failed) for b in store.failing(window, None, False, 10, 0.05)]
+    assert fine == [("api", int(hour), 300, 200, 10)]
+    hourly = [(b.service, b.bucket, b.seconds, b.calls, b.failed) for b in store.failing(window, None, True, 10, 0.05)]
+    assert hourly == [("api", int(hour), 3600, 200, 10), ("db", int(hour), 3600, 200, 18)]
+    assert store.failing(window, "prod", True, 10, 0.05) == []
+    assert store.failing(window, None, False, 11, 0.05) == []
