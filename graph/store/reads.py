@@ -54,6 +54,10 @@ class WindowReads(Protocol):
         """Addresses learned for several services since `since` (rule 9), `{"address", "services"}`."""
         ...
 
+    def unmatched_in(self, window: Window, env: str | None = None) -> dict[str, tuple[int, int]]:
+        """Per service: (calls, failed) from callers that never report, in the window (rule 11)."""
+        ...
+
     def signals(self, window: Window, env: str | None = None) -> dict[str, dict[str, int]]:
         """Per service: `calls`, `failed` from callers that never report (rule 11) and the
         instrumentation signals `unpaired`, `unmatched`, `resolved`, in the window."""

@@ -65,19 +65,32 @@ def validate_moves(texts: Iterable[str], graph: ServiceGraph, index: CatalogInde
 
 @dataclass(frozen=True)
 class OncallReads:
-    """What the on-call load reads from the store: the failing buckets (lookback included, at the
-    window's resolution) and the calls into each service over the window."""
+    """What the on-call load reads from the store besides the window's graph: the failing buckets
+    (lookback included, at the window's resolution) and the calls from callers that never report."""
 
     failing: list[InboundBucket]
-    totals: list[InboundBucket] | None
+    unmatched_in: dict[str, tuple[int, int]] | None  # service → (calls, failed) over the window (rule 11)
 
 
 def read_oncall(store: StoreReads, window: Window, env: str | None, settings: OncallSettings) -> OncallReads:
-    """The store's answer for one window: only failing buckets leave the database, and one total per service."""
+    """The store's answer for one window: only failing buckets leave the database."""
     t = settings.thresholds
     hourly = window.end - window.start > FINE_WINDOW_LIMIT
     return OncallReads(store.failing(lookback(window), env, hourly, t.min_failed, t.error_ratio),
-                       store.inbound(window, env, cuts=()))
+                       store.unmatched_in(window, env))
+
+
+def calls_into(graph: ServiceGraph, unmatched_in: Mapping[str, tuple[int, int]]) -> list[InboundBucket]:
+    """Per service, the calls into it over the graph's window as `Store.inbound` counts them (every
+    edge but self-calls, plus rule 11's), from the graph's sums: one record spanning the window."""
+    sums: dict[str, list[int]] = {name: [c, f] for name, (c, f) in unmatched_in.items()}
+    for edge in graph.edges:
+        if edge.source != edge.target:
+            found = sums.setdefault(edge.target, [0, 0])
+            found[0] += edge.calls
+            found[1] += edge.errors
+    start, end = int(graph.window.start), int(graph.window.end)
+    return [InboundBucket(name, start, end - start, c, f, ()) for name, (c, f) in sums.items()]
 
 
 def oncall_report(
@@ -94,6 +107,7 @@ def oncall_report(
     `burn_events`: team → objectives burning or breached now (§3a), 0 for teams not in it.
     """
     reads = buckets if isinstance(buckets, OncallReads) else OncallReads(list(buckets), None)
+    totals = calls_into(graph, reads.unmatched_in) if reads.unmatched_in is not None else None
     index = lens.index
     teams = {t.name: t for t in index.teams()}
     owners: dict[str, str | None] = {}
@@ -107,7 +121,7 @@ def oncall_report(
         owners=owners,
         seen=list(owners),
         buckets=reads.failing,
-        totals=reads.totals,
+        totals=totals,
         calls=((e.source, e.target) for e in graph.edges),
         burn_events=burn_events or {},
         thresholds=settings.thresholds,
