@@ -271,9 +271,12 @@ class OwnermapServer:
         stack.callback(catalog.close)
         if s.role == "ingest":
             return catalog
-        report = catalog.reload()
+        # With live sources, start-up does not wait for them: files now, the first sync in the background.
+        report = catalog.load_files() if catalog.live else catalog.reload()
+        if catalog.live:
+            catalog.request_reload()
         _say(f"catalog: {report.files} file(s), {sum(report.counts.values())} entities, {len(report.errors)} error(s)"
-             + ("" if report.complete else "; incomplete: a live source has not synced yet"))
+             + ("" if report.complete else "; incomplete: live sources are syncing"))
         catalog.watch()
         catalog.refresh_live(s.catalog_refresh)
         with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -102,22 +102,34 @@ class CatalogSource:
         """How many reloads have run."""
         return self._reloads.runs
 
+    def load_files(self) -> LoadReport:
+        """Load the files now with each live source's snapshot as it is (empty before its first sync),
+        without syncing: start-up need not wait for a slow or absent Backstage (the catalog says it is
+        incomplete until the first sync, which `request_reload` or the refresh thread makes)."""
+        with self._lock:
+            self._assemble(self._current_fingerprint())
+        return self.report
+
     def _load(self) -> LoadReport:
         """The reload itself (only ever run in the reload thread, one at a time)."""
         with self._lock:
             fingerprint = self._current_fingerprint()
             for snapshot in self.live:
                 snapshot.refresh()  # a failed sync keeps that source's previous snapshot
-            catalog = load_catalog(self.paths, [snapshot.result for snapshot in self.live])
-            self._index = CatalogIndex(catalog)
-            self._loaded_files = [Path(f) for f in catalog.files]
-            self._fingerprint = self._current_fingerprint() if catalog.files else fingerprint
-            self.report = LoadReport(self.clock(), catalog.counts(), list(catalog.errors),
-                                     list(catalog.warnings), len(catalog.files), self.status())
+            self._assemble(fingerprint)
         if self._log_errors:
             for error in self.report.errors[:20]:
                 log.warning("catalog: %s", error)
         return self.report
+
+    def _assemble(self, fingerprint: tuple[tuple[str, float, int], ...]) -> None:
+        """Files and live snapshots into a new index and report (the caller holds the lock)."""
+        catalog = load_catalog(self.paths, [snapshot.result for snapshot in self.live])
+        self._index = CatalogIndex(catalog)
+        self._loaded_files = [Path(f) for f in catalog.files]
+        self._fingerprint = self._current_fingerprint() if catalog.files else fingerprint
+        self.report = LoadReport(self.clock(), catalog.counts(), list(catalog.errors),
+                                 list(catalog.warnings), len(catalog.files), self.status())
 
     def _current_fingerprint(self) -> tuple[tuple[str, float, int], ...]:
         """Size and mtime of every YAML file under the paths, and of every file the last load read

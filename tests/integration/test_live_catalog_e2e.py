@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -22,8 +24,8 @@ def test_serve_syncs_refreshes_and_survives_backstage_going_away(tmp_path: Path)
     env = {"OWNERMAP_BACKSTAGE_TOKEN": TOKEN, "OWNERMAP_CATALOG_REFRESH": "1", "OWNERMAP_BACKSTAGE_TIMEOUT": "2"}
     serve = ServeProcess(sqlite_url(tmp_path / "o.db"), "--catalog", server.url, env=env).start()
     try:
-        first = status(serve)
-        assert first["entities"] == 36 and first["errors"] == [] and first["last_success"]
+        first = wait_for(lambda: (s := status(serve))["last_success"] and s, timeout=15)  # synced in the background
+        assert first and first["entities"] == 36 and first["errors"] == [] and first["last_success"]
         assert wait_for(lambda: status(serve)["last_success"] != first["last_success"], timeout=15)  # refreshed
         metrics = httpx.get(f"{serve.api}/metrics", timeout=10).text
         assert "ownermap_catalog_entities{source=" in metrics and "} 36.0" in metrics
@@ -38,3 +40,25 @@ def test_serve_syncs_refreshes_and_survives_backstage_going_away(tmp_path: Path)
         server.stop()
     assert all(r["auth"] == f"Bearer {TOKEN}" for r in fake.requests)
     assert TOKEN not in "".join(serve.log)
+
+
+def test_serve_starts_at_once_with_a_backstage_that_never_answers(tmp_path: Path) -> None:
+    (tmp_path / "catalog").mkdir()
+    (tmp_path / "catalog" / "owners.yaml").write_text("teams: [{name: pay, members: [bob]}]\n")
+    silent = socket.create_server(("127.0.0.1", 0))  # listens, never accepts: requests hang
+    url = f"backstage+http://127.0.0.1:{silent.getsockname()[1]}"
+    env = {"OWNERMAP_BACKSTAGE_TOKEN": TOKEN, "OWNERMAP_BACKSTAGE_TIMEOUT": "20"}
+    started = time.monotonic()
+    serve = ServeProcess(sqlite_url(tmp_path / "o.db"), "--catalog", str(tmp_path / "catalog"), "--catalog", url,
+                         env=env).start(timeout=60)
+    try:
+        # A sync would take 20 s a try, three tries: start-up does not wait for it.
+        assert time.monotonic() - started < 20
+        assert httpx.get(f"{serve.api}/readyz", timeout=10).status_code == 200
+        assert httpx.get(f"{serve.api}/api/v1/findings", timeout=10).json()["catalog_complete"] is False
+        teams = httpx.get(f"{serve.api}/api/v1/teams", timeout=10).json()
+        assert [t["team"] for t in teams["teams"]] == ["pay"]  # the files are loaded meanwhile
+        assert status(serve)["last_success"] is None
+    finally:
+        serve.terminate()
+        silent.close()
