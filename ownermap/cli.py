@@ -190,8 +190,8 @@ def ingest(config_file: Path | None, db: str | None, catalog: tuple[str, ...], f
 
 
 def _analyse(settings: Settings, window: str | None, start: str | None, end: str | None, env: str | None,
-             include_self: bool = False) -> tuple[Any, Any]:
-    """The graph of a window joined with the configured catalog."""
+             include_self: bool = False) -> tuple[Any, Any, bool]:
+    """The graph of a window joined with the configured catalog, and whether the catalog is complete."""
     from graph.service_graph import ServiceGraph
     from graph.store import open_store
     from graph.window import WindowError, resolve_window
@@ -212,8 +212,11 @@ def _analyse(settings: Settings, window: str | None, start: str | None, end: str
     report = catalog.reload(log_errors=False)
     for error in report.errors:
         click.echo(f"ownermap: catalog: {error}", err=True)
-    return service_graph, OwnershipAnalysis(service_graph, catalog.index, settings.owner_attributes,
-                                            namespaces_seen=namespaces_seen)
+    analysis = OwnershipAnalysis(service_graph, catalog.index, settings.owner_attributes,
+                                 namespaces_seen=namespaces_seen)
+    if not report.complete:
+        click.echo("ownermap: catalog incomplete: a live source has not synced (see catalog_complete)", err=True)
+    return service_graph, analysis, report.complete
 
 
 @main.command()
@@ -229,7 +232,7 @@ def graph(config_file: Path | None, db: str | None, catalog: tuple[str, ...], wi
     from api.views import export_graph, graph_edges, graph_nodes
 
     settings = make_settings(config_file, db=db, catalog=list(catalog) or None)
-    service_graph, analysis = _analyse(settings, window, start, end, env, include_self)
+    service_graph, analysis, _ = _analyse(settings, window, start, end, env, include_self)
     nodes, edges = graph_nodes(service_graph, analysis), graph_edges(service_graph)
     if fmt == "json":
         text = json.dumps({"window": service_graph.window.as_dict(), "nodes": nodes, "edges": edges}, indent=2)
@@ -259,10 +262,11 @@ def findings(config_file: Path | None, db: str | None, catalog: tuple[str, ...],
         raise click.BadParameter(f"unknown code(s) {', '.join(unknown)}; known: {', '.join(ALL_CODES)}",
                                  param_hint="--code")
     settings = make_settings(config_file, db=db, catalog=list(catalog) or None)
-    service_graph, analysis = _analyse(settings, window, start, end, env, include_self)
+    service_graph, analysis, complete = _analyse(settings, window, start, end, env, include_self)
     found = [f.to_dict() for f in analysis.findings(codes or None, owner)]
     if fmt == "json":
-        write_output(json.dumps({"window": service_graph.window.as_dict(), "findings": found}, indent=2), output)
+        body = {"window": service_graph.window.as_dict(), "catalog_complete": complete, "findings": found}
+        write_output(json.dumps(body, indent=2), output)
         return
     rows = [{
         "severity": f["severity"], "code": f["code"], "service": f["service"], "owner": f["owner"] or "",
@@ -365,7 +369,7 @@ def catalog_scaffold(config_file: Path | None, db: str | None, catalog: tuple[st
                      output: Path | None) -> None:
     """Print a ready catalog-info.yaml for a service seen in telemetry."""
     settings = make_settings(config_file, db=db, catalog=list(catalog) or None)
-    service_graph, analysis = _analyse(settings, window, start, end, env, include_self)
+    service_graph, analysis, _ = _analyse(settings, window, start, end, env, include_self)
     if not service_graph.has_node(service):
         raise click.BadParameter(f"{service!r} was not seen in the window", param_hint="SERVICE")
     write_output(analysis.scaffold(service), output)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -21,3 +24,17 @@ def test_catalog_validate_syncs_a_backstage(monkeypatch: pytest.MonkeyPatch, tok
     else:
         assert "1 Group" in result.output and "0 error(s)" in result.output
     assert "wrong" not in result.output
+
+
+@pytest.mark.parametrize(("token", "complete"), [(TOKEN, True), ("wrong", False)])
+def test_findings_say_whether_the_catalog_is_complete(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, token: str,
+                                                       complete: bool) -> None:
+    monkeypatch.setenv("OWNERMAP_BACKSTAGE_TOKEN", token)
+    monkeypatch.setenv("OWNERMAP_BACKSTAGE_TIMEOUT", "5")
+    fake = FakeBackstage([entity("Group", "platform", type="team", children=[], members=[])])
+    with BackstageServer(fake) as server:
+        args = ["findings", "--db", f"sqlite:///{tmp_path / 'o.db'}", "--catalog", server.url, "--format", "json"]
+        result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["catalog_complete"] is complete
+    assert ("catalog incomplete" in result.stderr) is not complete

@@ -120,7 +120,8 @@ def test_findings_json(setup: dict[str, str]) -> None:
     result = findings(setup, "--format", "json")
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
-    assert set(body) == {"window", "findings"} and set(body["window"]) == {"start", "end"}
+    assert set(body) == {"window", "catalog_complete", "findings"} and set(body["window"]) == {"start", "end"}
+    assert body["catalog_complete"] is True  # files only: nothing to wait for
     for f in body["findings"]:
         assert {"code", "service", "severity", "detail", "owner", "suggested_owners"} <= set(f)
     pairs = {(f["code"], f["service"]) for f in body["findings"]}
