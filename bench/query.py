@@ -186,6 +186,10 @@ def main() -> None:
     parser.add_argument("--writes-per-second", type=float, default=10.0)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="another serve setting as OWNERMAP_NAME=VALUE (e.g. QUERY_MIRROR_MAX_ROWS=100000)")
+    parser.add_argument("--no-objectives", action="store_true",
+                        help="declare no objectives (findings then measure none, as before objectives existed)")
+    parser.add_argument("--endpoints", default="graph,dependents,findings,objectives,oncall",
+                        help="which to measure, comma-separated")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -193,7 +197,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ownermap-bench-query-") as tmp:
         work = Path(tmp)
         make_catalog(rng, args.services, work / "catalog")
-        make_objectives(args.services, work / "catalog")
+        if not args.no_objectives:
+            make_objectives(args.services, work / "catalog")
         pairs = make_pairs(rng, args.services, args.edges)
         env = {"OWNERMAP_QUERY_CACHE_SECONDS": "0", **dict(f"OWNERMAP_{s}".split("=", 1) for s in args.set)}
         server = ServeProcess(sqlite_url(work / "ownermap.db"), "--catalog", str(work / "catalog"), env=env).start()
@@ -218,6 +223,7 @@ def main() -> None:
             endpoints = {"graph": ("/api/v1/graph?", 7), "dependents": (f"/api/v1/services/{target}/dependents?", 7),
                          "findings": ("/api/v1/findings?", 7), "objectives": ("/api/v1/objectives?", 28),
                          "oncall": ("/api/v1/oncall?", 28)}
+            endpoints = {name: found for name, found in endpoints.items() if name in args.endpoints.split(",")}
             with httpx.Client(base_url=server.api, timeout=120) as client:
                 for kind in ("moving", "now"):
                     for name, (path, days) in endpoints.items():
