@@ -27,9 +27,11 @@ import numpy as np
 from graph.model import Window
 from graph.store.columns import FINE, Columns, Interner, WindowRanges
 from graph.store.merge import merge_edges, merge_services
+from graph.store.mirror_failing import GroupServers, failing_slots
 from graph.store.older import OlderSums
 from graph.store.rows import ChangeSet, EdgeRow, EdgeTable, ServiceRow, TopologyEdge, TopologyRows
 from graph.store.schema import CLIENT_HIST, EDGE_AT, HOUR, SERVER_HIST, SERVICE_AT
+from graph.store.series import InboundBucket
 from graph.store.sql import bucket_range
 from graph.store.sql_reads import SqlReads
 from graph.store.sql_store import SqlStore
@@ -89,6 +91,7 @@ class QueryMirror(SqlReads):
         self._edges = Columns(len(_INT_COLUMNS), len(_FLOAT_COLUMNS))
         self._services = Columns(2, 0)
         self._sums: dict[WindowRanges, WindowSums] = {}  # most recently used last
+        self._group_servers = GroupServers()
         self._older = OlderSums(lambda fine, hours, env: self.store.range_rows(fine, hours, env), store.bucket_seconds)
 
     # ------------------------------------------------------------------ keeping current
@@ -246,6 +249,23 @@ class QueryMirror(SqlReads):
     def services(self, window: Window, env: str | None = None) -> list[ServiceRow]:
         """Services seen in the window."""
         return self.window_rows(window, env)[0]
+
+    def failing(self, window: Window, env: str | None, hourly: bool, min_failed: int,
+                error_ratio: float) -> list[InboundBucket]:
+        """On-call's failing buckets (`Store.failing`): the mirrored part from memory, the older in SQL."""
+        with self._lock:
+            self._refresh(False)
+            older, newer = self._parts(window)
+            if newer is None:
+                return self.store.failing(window, env, hourly, min_failed, error_ratio)
+            rows = self._edges.select(WindowRanges.of(newer, self.bucket_seconds, self._env_id(env)))
+            self._group_servers.update(self._edge_keys.values)
+            found = failing_slots(self._edges, rows, _CALLS, _FAILED, self._group_servers,
+                                  self.store.unmatched_buckets(newer, env), self.bucket_seconds, hourly, min_failed,
+                                  error_ratio)
+        if older is not None:
+            found = self.store.failing(older, env, hourly, min_failed, error_ratio) + found
+        return sorted(found, key=lambda b: (b.bucket, b.service))
 
     def window_rows(self, window: Window, env: str | None = None) -> tuple[list[ServiceRow], EdgeTable]:
         """The services and edges of a window after one refresh (the two agree on what was committed):

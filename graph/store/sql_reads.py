@@ -29,11 +29,6 @@ class SqlReads:
         """Calls into each service per bucket (or span): not mirrored, read from the SQL store."""
         return self.store.inbound(window, env, service, cuts)
 
-    def failing(self, window: Window, env: str | None, hourly: bool, min_failed: int,
-                error_ratio: float) -> list[InboundBucket]:
-        """Per service, the failing buckets (or hours) of the window: read from the SQL store."""
-        return self.store.failing(window, env, hourly, min_failed, error_ratio)
-
     def edge_destinations(self, window: Window, env: str | None = None) -> dict[tuple[str, str, str], list[str]]:
         """The destinations of each messaging edge: not mirrored, read from the SQL store."""
         return self.store.edge_destinations(window, env)

@@ -66,6 +66,7 @@ from graph.store.unmatched import (
     unmatched_query,
     unmatched_rollup_sql,
     unmatched_rows,
+    unmatched_rows_query,
     unmatched_upsert_sql,
 )
 from graph.unmatched import SIGNALS
@@ -177,6 +178,12 @@ class SqlStore(Store):
         """The destinations of each messaging edge in the window (at most 5 each)."""
         return edge_destinations(self._select(destinations_query(self.placeholder, env),
                                               destinations_params(window, env)))
+
+    def unmatched_buckets(self, window: Window, env: str | None = None) -> list[tuple[str, int, int, int, int]]:
+        """Rule 11's rows of the window as stored: (service, bucket, seconds, calls, failed)."""
+        rows = self._select(unmatched_rows_query(self.placeholder, self.bucket_seconds, env),
+                            unmatched_params(window, self.bucket_seconds, env))
+        return [(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows]
 
     def unmatched_in(self, window: Window, env: str | None = None) -> dict[str, tuple[int, int]]:
         """Per service: (calls, failed) from callers that never report, in the window (rule 11)."""

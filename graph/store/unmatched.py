@@ -60,6 +60,15 @@ def unmatched_query(placeholder: str, env: str | None) -> str:
     return f"SELECT service, {sums} FROM ({rows}) AS u GROUP BY service"
 
 
+def unmatched_rows_query(placeholder: str, bucket_seconds: int, env: str | None) -> str:
+    """Per service and bucket (not summed): bucket, its length, calls and failed calls of rule 11, from
+    both resolutions (parameters: `unmatched_params`)."""
+    p = placeholder
+    where = f"bucket >= {p} AND bucket < {p} AND calls > 0" + (f" AND environment = {p}" if env is not None else "")
+    return " UNION ALL ".join(f"SELECT service, bucket, {seconds}, calls, failed FROM {t} WHERE {where}"
+                              for t, seconds in zip(TABLES, (int(bucket_seconds), HOUR), strict=True))
+
+
 def unmatched_params(window: Window, bucket_seconds: int, env: str | None) -> list[object]:
     """The parameters of `unmatched_query`."""
     params: list[object] = []
