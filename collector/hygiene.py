@@ -86,6 +86,18 @@ def proto_unmarked_failure(attributes: Iterable[Any]) -> bool:
     return False
 
 
+def tags_unmarked_failure(tags: Iterable[tuple[str, Any]]) -> bool:
+    """Rule 12 over Zipkin or Jaeger tags (key, value): a status code tag says the server failed and
+    no `otel.status_code` tag says OK (those formats have no UNSET status of their own)."""
+    failed = False
+    for key, value in tags:
+        if key == "otel.status_code" and isinstance(value, str) and value.upper() == "OK":
+            return False
+        if key in _STATUS_KEYS and failed_by_code(key, value):
+            failed = True
+    return failed
+
+
 def json_unmarked_failure(items: Any) -> bool:
     """Rule 12 over an OTLP/JSON span's `attributes` list."""
     if not isinstance(items, list):

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from collector.decode import DecodeError
+from collector.hygiene import tags_unmarked_failure
 from graph.model import (
     ENVIRONMENT_KEYS,
     HINT_KEYS,
@@ -240,7 +241,8 @@ class _TraceDecoder:
         kind = SpanKind.UNSPECIFIED
         error = False
         attrs: dict[str, str] = {}
-        for key, value in _tag_pairs(raw.get("tags")):
+        tags = list(_tag_pairs(raw.get("tags")))
+        for key, value in tags:
             if key == "span.kind":
                 kind = KIND_BY_NAME.get(str(value).lower(), SpanKind.UNSPECIFIED)
             elif key == "error":
@@ -254,6 +256,8 @@ class _TraceDecoder:
         for old, new in LEGACY_KEYS.items():
             if old in attrs:
                 attrs.setdefault(new, attrs.pop(old))
+        if kind == SpanKind.SERVER and not error:
+            error = tags_unmarked_failure(tags)  # rule 12
         start = micros(raw.get("startTime"))
         start_ns = to_ns(start) if start is not None else -1
         duration = micros(raw.get("duration")) or 0

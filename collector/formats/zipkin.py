@@ -26,6 +26,7 @@ from collector.formats.jaeger import (
     to_ns,
     trace_id_from_hex,
 )
+from collector.hygiene import tags_unmarked_failure
 from collector.valid_text import checked, load_json
 from graph.model import (
     NETWORK_PEER_ADDRESS,
@@ -59,7 +60,7 @@ class _Piece:
 
     __slots__ = (
         "trace_id", "span_id", "parent_id", "new_id", "service", "kind", "shared", "ipv4", "ipv6",
-        "port", "start", "end", "ann_min", "ann_max", "error", "attrs", "remote_service",
+        "port", "start", "end", "ann_min", "ann_max", "error", "unmarked", "attrs", "remote_service",
         "remote_addr",
     )
 
@@ -79,6 +80,7 @@ class _Piece:
         self.ann_min: int | None = None
         self.ann_max: int | None = None
         self.error = False
+        self.unmarked = False  # a status code tag says it failed (rule 12: counts for SERVER spans)
         self.attrs: dict[str, str] = {}
         self.remote_service: str | None = None
         self.remote_addr: str | None = None
@@ -104,6 +106,7 @@ class _Piece:
         self.parent_id = self.parent_id or other.parent_id
         self.shared = self.shared or other.shared
         self.error = self.error or other.error
+        self.unmarked = self.unmarked or other.unmarked
         self.start = _pick(min, self.start, other.start)
         self.end = _pick(max, self.end, other.end)
         self.ann_min = _pick(min, self.ann_min, other.ann_min)
@@ -192,6 +195,7 @@ def _read_tags(piece: _Piece, tags: Any) -> None:
     if not isinstance(tags, dict):
         return
     piece.error = "error" in tags  # Zipkin's convention: the tag's presence marks an error
+    piece.unmarked = tags_unmarked_failure(tags.items())
     for key, value in tags.items():
         target = _TAG_ALIASES.get(key, key)
         if target in SPAN_ATTRIBUTE_KEYS and (key == target or target not in tags):
@@ -356,7 +360,7 @@ def _to_span(piece: _Piece, resources: dict[str, Resource]) -> Span:
     end_ns = min(to_ns(piece.end or 0), MAX_NS)
     return Span(
         piece.trace_id, piece.new_id, piece.parent_id, resource, piece.kind, start_ns, max(end_ns, start_ns),
-        error=piece.error, attrs=attrs,
+        error=piece.error or (piece.kind == SpanKind.SERVER and piece.unmarked), attrs=attrs,
     )
 
 

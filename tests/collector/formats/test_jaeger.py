@@ -248,3 +248,17 @@ def test_fifty_thousand_spans_decode_quickly() -> None:
     result = decode_jaeger(doc(*spans))
     assert time.perf_counter() - started < 5
     assert len(result.spans) == 50_000 and result.rejected == 0
+
+
+@pytest.mark.parametrize(("kind", "tags", "failed"), [
+    ("server", [tag("http.status_code", 503, "int64")], True),
+    ("server", [tag("http.response.status_code", "502")], True),
+    ("server", [tag("rpc.grpc.status_code", 14, "int64")], True),
+    ("server", [tag("rpc.grpc.status_code", 5, "int64")], False),  # NOT_FOUND: the caller's mistake
+    ("server", [tag("http.status_code", 404, "int64")], False),
+    ("server", [tag("http.status_code", 503, "int64"), tag("otel.status_code", "OK")], False),
+    ("client", [tag("http.status_code", 503, "int64")], False),  # rule 12 is about SERVER spans
+])
+def test_rule_12_status_codes_fail_server_spans(kind: str, tags: list[dict[str, Any]], failed: bool) -> None:
+    [decoded] = decode_jaeger(doc(span("0000000000000001", tags=[tag("span.kind", kind), *tags]))).spans
+    assert decoded.error is failed

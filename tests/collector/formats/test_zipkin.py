@@ -336,3 +336,15 @@ def test_fifty_thousand_spans_decode_quickly() -> None:
     assert time.perf_counter() - started < 5
     assert len(result.spans) == 50_000 and result.rejected == 0
     assert len({s.span_id for s in result.spans}) == 50_000
+
+
+@pytest.mark.parametrize(("kind", "tags", "failed"), [
+    ("SERVER", {"http.status_code": "503"}, True),
+    ("SERVER", {"rpc.grpc.status_code": "13"}, True),
+    ("SERVER", {"http.status_code": "499"}, False),
+    ("SERVER", {"http.status_code": "503", "otel.status_code": "OK"}, False),
+    ("CLIENT", {"http.status_code": "503"}, False),  # rule 12 is about SERVER spans
+])
+def test_rule_12_status_codes_fail_server_spans(kind: str, tags: dict[str, str], failed: bool) -> None:
+    [decoded] = decode_zipkin([zspan(sid(1), kind=kind, tags=tags)]).spans
+    assert decoded.error is failed
