@@ -115,6 +115,15 @@ class ServiceGraph(LayoutMixin):
         """The self-calls (A → A) of the window, shown or not."""
         return self._table_edges(self._self_rows)
 
+    def call_counts(self) -> list[tuple[str, str, int, int]]:
+        """(source, target, calls, errors) of each edge (self-calls only with include_self), read from
+        the columns when the graph has them: no Edge with its histograms is made."""
+        t = self.table
+        if t is None or "edges" in self.__dict__:
+            return [(e.source, e.target, e.calls, e.errors) for e in self.edges]
+        every = list(zip(t.client, t.server, t.calls, t.failed, strict=True))
+        return every if len(self._rows) == len(t) else [every[i] for i in self._rows]
+
     def _table_edges(self, rows: list[int]) -> list[Edge]:
         t = self.table
         assert t is not None

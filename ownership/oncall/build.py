@@ -84,11 +84,11 @@ def calls_into(graph: ServiceGraph, unmatched_in: Mapping[str, tuple[int, int]])
     """Per service, the calls into it over the graph's window as `Store.inbound` counts them (every
     edge but self-calls, plus rule 11's), from the graph's sums: one record spanning the window."""
     sums: dict[str, list[int]] = {name: [c, f] for name, (c, f) in unmatched_in.items()}
-    for edge in graph.edges:
-        if edge.source != edge.target:
-            found = sums.setdefault(edge.target, [0, 0])
-            found[0] += edge.calls
-            found[1] += edge.errors
+    for source, target, calls, errors in graph.call_counts():
+        if source != target:
+            found = sums.setdefault(target, [0, 0])
+            found[0] += calls
+            found[1] += errors
     start, end = int(graph.window.start), int(graph.window.end)
     return [InboundBucket(name, start, end - start, c, f, ()) for name, (c, f) in sums.items()]
 
@@ -122,7 +122,7 @@ def oncall_report(
         seen=list(owners),
         buckets=reads.failing,
         totals=totals,
-        calls=((e.source, e.target) for e in graph.edges),
+        calls=((source, target) for source, target, _, _ in graph.call_counts()),
         burn_events=burn_events or {},
         thresholds=settings.thresholds,
         working_hours=settings.working_hours,

@@ -394,3 +394,18 @@ def test_timestamps_of_many_values_equal_the_one_at_a_time_function(values: list
 def test_timestamps_are_truncated_to_the_millisecond() -> None:
     assert iso_ns(1_790_000_000_999_999_999) == "2026-09-21T14:13:20.999Z"
     assert iso_ns(0) is None
+
+
+def test_call_counts_are_the_edges_read_from_the_columns(store: SQLiteStore) -> None:
+    agg = Aggregator()
+    call(agg, "a", "b", T0, failed=True)
+    call(agg, "a", "b", T0 + 1)
+    call(agg, "a", "a", T0 + 2)
+    call(agg, "b", "db", T0 + 3, ctype="database", server_kind="database")
+    write(store, agg)
+    for include_self in (False, True):
+        g = ServiceGraph.from_store(store, WINDOW, include_self=include_self)
+        counts = sorted(g.call_counts())  # before `edges` is made: from the table
+        assert "edges" not in g.__dict__
+        expected = [("a", "b", 2, 1), ("b", "db", 1, 0)] + ([("a", "a", 1, 0)] if include_self else [])
+        assert counts == sorted(expected) == sorted((e.source, e.target, e.calls, e.errors) for e in g.edges)
