@@ -59,6 +59,18 @@ def write_output(text: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
 
 
+def load_catalog(settings: Settings) -> tuple[Any, Any]:
+    """The configured catalog (files and live sources, with their settings), loaded once; its errors
+    said on stderr. Returns the source and its load report."""
+    from ownermap.wiring import build_catalog
+
+    source = build_catalog(settings)
+    report = source.reload(log_errors=False)
+    for error in report.errors:
+        click.echo(f"ownermap: catalog: {error}", err=True)
+    return source, report
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="ownermap")
 def main() -> None:
@@ -195,7 +207,6 @@ def _analyse(settings: Settings, window: str | None, start: str | None, end: str
     from graph.service_graph import ServiceGraph
     from graph.store import open_store
     from graph.window import WindowError, resolve_window
-    from ownermap.wiring import build_catalog
     from ownership.analysis import OwnershipAnalysis
 
     try:
@@ -208,10 +219,7 @@ def _analyse(settings: Settings, window: str | None, start: str | None, end: str
         namespaces_seen = store.namespaces(span)
     finally:
         store.close()
-    catalog = build_catalog(settings)
-    report = catalog.reload(log_errors=False)
-    for error in report.errors:
-        click.echo(f"ownermap: catalog: {error}", err=True)
+    catalog, report = load_catalog(settings)
     analysis = OwnershipAnalysis(service_graph, catalog.index, settings.owner_attributes,
                                  namespaces_seen=namespaces_seen)
     if not report.complete:
@@ -300,7 +308,6 @@ def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, 
     """The weekly orphan-service report: risk-ranked, week over week, per team."""
     from graph.store import open_store
     from graph.window import WindowError, parse_time
-    from ownermap.wiring import build_catalog
     from reports.deliver import DeliveryError
     from reports.run import Delivery, run_weekly_report
 
@@ -310,9 +317,7 @@ def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, 
         end_ts = parse_time(end) if end else None
     except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="--end") from None
-    source = build_catalog(settings)
-    for error in source.reload(log_errors=False).errors:
-        click.echo(f"ownermap: catalog: {error}", err=True)
+    source, _ = load_catalog(settings)
     store = open_store(settings.db)
     delivery = Delivery(fmt=fmt, output=output, webhook=settings.report_webhook,
                         webhook_format=settings.report_webhook_format,

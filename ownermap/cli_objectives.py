@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ownermap.cli import common_options, make_settings, write_output
+from ownermap.cli import common_options, load_catalog, make_settings, write_output
 
 COLUMNS = ["status", "service", "name", "owner", "sli", "target", "observed", "budget_remaining", "burn_1h",
            "total", "estimated", "source"]
@@ -30,7 +30,6 @@ def objectives(config_file: Path | None, db: str | None, catalog: tuple[str, ...
     from graph.window import WindowError, parse_time
     from ownership.objectives.board import objective_results
     from ownership.objectives.evaluate import Limits
-    from ownership.source import CatalogSource
     from reports.cells import safe_cell
 
     settings = make_settings(config_file, db=db, catalog=list(catalog) or None)
@@ -38,9 +37,7 @@ def objectives(config_file: Path | None, db: str | None, catalog: tuple[str, ...
         end_ts = parse_time(end) if end else time.time()
     except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="--end") from None
-    source = CatalogSource(settings.catalog)
-    for error in source.reload(log_errors=False).errors:
-        click.echo(f"ownermap: catalog: {error}", err=True)
+    source, _ = load_catalog(settings)
     store = open_store(settings.db)
     try:
         results = objective_results(source.index, store.inbound, end_ts, env or None,

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ownermap.cli import common_options, make_settings, write_output
+from ownermap.cli import common_options, load_catalog, make_settings, write_output
 
 COLUMNS = ["team", "services", "rotation", "calls", "failed", "episodes", "off_hours", "burn_events",
            "per_member", "depended_on_by", "overloaded"]
@@ -50,15 +50,12 @@ def _read(settings: Any, window: str, end: str | None, env: str | None) -> tuple
     from graph.store import open_store
     from graph.window import WindowError, resolve_window
     from ownership.analysis import CatalogLens
-    from ownership.source import CatalogSource
 
     try:
         span = resolve_window(window, None, end)
     except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="--window/--end") from None
-    source = CatalogSource(settings.catalog)
-    for error in source.reload(log_errors=False).errors:
-        click.echo(f"ownermap: catalog: {error}", err=True)
+    source, _ = load_catalog(settings)
     store = open_store(settings.db)
     return ServiceGraph.from_store(store, span, env or None, False), CatalogLens(source.index), store
 

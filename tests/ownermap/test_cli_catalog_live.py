@@ -38,3 +38,16 @@ def test_findings_say_whether_the_catalog_is_complete(monkeypatch: pytest.Monkey
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["catalog_complete"] is complete
     assert ("catalog incomplete" in result.stderr) is not complete
+
+
+@pytest.mark.parametrize("command", [["objectives"], ["oncall"], ["findings"], ["graph"]])
+def test_every_command_reads_a_backstage_with_its_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                         command: list[str]) -> None:
+    monkeypatch.setenv("OWNERMAP_BACKSTAGE_TOKEN", TOKEN)
+    fake = FakeBackstage([entity("Group", "platform", type="team", children=[], members=[])])
+    with BackstageServer(fake) as server:
+        args = [*command, "--db", f"sqlite:///{tmp_path / 'o.db'}", "--catalog", server.url]
+        result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert fake.requests and all(r["auth"] == f"Bearer {TOKEN}" for r in fake.requests)
+    assert "catalog" not in result.stderr  # synced whole: no catalog error, not incomplete
