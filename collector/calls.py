@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from collector.addresses import AddressBook, learn_pair, resolve
 from collector.call_sink import CallSink, DetectorStats, remove_waiting
-from collector.hygiene import names_a_node, present
+from collector.hygiene import first_name, present
 from collector.messaging import HeldMessages, destination, producer_target
 from graph.model import (
     DATABASE_NAME_ORDER,
@@ -29,7 +29,6 @@ from graph.model import (
     NodeKind,
     Span,
     SpanKind,
-    cap_name,
 )
 
 _SERVER = SpanKind.SERVER.value
@@ -46,15 +45,6 @@ _EXTERNAL_NODE, _USER_NODE = NodeKind.EXTERNAL, NodeKind.USER
 
 # What waits in the expiry queue (_KEPT: producers kept for messaging_ttl, in the slow queue).
 _INDEXED, _ORPHAN, _LINK, _KEPT = 0, 1, 2, 3
-
-
-def _first_name(attrs: dict[str, str], keys: Iterable[str]) -> str | None:
-    """The first attribute among `keys` that names a node (blank, loopback and wildcard never do)."""
-    for key in keys:
-        value = attrs.get(key)
-        if value and names_a_node(value):
-            return cap_name(value)
-    return None
 
 
 _DB_KEYS = frozenset(DB_KEYS)
@@ -237,10 +227,10 @@ class CallDetector:
     def _entry(self, span: Span) -> None:
         """Rule 5: a SERVER or CONSUMER span without a parent is called from a virtual client."""
         attrs = span.attrs
-        name = _first_name(attrs, PEER_SERVICE_KEYS)
+        name = first_name(attrs, PEER_SERVICE_KEYS)
         kind = _EXTERNAL_NODE
         if name is None and span.kind == _CONSUMER:
-            name = _first_name(attrs, (MESSAGING_DESTINATION,))
+            name = first_name(attrs, (MESSAGING_DESTINATION,))
             kind = _QUEUE_NODE
         if name is None:
             name, kind = self.entry_node, _USER_NODE
@@ -371,7 +361,7 @@ class CallDetector:
         kind = span.kind
         attrs = span.attrs
         if kind == _CLIENT and _is_database(span):
-            name = _first_name(attrs, DATABASE_NAME_ORDER)
+            name = first_name(attrs, DATABASE_NAME_ORDER)
             node_kind, ctype, named = _DATABASE_NODE, _DATABASE, None
         elif kind == _CLIENT:
             call = resolve(self.addresses, span)
@@ -382,7 +372,7 @@ class CallDetector:
                 self.sink.call(call)
                 self.sink.signal(span, "resolved")
                 return
-            name = _first_name(attrs, _CLIENT_PEER_KEYS)
+            name = first_name(attrs, _CLIENT_PEER_KEYS)
             node_kind, ctype, named = _EXTERNAL_NODE, _VIRTUAL, None
         else:
             name, node_kind, named = producer_target(attrs)

@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
-from graph.model import GRPC_SERVER_ERRORS, GRPC_STATUS_KEY, HTTP_STATUS_KEYS
+from graph.model import GRPC_SERVER_ERRORS, GRPC_STATUS_KEY, HTTP_STATUS_KEYS, cap_name
 
 _LOOPBACK_WORDS = frozenset({"localhost", "::1", "::", "[::1]", "[::]", "0.0.0.0"})  # noqa: S104
 _STATUS_KEYS = frozenset({*HTTP_STATUS_KEYS, GRPC_STATUS_KEY})
@@ -42,6 +42,16 @@ def names_a_node(value: str | None) -> bool:
     if value[0].isalpha() and "LOCALHOST" not in value.upper():
         return True  # a host or service name (the usual case): no address to parse
     return not is_loopback(value)
+
+
+def first_name(attrs: dict[str, str], keys: Iterable[str]) -> str | None:
+    """The first attribute among `keys` that names a node (blank, loopback and wildcard never do),
+    capped like every name."""
+    for key in keys:
+        value = attrs.get(key)
+        if value and names_a_node(value):
+            return cap_name(value)
+    return None
 
 
 def present(value: str | None) -> bool:

@@ -10,9 +10,9 @@ pairing TTL, merging the consumer spans that arrive meanwhile.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
-from collector.hygiene import names_a_node
+from collector.hygiene import first_name
 from graph.model import (
     MESSAGING_DESTINATION,
     MESSAGING_TEMPLATE,
@@ -21,26 +21,17 @@ from graph.model import (
     SERVER_ADDRESS,
     Call,
     NodeKind,
-    cap_name,
 )
 
 _BROKER_KEYS = (*PEER_SERVICE_KEYS, SERVER_ADDRESS)
-
-
-def _first(attrs: dict[str, str], keys: Iterable[str]) -> str | None:
-    for key in keys:
-        value = attrs.get(key)
-        if value and names_a_node(value):
-            return cap_name(value)
-    return None
 
 
 def destination(attrs: dict[str, str]) -> str | None:
     """The destination a PRODUCER span names: its name, or for a temporary or anonymous one its
     template (None when neither is usable)."""
     if any(attrs.get(flag, "").strip().lower() == "true" for flag in MESSAGING_TEMPORARY_FLAGS):
-        return _first(attrs, (MESSAGING_TEMPLATE,))
-    return _first(attrs, (MESSAGING_DESTINATION,))
+        return first_name(attrs, (MESSAGING_TEMPLATE,))
+    return first_name(attrs, (MESSAGING_DESTINATION,))
 
 
 def producer_target(attrs: dict[str, str]) -> tuple[str | None, NodeKind, str | None]:
@@ -49,7 +40,7 @@ def producer_target(attrs: dict[str, str]) -> tuple[str | None, NodeKind, str | 
     named = destination(attrs)
     if named is not None:
         return named, NodeKind.MESSAGING, named
-    return _first(attrs, _BROKER_KEYS), NodeKind.EXTERNAL, None
+    return first_name(attrs, _BROKER_KEYS), NodeKind.EXTERNAL, None
 
 
 class HeldMessages:
