@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from graph.store.columns import FINE, Columns
+from graph.store.columns import FINE, Columns, Interner
 from graph.store.schema import HOUR
 from graph.store.series import InboundBucket
 
@@ -16,27 +16,18 @@ class GroupServers:
     self-call; extended as the interner grows (ids are only ever added)."""
 
     def __init__(self) -> None:
-        self.names: list[str] = []
-        self._ids: dict[str, int] = {}
+        self.names = Interner()  # service names by id (rule 11's rows add theirs)
         self._server: list[int] = []
         self._self: list[bool] = []
         self.server = np.zeros(0, np.int64)
         self.self_call = np.zeros(0, bool)
-
-    def id_of(self, name: str) -> int:
-        """A service name's id (added when new)."""
-        found = self._ids.get(name)
-        if found is None:
-            found = self._ids[name] = len(self.names)
-            self.names.append(name)
-        return found
 
     def update(self, keys: Sequence[tuple[str, str, str]]) -> None:
         """Take in the edge keys (client, server, connection_type) added since the last call."""
         if len(keys) == len(self._server):
             return
         for client, server, _ in keys[len(self._server):]:
-            self._server.append(self.id_of(server))
+            self._server.append(self.names(server))
             self._self.append(client == server)
         self.server = np.array(self._server, np.int64)
         self.self_call = np.array(self._self, bool)
@@ -57,7 +48,7 @@ def failing_slots(
     seconds = np.where(edges.resolution[rows] == FINE, fine_seconds, HOUR)
     calls, failed = edges.ints[rows, calls_at], edges.ints[rows, failed_at]
     if unmatched:
-        service = np.concatenate([service, [servers.id_of(r[0]) for r in unmatched]])
+        service = np.concatenate([service, [servers.names(r[0]) for r in unmatched]])
         bucket = np.concatenate([bucket, [r[1] for r in unmatched]])
         seconds = np.concatenate([seconds, [r[2] for r in unmatched]])
         calls = np.concatenate([calls, [r[3] for r in unmatched]])
@@ -75,5 +66,5 @@ def failing_slots(
     out = []
     for k, c, f in zip(keys[passing].tolist(), call_sums[passing].tolist(), failed_sums[passing].tolist(), strict=True):
         start = ((k >> 1) & 0xFFFFFFFF) * fine_seconds
-        out.append(InboundBucket(servers.names[k >> 33], start, HOUR if k & 1 else fine_seconds, c, f, ()))
+        out.append(InboundBucket(servers.names.values[k >> 33], start, HOUR if k & 1 else fine_seconds, c, f, ()))
     return out
