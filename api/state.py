@@ -134,10 +134,11 @@ class ApiState:
         return self._cached(key, lambda: objective_results(index, source.inbound, end, env, limits))
 
     def oncall(self, graph: ServiceGraph, env: str | None, moves: tuple[Move, ...] = (),
-               burn_events: bool = True) -> OncallReport:
+               burn_events: bool = True, objectives: list[ObjectiveResult] | None = None) -> OncallReport:
         """Every team's on-call load over the graph's window, as if `moves` were made (§3b; cached
         like graphs, per catalog and moves). Without `burn_events` (which measure every objective),
-        those figures are 0: `oncall_overloaded` does not depend on them."""
+        those figures are 0: `oncall_overloaded` does not depend on them. `objectives`: the
+        objectives already measured at the window's end, to count burn events from."""
         window, step = graph.window, self.reader.bucket_seconds
         lens = self.catalog_lens()
         key = ("oncall", int(window.start // step), int(window.end // step), env, lens.index, moves, burn_events)
@@ -145,7 +146,10 @@ class ApiState:
         def build() -> OncallReport:
             source = self.reads if self.reads is not None else self.store
             moved = {m.service: m.team for m in moves}
-            burning = team_trouble_counts(self.objectives(window.end, env), moved) if burn_events else None
+            burning = None
+            if burn_events:
+                measured = objectives if objectives is not None else self.objectives(window.end, env)
+                burning = team_trouble_counts(measured, moved)
             return oncall_report(graph, lens, read_oncall(source, window, env, self.config.oncall), self.config.oncall,
                                  moves, burning)
 

@@ -92,12 +92,13 @@ def _panels(state: Any, graph: Any, analysis: Any, env: str | None, node: str | 
             url: Callable[..., str]) -> dict[str, Any]:
     """The service panel (with its objectives) and the team's objectives and on-call load, when asked for."""
     detail = _detail_panel(graph, analysis, node, hops, url) if node and node in graph.nodes else None
+    objectives = state.objectives(graph.window.end, env) if detail is not None or team else []  # measured once
     if detail is not None:
-        detail["objectives"] = service_cards(state.objectives(graph.window.end, env), analysis.index, node)
+        detail["objectives"] = service_cards(objectives, analysis.index, node)
     return {
         "detail": detail,
-        "team_objectives": team_cards(state.objectives(graph.window.end, env), team) if team else [],
-        "oncall": team_oncall(state.oncall(graph, env), team) if team and not node else None,
+        "team_objectives": team_cards(objectives, team) if team else [],
+        "oncall": team_oncall(state.oncall(graph, env, objectives=objectives), team) if team and not node else None,
     }
 
 
