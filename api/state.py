@@ -14,7 +14,8 @@ from graph.reads import GraphReader
 from graph.service_graph import ServiceGraph, Topology
 from graph.store.interface import Store
 from graph.store.reads import WindowReads
-from ownership.analysis import CatalogLens, OwnershipAnalysis
+from ownership.analysis import OwnershipAnalysis
+from ownership.lens import CatalogLens
 from ownership.objectives.board import objective_results, team_trouble_counts
 from ownership.objectives.evaluate import Limits, ObjectiveResult
 from ownership.oncall import Move, OncallReport, oncall_report, read_oncall
@@ -123,7 +124,8 @@ class ApiState:
         source = self.reads if self.reads is not None else self.store
         return OwnershipAnalysis(graph, index, self.config.owner_attributes,
                                  namespaces_seen=source.namespaces(graph.window),
-                                 objectives=lambda: self.objectives(graph.window.end, None, index))
+                                 objectives=lambda: self.objectives(graph.window.end, None, index),
+                                 lens=self.catalog_lens())
 
     def objectives(self, end: float, env: str | None, index: Any = None) -> list[ObjectiveResult]:
         """The declared objectives measured over their windows ending at end (cached like graphs)."""

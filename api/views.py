@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from graph.export import to_cytoscape, to_dot, to_mermaid
 from graph.model import Window
 from graph.service_graph import Node, ServiceGraph, Topology, edge_dicts, iso_ns
-from ownership.analysis import NodeOwnership
+from ownership.lens import NodeOwnership
 
 
 class OwnerLens(Protocol):

@@ -12,7 +12,7 @@ import io
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 
@@ -76,6 +76,15 @@ def entry_apart(table: EdgeTable, services: dict[str, Node]) -> EdgeTable:
     return dataclasses.replace(table, client=client, order=None, states=None)
 
 
+class CallCount(NamedTuple):
+    """An edge's calls without its histograms: what ownership and on-call answers add up."""
+
+    source: str
+    target: str
+    calls: int
+    errors: int
+
+
 class ServiceGraph(LayoutMixin):
     """Nodes and edges of one window, with dependency queries over its topology."""
 
@@ -115,13 +124,17 @@ class ServiceGraph(LayoutMixin):
         """The self-calls (A → A) of the window, shown or not."""
         return self._table_edges(self._self_rows)
 
-    def call_counts(self) -> list[tuple[str, str, int, int]]:
+    def call_counts(self) -> list[CallCount]:
         """(source, target, calls, errors) of each edge (self-calls only with include_self), read from
-        the columns when the graph has them: no Edge with its histograms is made."""
+        the columns when the graph has them: no Edge with its histograms is made. Made once per graph."""
+        return self._call_counts
+
+    @functools.cached_property
+    def _call_counts(self) -> list[CallCount]:
         t = self.table
         if t is None or "edges" in self.__dict__:
-            return [(e.source, e.target, e.calls, e.errors) for e in self.edges]
-        every = list(zip(t.client, t.server, t.calls, t.failed, strict=True))
+            return [CallCount(e.source, e.target, e.calls, e.errors) for e in self.edges]
+        every = list(map(CallCount._make, zip(t.client, t.server, t.calls, t.failed, strict=True)))
         return every if len(self._rows) == len(t) else [every[i] for i in self._rows]
 
     def _table_edges(self, rows: list[int]) -> list[Edge]:
@@ -255,6 +268,6 @@ class ServiceGraph(LayoutMixin):
 
 
 __all__ = [
-    "Edge", "MadeEdges", "Node", "ServiceGraph", "Topology", "edge_dicts", "histogram_quantiles", "iso_ns",
+    "CallCount", "Edge", "MadeEdges", "Node", "ServiceGraph", "Topology", "edge_dicts", "histogram_quantiles", "iso_ns",
     "iso_ns_many", "layered_layout",
 ]

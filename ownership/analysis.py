@@ -7,43 +7,26 @@ an orphan, how risky each orphan is, and what each team must fix.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from graph.model import DEFAULT_OWNER_ATTRIBUTES, NodeKind
-from graph.service_graph import Edge, Node, ServiceGraph
+from graph.service_graph import CallCount, Node, ServiceGraph
 from ownership.catalog.model import Entity
 from ownership.code_owners import entity_claim, service_claim
 from ownership.findings import ORPHAN_CODES, SEVERITY_ORDER, Finding, FindingCode
 from ownership.findings.registry import DEFAULT_RULES, RuleSet
 from ownership.findings.rules import ServiceFacts, TeamFacts, WindowFacts
 from ownership.identity import CatalogIndex, ResolvedOwner
+from ownership.lens import CatalogLens, NodeOwnership, owner_name  # noqa: F401 - re-exported until every import names ownership.lens
 from ownership.names import namespace_hint
 from ownership.objectives.evaluate import ObjectiveResult
 from ownership.scaffold import node_ref, scaffold_yaml
 from ownership.suggest import SuggestionContext, suggest_owners
-
-
-@dataclass
-class NodeOwnership:
-    """Ownership facts of one node, as the API reports them."""
-
-    owner: str | None = None
-    owner_status: str | None = None
-    catalog_ref: str | None = None
-    findings: list[str] = field(default_factory=list)
-    suggested_owners: list[dict[str, Any]] = field(default_factory=list)
-    entity: Entity | None = None
-    owner_ref: str | None = None
-    candidates: tuple[Entity, ...] = ()  # same-named entries none of which could be chosen (`ambiguous`)
-
-    @property
-    def catalog(self) -> dict[str, Any] | None:
-        """The matched catalog entry as the API shows it (made when asked: most answers never show it)."""
-        return self.entity.to_dict() if self.entity is not None else None
 
 
 @dataclass
@@ -64,56 +47,6 @@ class OrphanRisk:
         return (-self.dependents, -self.calls, -self.error_rate, self.service)
 
 
-def owner_name(resolved: ResolvedOwner) -> str | None:
-    """The owning team's (or user's) name as declared, or as referenced when it does not resolve."""
-    return resolved.name
-
-
-class CatalogLens:
-    """Owner and owner_status of nodes, as OwnershipAnalysis reports them, from the catalog alone:
-    what the map and blast-radius answers need, without a window's findings. Remembered per node."""
-
-    def __init__(self, index: CatalogIndex) -> None:
-        self.index = index
-        self._memo: dict[tuple[str, str], NodeOwnership] = {}
-
-    def of(self, name: str, kind: str, namespace: str | None = None) -> NodeOwnership:
-        """Owner and owner_status of a node of that name and kind (and namespace hint, if known)."""
-        key = (name, kind, namespace)
-        found = self._memo.get(key)
-        if found is None:
-            found = self._memo[key] = catalog_match(self.index, name, kind, namespace)[0]
-        return found
-
-    def ownership(self, node: Node) -> NodeOwnership:
-        """Owner and owner_status of a node of a graph."""
-        return self.of(node.name, node.kind, namespace_hint(node.hints))
-
-
-def catalog_match(index: CatalogIndex, name: str, kind: str,
-                  namespace: str | None = None) -> tuple[NodeOwnership, ResolvedOwner | None]:
-    """A node's catalog entry and owner by the catalog alone (no findings), with the resolved owner
-    of a matched service: what both CatalogLens and OwnershipAnalysis start from. `namespace` is the
-    node's namespace hint (`identity.namespace_hint`); several candidates that it cannot tell apart
-    give owner_status `ambiguous` (a virtual node stays `virtual`, without an owner)."""
-    if kind != NodeKind.SERVICE:
-        found = index.match_virtual(name, namespace=namespace)
-        if found is None:
-            return NodeOwnership(owner_status="virtual"), None
-        return NodeOwnership(owner=index.owner_of(found.entity).name, owner_status="virtual",
-                             catalog_ref=str(found.entity.ref), entity=found.entity), None
-    identity = index.identify(name, namespace=namespace)
-    if identity.candidates:
-        return NodeOwnership(owner_status="ambiguous", candidates=identity.candidates), None
-    if identity.match is None:
-        return NodeOwnership(owner_status="undocumented"), None
-    entity = identity.match.entity
-    resolved = index.owner_of(entity)
-    own = NodeOwnership(owner=resolved.name, owner_status=resolved.status, catalog_ref=str(entity.ref),
-                        entity=entity, owner_ref=str(resolved.ref) if resolved.ref is not None else None)
-    return own, resolved
-
-
 class OwnershipAnalysis:
     """Ownership of every node of one graph, and the findings of the window."""
 
@@ -125,21 +58,25 @@ class OwnershipAnalysis:
         rules: RuleSet = DEFAULT_RULES,
         namespaces_seen: Mapping[str, Collection[str]] | None = None,
         objectives: Callable[[], Sequence[ObjectiveResult]] | None = None,
+        lens: CatalogLens | None = None,
     ) -> None:
         """`namespaces_seen`: the `service.namespace` values each service was reported with in the
         window (for `identity_collision`); empty when the store does not know them. `objectives`
-        measures the declared objectives at the window's end (called once, when findings are asked)."""
+        measures the declared objectives at the window's end (called once, when findings are asked).
+        `lens`: catalog matches remembered across windows (for the same index)."""
         self.graph = graph
         self.index = index
+        self._lens = lens if lens is not None and lens.index is index else CatalogLens(index)
         self.namespaces_seen = namespaces_seen or {}
         self.owner_attributes = tuple(owner_attributes)
         self.rules = rules
         self._nodes: dict[str, NodeOwnership] = {}
         self._findings: list[Finding] = []
         self._team_refs: dict[str, str] = {}
-        self._in: dict[str, list[Edge]] = defaultdict(list)
-        self._out: dict[str, list[Edge]] = defaultdict(list)
-        for edge in graph.edges:
+        # Calls per edge without the edges' histograms (no Edge objects are made for findings).
+        self._in: dict[str, list[CallCount]] = defaultdict(list)
+        self._out: dict[str, list[CallCount]] = defaultdict(list)
+        for edge in graph.call_counts():
             if edge.source != edge.target:
                 self._in[edge.target].append(edge)
                 self._out[edge.source].append(edge)
@@ -177,14 +114,15 @@ class OwnershipAnalysis:
     # ------------------------------------------------------------------ per node
 
     def _analyse_node(self, node: Node, matched: set[Any]) -> NodeOwnership:
-        own, resolved = catalog_match(self.index, node.name, node.kind, namespace_hint(node.hints))
+        known, resolved = self._lens.match(node.name, node.kind, namespace_hint(node.hints))
+        own = dataclasses.replace(known, findings=[], suggested_owners=[])
         # Entries a seen node accounts for are never stale: its match, ambiguous candidates, a near match.
         if own.entity is not None:
             matched.add(own.entity.ref)
         matched.update(e.ref for e in own.candidates)
         if node.kind != NodeKind.SERVICE:
             return own
-        near = self.index.near_match(node.name) if own.entity is None and not own.candidates else None
+        near = self._lens.near_match(node.name) if own.entity is None and not own.candidates else None
         if near is not None:
             matched.add(near.ref)
         facts = self._service_facts(node, own, resolved, near)

@@ -111,6 +111,10 @@ class CatalogIndex:
         self._child_of: dict[EntityRef, list[EntityRef]] = defaultdict(list)
         self._listed_parent: dict[EntityRef, EntityRef] = {}
         self._slugs: dict[EntityRef, Entity] = {}
+        # Answers remembered per entity (by identity: entities live as long as the index, which no
+        # one changes after it is built; a reload builds a new index).
+        self._owners: dict[int, tuple[Entity, ResolvedOwner]] = {}
+        self._active: dict[int, tuple[Entity, bool | None]] = {}
         for entity in catalog.entities:
             self._by_ref.setdefault(entity.ref, entity)
             slug = team_slug_ref(entity.annotations.get(TEAM_SLUG_ANNOTATION, "")) if entity.kind == "Group" else None
@@ -260,6 +264,12 @@ class CatalogIndex:
 
     def owner_of(self, entity: Entity) -> ResolvedOwner:
         """Resolve entity.owner to a declared Group or User and say whether that owner is active."""
+        found = self._owners.get(id(entity))
+        if found is None or found[0] is not entity:
+            found = self._owners[id(entity)] = (entity, self._resolve_owner(entity))
+        return found[1]
+
+    def _resolve_owner(self, entity: Entity) -> ResolvedOwner:
         ref = entity.owner
         if ref is None:
             return ResolvedOwner(None, None, False, None)
@@ -286,6 +296,12 @@ class CatalogIndex:
 
     def is_active(self, group: Entity) -> bool | None:
         """True when the group or any descendant group has members; None when unknown (synthetic)."""
+        found = self._active.get(id(group))
+        if found is None or found[0] is not group:
+            found = self._active[id(group)] = (group, self._has_members(group))
+        return found[1]
+
+    def _has_members(self, group: Entity) -> bool | None:
         stack, seen = [group], {group.ref}
         while stack:
             current = stack.pop()
