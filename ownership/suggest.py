@@ -27,19 +27,11 @@ NAMESPACE_HINTS = ("service.namespace", "k8s.namespace.name")
 
 @dataclass
 class Candidate:
-    """One team that could own the service."""
+    """One team that could own the service, with its evidence combined into a confidence."""
 
     team: str
-    weights: list[float] = field(default_factory=list)
-    evidence: list[str] = field(default_factory=list)
-
-    @property
-    def confidence(self) -> float:
-        """Independent signals combined."""
-        remaining = 1.0
-        for weight in self.weights:
-            remaining *= 1.0 - min(max(weight, 0.0), 1.0)
-        return round(1.0 - remaining, 2)
+    evidence: list[str]
+    confidence: float
 
     def to_dict(self) -> dict[str, Any]:
         """The API's suggestion object."""
@@ -69,6 +61,8 @@ class SuggestionContext:
     codeowners_of: Callable[[str], tuple[str, str] | None] | None = None
     _by_namespace: dict[str, dict[str, int]] = field(default_factory=dict)
     _by_prefix: dict[str, dict[str, int]] = field(default_factory=dict)
+    _prefix_evidence: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict)
+    _namespace_evidence: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         by_namespace: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -84,6 +78,30 @@ class SuggestionContext:
         self._by_namespace = by_namespace
         self._by_prefix = by_prefix
 
+    def shared_prefix(self, prefix: str) -> list[tuple[str, float, str]]:
+        """(team, weight, evidence) for each team owning services whose name starts with `prefix`
+        (made once per prefix: every orphan of a common prefix asks for the same)."""
+        found = self._prefix_evidence.get(prefix)
+        if found is None:
+            owners = self._by_prefix.get(prefix) or {}
+            total = sum(owners.values())
+            found = self._prefix_evidence[prefix] = [
+                (team, W_PREFIX * count / total, f"name prefix '{prefix}' is shared with {count} service(s) of {team}")
+                for team, count in owners.items()]
+        return found
+
+    def shared_namespace(self, key: str, value: str) -> list[tuple[str, float, str]]:
+        """(team, weight, evidence) for each team owning services with the namespace hint `key=value`."""
+        hint = f"{key}={value}"
+        found = self._namespace_evidence.get(hint)
+        if found is None:
+            owners = self._by_namespace.get(hint) or {}
+            total = sum(owners.values())
+            found = self._namespace_evidence[hint] = [
+                (team, W_NAMESPACE * count / total, f"{hint} is shared with {count} service(s) owned by {team}")
+                for team, count in owners.items()]
+        return found
+
     def team_for(self, value: str) -> str | None:
         """The declared team an owner attribute's value names, or None."""
         return self.team_of(value) if self.team_of is not None else self.team_names.get(value.lower())
@@ -91,12 +109,17 @@ class SuggestionContext:
 
 def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]:
     """Candidate teams for `service`, best first."""
-    candidates: dict[str, Candidate] = {}
+    # Per team: the share of doubt its evidence leaves (confidence = 1 - the product) and why.
+    remaining: dict[str, float] = {}
+    evidence: dict[str, list[str]] = {}
 
-    def add(team: str, weight: float, evidence: str) -> None:
-        candidate = candidates.setdefault(team, Candidate(team))
-        candidate.weights.append(weight)
-        candidate.evidence.append(evidence)
+    def add(team: str, weight: float, why: str) -> None:
+        if team in remaining:
+            remaining[team] *= 1.0 - min(max(weight, 0.0), 1.0)
+            evidence[team].append(why)
+        else:
+            remaining[team] = 1.0 - min(max(weight, 0.0), 1.0)
+            evidence[team] = [why]
 
     near = ctx.near_owner_of(service) if ctx.near_owner_of is not None else None
     if near is not None:
@@ -116,18 +139,12 @@ def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]
             add(team, W_ATTRIBUTE, f"resource attribute {key}={value}")
     for key in NAMESPACE_HINTS:
         value = hints.get(key)
-        owners = ctx._by_namespace.get(f"{key}={value}") if value else None
-        if owners:
-            total = sum(owners.values())
-            for team, count in owners.items():
-                add(team, W_NAMESPACE * count / total,
-                    f"{key}={value} is shared with {count} service(s) owned by {team}")
+        for team, weight, why in ctx.shared_namespace(key, value) if value else ():
+            add(team, weight, why)
     prefix = name_prefix(service)
-    owners = ctx._by_prefix.get(prefix) if prefix and prefix != service.lower() else None
-    if owners:
-        total = sum(owners.values())
-        for team, count in owners.items():
-            add(team, W_PREFIX * count / total, f"name prefix '{prefix}' is shared with {count} service(s) of {team}")
+    if prefix and prefix != service.lower():
+        for team, weight, why in ctx.shared_prefix(prefix):
+            add(team, weight, why)
     calls_by_team: dict[str, int] = defaultdict(int)
     detail: dict[str, list[str]] = defaultdict(list)
     total_calls = 0
@@ -141,6 +158,7 @@ def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]
         add(team, W_NEIGHBOURS * calls / total_calls,
             f"{team} owns neighbours: {', '.join(sorted(detail[team])[:5])}")
     # Many teams can share a prefix or a neighbour: keep the best few without sorting them all.
-    best = heapq.nsmallest(MAX_SUGGESTIONS, candidates.values(),
-                           key=lambda c: (c.team != claimed, -c.confidence, c.team))
-    return [c.to_dict() for c in best if c.confidence > 0]
+    best = heapq.nsmallest(MAX_SUGGESTIONS, remaining.items(),
+                           key=lambda item: (item[0] != claimed, -round(1.0 - item[1], 2), item[0]))
+    chosen = [Candidate(team, evidence=evidence[team], confidence=round(1.0 - left, 2)) for team, left in best]
+    return [c.to_dict() for c in chosen if c.confidence > 0]
