@@ -250,6 +250,7 @@ def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, 
     """The weekly orphan-service report: risk-ranked, week over week, per team."""
     from graph.store import open_store
     from graph.window import WindowError, parse_time
+    from ownermap.limits import objective_limits, oncall_settings
     from reports.deliver import DeliveryError
     from reports.run import Delivery, run_weekly_report
 
@@ -267,7 +268,8 @@ def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, 
     try:
         run_weekly_report(store, source.index, end_ts, settings.owner_attributes, delivery,
                           record=not no_record, show=lambda text: write_output(text, None),
-                          catalog_complete=source.complete)
+                          catalog_complete=source.complete, oncall=oncall_settings(settings),
+                          limits=objective_limits(settings))
     except DeliveryError as exc:
         click.echo(f"ownermap: {exc}", err=True)
         sys.exit(1)

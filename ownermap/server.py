@@ -30,7 +30,7 @@ from graph.store import Store, open_store
 from graph.store.mirror import QueryMirror
 from graph.store.reads import WindowReads
 from graph.store.sql_store import SqlStore
-from ownermap.limits import oncall_settings
+from ownermap.limits import objective_limits, oncall_settings
 from ownermap.listeners import QuietServer, address_of, bind_socket, serve_in_own_thread, stop_uvicorn
 from ownermap.metrics import build_registry
 from ownermap.priority import lower_priority
@@ -154,7 +154,7 @@ class OwnermapServer:
             delivery = Delivery(fmt="md", output=output, webhook=s.report_webhook,
                                 webhook_format=s.report_webhook_format, webhook_attempts=s.report_webhook_attempts)
             run_weekly_report(store, catalog.index, due, s.owner_attributes, delivery,
-                              catalog_complete=catalog.complete)
+                              catalog_complete=catalog.complete, oncall=oncall_settings(s), limits=objective_limits(s))
             log.info("weekly report for the week ending %s delivered", time.strftime("%Y-%m-%d", time.gmtime(due)))
 
         scheduler = ReportScheduler(s.report_schedule, job)
