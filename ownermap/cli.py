@@ -204,27 +204,10 @@ def ingest(config_file: Path | None, db: str | None, catalog: tuple[str, ...], f
 def _analyse(settings: Settings, window: str | None, start: str | None, end: str | None, env: str | None,
              include_self: bool = False) -> tuple[Any, Any, bool]:
     """The graph of a window joined with the configured catalog, and whether the catalog is complete."""
-    from graph.service_graph import ServiceGraph
-    from graph.store import open_store
-    from graph.window import WindowError, resolve_window
-    from ownership.analysis import OwnershipAnalysis
+    from ownermap.cli_window import open_window
 
-    try:
-        span = resolve_window(window, start, end)
-    except WindowError as exc:
-        raise click.BadParameter(str(exc), param_hint="--window/--start/--end") from None
-    store = open_store(settings.db)
-    try:
-        service_graph = ServiceGraph.from_store(store, span, env or None, include_self)
-        namespaces_seen = store.namespaces(span)
-    finally:
-        store.close()
-    catalog, report = load_catalog(settings)
-    analysis = OwnershipAnalysis(service_graph, catalog.index, settings.owner_attributes,
-                                 namespaces_seen=namespaces_seen)
-    if not report.complete:
-        click.echo("ownermap: catalog incomplete: a live source has not synced (see catalog_complete)", err=True)
-    return service_graph, analysis, report.complete
+    with open_window(settings, window, start, end, env, include_self) as read:
+        return read.graph, read.analysis, read.complete
 
 
 @main.command()
@@ -249,47 +232,6 @@ def graph(config_file: Path | None, db: str | None, catalog: tuple[str, ...], wi
     write_output(text, output)
 
 
-@main.command()
-@common_options
-@window_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.option("--code", "codes", multiple=True, help="Only these finding codes (repeatable).")
-@click.option("--owner", help="Only findings of this team.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout.")
-def findings(config_file: Path | None, db: str | None, catalog: tuple[str, ...], window: str | None,
-             start: str | None, end: str | None, env: str | None, include_self: bool, fmt: str,
-             codes: tuple[str, ...], owner: str | None, output: Path | None) -> None:
-    """List ownership findings: undocumented and orphaned services, stale entries, gaps."""
-    import pandas as pd
-
-    from ownership.findings import ALL_CODES
-    from reports.cells import safe_cell
-
-    unknown = sorted(set(codes) - set(ALL_CODES))
-    if unknown:
-        raise click.BadParameter(f"unknown code(s) {', '.join(unknown)}; known: {', '.join(ALL_CODES)}",
-                                 param_hint="--code")
-    settings = make_settings(config_file, db=db, catalog=list(catalog) or None)
-    service_graph, analysis, complete = _analyse(settings, window, start, end, env, include_self)
-    found = [f.to_dict() for f in analysis.findings(codes or None, owner)]
-    if fmt == "json":
-        body = {"window": service_graph.window.as_dict(), "catalog_complete": complete, "findings": found}
-        write_output(json.dumps(body, indent=2), output)
-        return
-    rows = [{
-        "severity": f["severity"], "code": f["code"], "service": f["service"], "owner": f["owner"] or "",
-        "suggested_owner": f["suggested_owners"][0]["team"] if f["suggested_owners"] else "",
-        "detail": f["detail"],
-    } for f in found]
-    frame = pd.DataFrame(rows, columns=["severity", "code", "service", "owner", "suggested_owner", "detail"])
-    if fmt == "csv":
-        write_output(frame.map(safe_cell).to_csv(index=False), output)
-    elif frame.empty:
-        write_output("no findings\n", output)
-    else:
-        write_output(frame.to_string(index=False, max_colwidth=80) + "\n", output)
-
-
 @main.group()
 def report() -> None:
     """Reports on orphaned services."""
@@ -308,6 +250,7 @@ def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, 
     """The weekly orphan-service report: risk-ranked, week over week, per team."""
     from graph.store import open_store
     from graph.window import WindowError, parse_time
+    from ownermap.limits import objective_limits, oncall_settings
     from reports.deliver import DeliveryError
     from reports.run import Delivery, run_weekly_report
 
@@ -325,7 +268,8 @@ def report_weekly(config_file: Path | None, db: str | None, catalog: tuple[str, 
     try:
         run_weekly_report(store, source.index, end_ts, settings.owner_attributes, delivery,
                           record=not no_record, show=lambda text: write_output(text, None),
-                          catalog_complete=source.complete)
+                          catalog_complete=source.complete, oncall=oncall_settings(settings),
+                          limits=objective_limits(settings))
     except DeliveryError as exc:
         click.echo(f"ownermap: {exc}", err=True)
         sys.exit(1)
@@ -380,6 +324,9 @@ def catalog_scaffold(config_file: Path | None, db: str | None, catalog: tuple[st
     write_output(analysis.scaffold(service), output)
 
 
+from ownermap.cli_findings import findings  # noqa: E402 - it builds on the options defined above
+
+main.add_command(findings)
 from ownermap.cli_objectives import objectives  # noqa: E402 - it builds on the options defined above
 
 main.add_command(objectives)

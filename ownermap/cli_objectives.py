@@ -28,8 +28,8 @@ def objectives(config_file: Path | None, db: str | None, catalog: tuple[str, ...
 
     from graph.store import open_store
     from graph.window import WindowError, parse_time
+    from ownermap.limits import objective_limits
     from ownership.objectives.board import objective_results
-    from ownership.objectives.evaluate import Limits
     from reports.cells import safe_cell
 
     settings = make_settings(config_file, db=db, catalog=list(catalog) or None)
@@ -41,7 +41,7 @@ def objectives(config_file: Path | None, db: str | None, catalog: tuple[str, ...
     store = open_store(settings.db)
     try:
         results = objective_results(source.index, store.inbound, end_ts, env or None,
-                                    Limits(settings.objective_min_calls, settings.burn_min_calls))
+                                    objective_limits(settings))
     finally:
         store.close()
     found = [r.to_dict() for r in results]

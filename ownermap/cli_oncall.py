@@ -61,10 +61,11 @@ def _read(settings: Any, window: str, end: str | None, env: str | None) -> tuple
 
 
 def _report(settings: Any, graph: Any, lens: Any, store: Any, env: str | None, moves: list[Any]) -> Any:
+    from ownermap.limits import oncall_settings
     from ownership.objectives.board import objective_results, team_trouble_counts
-    from ownership.oncall import OncallSettings, oncall_report, read_oncall
+    from ownership.oncall import oncall_report, read_oncall
 
-    config = OncallSettings.of(settings.episode_min_failed, settings.episode_error_ratio, settings.working_hours)
+    config = oncall_settings(settings)
     burning = team_trouble_counts(objective_results(lens.index, store.inbound, graph.window.end, env or None),
                                   {m.service: m.team for m in moves})
     return oncall_report(graph, lens, read_oncall(store, graph.window, env or None, config), config, moves, burning)

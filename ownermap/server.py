@@ -30,13 +30,13 @@ from graph.store import Store, open_store
 from graph.store.mirror import QueryMirror
 from graph.store.reads import WindowReads
 from graph.store.sql_store import SqlStore
+from ownermap.limits import objective_limits, oncall_settings
 from ownermap.listeners import QuietServer, address_of, bind_socket, serve_in_own_thread, stop_uvicorn
 from ownermap.metrics import build_registry
 from ownermap.priority import lower_priority
 from ownermap.settings import Settings, split_hostport
 from ownermap.wiring import build_catalog, build_pipeline
 from ownership.analysis import owner_name
-from ownership.oncall import OncallSettings
 from ownership.source import CatalogSource
 from reports.run import Delivery, run_weekly_report
 from reports.schedule import ReportScheduler
@@ -67,7 +67,7 @@ def api_config(settings: Settings) -> ApiConfig:
         map_max_nodes=settings.map_max_nodes,
         objective_min_calls=settings.objective_min_calls,
         burn_min_calls=settings.burn_min_calls,
-        oncall=OncallSettings.of(settings.episode_min_failed, settings.episode_error_ratio, settings.working_hours),
+        oncall=oncall_settings(settings),
     )
 
 
@@ -154,7 +154,7 @@ class OwnermapServer:
             delivery = Delivery(fmt="md", output=output, webhook=s.report_webhook,
                                 webhook_format=s.report_webhook_format, webhook_attempts=s.report_webhook_attempts)
             run_weekly_report(store, catalog.index, due, s.owner_attributes, delivery,
-                              catalog_complete=catalog.complete)
+                              catalog_complete=catalog.complete, oncall=oncall_settings(s), limits=objective_limits(s))
             log.info("weekly report for the week ending %s delivered", time.strftime("%Y-%m-%d", time.gmtime(due)))
 
         scheduler = ReportScheduler(s.report_schedule, job)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from graph.store.interface import Store
 from ownership.identity import CatalogIndex
+from ownership.objectives.evaluate import Limits
+from ownership.oncall import OncallSettings
 from reports import render_report
 from reports.deliver import DeliveryError, post_webhook, slack_payload, write_file
 from reports.weekly import WeeklyReport, build_weekly_report
@@ -33,14 +35,16 @@ class CatalogIncompleteError(DeliveryError):
 def run_weekly_report(
     store: Store, index: CatalogIndex, end: float | None, owner_attributes: Sequence[str], delivery: Delivery,
     record: bool = True, show: Callable[[str], None] | None = None, catalog_complete: bool = True,
+    oncall: OncallSettings | None = None, limits: Limits | None = None,
 ) -> tuple[WeeklyReport, str]:
     """Build and render the report, write it (to `delivery.output`, else to `show`), then post it
     as `delivery` says. Raises DeliveryError after the report was written; CatalogIncompleteError
-    before writing or posting anything when the catalog is incomplete."""
+    before writing or posting anything when the catalog is incomplete. `oncall` and `limits`: the on-call
+    thresholds and working hours, and the objectives' limits (default: the settings' defaults)."""
     if not catalog_complete:
         raise CatalogIncompleteError("the catalog is incomplete (a live catalog source has not synced yet; see "
                                      "GET /api/v1/catalog/status): the weekly report was not sent")
-    weekly = build_weekly_report(store, index, end, owner_attributes, record=record)
+    weekly = build_weekly_report(store, index, end, owner_attributes, record=record, oncall=oncall, limits=limits)
     text = render_report(weekly, delivery.fmt)
     if delivery.output is not None:
         write_file(text, delivery.output)

@@ -22,6 +22,7 @@ from ownership.findings import DOCUMENTATION_CODES, ORPHAN_CODES, FindingCode
 from ownership.findings.rules import TeamFacts
 from ownership.identity import CatalogIndex
 from ownership.objectives.board import objective_results, team_trouble_counts
+from ownership.objectives.evaluate import DEFAULT_LIMITS, Limits
 from ownership.oncall import OncallReport, OncallSettings, oncall_report, read_oncall
 from reports.objectives import objectives_section
 
@@ -102,10 +103,12 @@ class WeekAnalysis:
 
 
 def analyse_week(store: Store, index: CatalogIndex, window: Window, owner_attributes: Sequence[str],
-                 objectives: bool = False) -> WeekAnalysis:
-    """Build one week's graph and analysis (with its objectives measured at its end, if asked)."""
+                 objectives: Limits | None = None) -> WeekAnalysis:
+    """Build one week's graph and analysis (with its objectives measured at its end with these limits, if
+    given)."""
     graph = ServiceGraph.from_store(store, window)
-    measure = (lambda: objective_results(index, store.inbound, window.end)) if objectives else None
+    measure = (lambda: objective_results(index, store.inbound, window.end, None, objectives)) \
+        if objectives is not None else None
     analysis = OwnershipAnalysis(graph, index, owner_attributes, namespaces_seen=store.namespaces(window),
                                  objectives=measure)
     return WeekAnalysis(window, graph, analysis)
@@ -160,14 +163,16 @@ def build_weekly_report(
     record: bool = True,
     oncall: OncallSettings | None = None,
     catalog_complete: bool = True,
+    limits: Limits | None = None,
 ) -> WeeklyReport:
     """Build the report; records this run's (service) findings in the store when `record` (never from an
     incomplete catalog: a live source that has not synced yet would turn its services into false orphans).
-    `oncall`: the on-call thresholds and working hours (default: the settings' defaults)."""
+    `oncall`: the on-call thresholds and working hours, `limits` the objectives' (default: the settings'
+    defaults)."""
     end = time.time() if end is None else end
     window = Window(end - WEEK, end)
     previous_window = Window(end - 2 * WEEK, end - WEEK)
-    now = analyse_week(store, index, window, owner_attributes, objectives=True)
+    now = analyse_week(store, index, window, owner_attributes, objectives=limits or DEFAULT_LIMITS)
     previous = previous_week(store, index, previous_window, end, owner_attributes)
     orphans, since_ms = orphans_section(now, previous)
     resolved = resolved_section(now, previous, {o["service"] for o in orphans})

@@ -9,9 +9,13 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from api.deps import ApiStateDep, GraphQueryDep, OwnershipAnalysisDep, ServiceGraphDep
+from api.deps import ApiStateDep, GraphQuery, GraphQueryDep, OwnershipAnalysisDep, ServiceGraphDep
 from api.problems import NotFoundError
 from api.responses import FastJSONResponse
+from api.state import ApiState
+from api.team_figures import TeamFigures
+from graph.service_graph import ServiceGraph
+from ownership.analysis import OwnershipAnalysis
 from ownership.findings import ALL_CODES
 from ownership.findings.codes import TEAM_CODES
 from ownership.findings.rules import TeamFacts
@@ -40,20 +44,32 @@ def list_findings(
                              "findings": [f.to_dict() for f in findings]})
 
 
+def _team_figures(state: ApiState, params: GraphQuery, analysis: OwnershipAnalysis,
+                  graph: ServiceGraph) -> TeamFigures:
+    """The teams' on-call load (burn events from the objectives measured at the window's end) and the rest
+    the teams view adds."""
+    measured = analysis.objective_results() if params.env is None else None
+    return TeamFigures.of(analysis, state.oncall(graph, params.env, objectives=measured))
+
+
 @router.get("/teams")
-def list_teams(analysis: OwnershipAnalysisDep, graph: ServiceGraphDep) -> dict[str, Any]:
-    """Every declared team with its services, findings and cross-team dependencies."""
-    return {"window": graph.window.as_dict(), "teams": analysis.teams()}
+def list_teams(state: ApiStateDep, params: GraphQueryDep, analysis: OwnershipAnalysisDep,
+               graph: ServiceGraphDep) -> dict[str, Any]:
+    """Every declared team with its services, findings (team findings included), cross-team dependencies,
+    on-call load and objectives summary."""
+    figures = _team_figures(state, params, analysis, graph)
+    return {"window": graph.window.as_dict(), "teams": [figures.add_to(view) for view in analysis.teams()]}
 
 
 @router.get("/teams/{team:path}")
-def get_team(team: str, analysis: OwnershipAnalysisDep, graph: ServiceGraphDep) -> dict[str, Any]:
+def get_team(team: str, state: ApiStateDep, params: GraphQueryDep, analysis: OwnershipAnalysisDep,
+             graph: ServiceGraphDep) -> dict[str, Any]:
     """One team."""
     try:
         view = analysis.team_view(team)
     except KeyError:
         raise NotFoundError(f"no team named {team!r} in the catalog") from None
-    return {"window": graph.window.as_dict(), **view}
+    return {"window": graph.window.as_dict(), **_team_figures(state, params, analysis, graph).add_to(view)}
 
 
 @router.post("/catalog/reload")

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from api.deps import ApiStateDep
 from graph.window import parse_time
+from ownership.objectives.evaluate import Limits
 from reports import MEDIA_TYPES, render_report
 from reports.weekly import build_weekly_report
 
@@ -26,6 +27,7 @@ def weekly_report(
     """The orphan report of the 7 days before `end` (not recorded in the history: that is the schedule's job)."""
     end_ts = parse_time(end) if end else state.clock()
     weekly = build_weekly_report(state.store, state.catalog.index, end_ts, state.config.owner_attributes,
-                                 record=False, oncall=state.config.oncall, catalog_complete=state.catalog.complete)
+                                 record=False, oncall=state.config.oncall, catalog_complete=state.catalog.complete,
+                                 limits=Limits(state.config.objective_min_calls, state.config.burn_min_calls))
     headers = {"Content-Security-Policy": REPORT_CSP} if format == "html" else None
     return Response(render_report(weekly, format), media_type=MEDIA_TYPES[format], headers=headers)
