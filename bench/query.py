@@ -112,6 +112,29 @@ def load(url: str, rng: random.Random, pairs: list[Pair], calls: int, now: float
     return time.perf_counter() - started
 
 
+def preload(db: Path, rng: random.Random, pairs: list[Pair], calls: int, now: float) -> float:
+    """The same calls as `load`, decoded, paired and stored in this process (no server, no network),
+    then rolled up as the server's maintenance does; seconds taken. Much faster than over OTLP/HTTP
+    when only the queries are measured."""
+    from collector.decode import decode_request_bytes
+    from collector.pipeline import IngestPipeline
+    from graph.store.sqlite import SQLiteStore
+
+    started = time.perf_counter()
+    every = [(rng.choice(pairs), now - rng.uniform(1, 7 * DAY)) for _ in range(calls)]
+    store = SQLiteStore(db)
+    try:
+        pipeline = IngestPipeline(store)
+        for i in range(0, calls, CALLS_PER_REQUEST):
+            pipeline.ingest(decode_request_bytes(export_request(rng, every[i:i + CALLS_PER_REQUEST])).spans)
+            pipeline.flush()
+        pipeline.finish()
+        store.compact(time.time(), retention_days=90)
+    finally:
+        store.close()
+    return time.perf_counter() - started
+
+
 def committed_calls(db: Path) -> int:
     """Calls committed to the database (both resolutions)."""
     with sqlite3.connect(db, timeout=30) as conn:
@@ -190,6 +213,8 @@ def main() -> None:
                         help="declare no objectives (findings then measure none, as before objectives existed)")
     parser.add_argument("--endpoints", default="graph,dependents,findings,objectives,oncall",
                         help="which to measure, comma-separated")
+    parser.add_argument("--preload", action="store_true",
+                        help="store the calls in this process before the server starts (not over OTLP/HTTP)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -201,17 +226,18 @@ def main() -> None:
             make_objectives(args.services, work / "catalog")
         pairs = make_pairs(rng, args.services, args.edges)
         env = {"OWNERMAP_QUERY_CACHE_SECONDS": "0", **dict(f"OWNERMAP_{s}".split("=", 1) for s in args.set)}
+        preloaded = preload(work / "ownermap.db", rng, pairs, args.calls, time.time()) if args.preload else None
         server = ServeProcess(sqlite_url(work / "ownermap.db"), "--catalog", str(work / "catalog"), env=env).start()
         stop = None
         writer = None
         try:
             assert server.proc is not None
             pid = server.proc.pid
-            loaded_in = load(server.http, rng, pairs, args.calls, time.time())
+            loaded_in = preloaded if preloaded is not None else load(server.http, rng, pairs, args.calls, time.time())
             deadline = time.monotonic() + 300
             while committed_calls(work / "ownermap.db") < args.calls and time.monotonic() < deadline:
                 time.sleep(0.5)
-            results["load"] = {"calls": args.calls, "seconds": round(loaded_in, 1),
+            results["load"] = {"calls": args.calls, "seconds": round(loaded_in, 1), "preloaded": args.preload,
                                "committed": committed_calls(work / "ownermap.db"), **rss_mb(pid)}
             context = multiprocessing.get_context("spawn")
             stop = context.Event()
