@@ -26,7 +26,7 @@ from ownership.lens import CatalogLens, NodeOwnership, owner_name  # noqa: F401 
 from ownership.names import namespace_hint
 from ownership.objectives.evaluate import ObjectiveResult
 from ownership.scaffold import node_ref, scaffold_yaml
-from ownership.suggest import SuggestionContext, suggest_owners
+from ownership.suggest import SuggestionContext
 
 
 @dataclass
@@ -170,11 +170,13 @@ class OwnershipAnalysis:
             owner_attributes=self.owner_attributes, neighbours=self._neighbours, team_of=self._team_of,
             near_owner_of=self._near_owner_of, codeowners_of=self._codeowners_of,
         )
+        remembered = self._lens.suggestions
+        generation = remembered.generation(ctx)
         for finding in self._findings:
             if finding.code in ORPHAN_CODES and finding.service in self._nodes:
                 own = self._nodes[finding.service]
                 if not own.suggested_owners:
-                    own.suggested_owners = suggest_owners(finding.service, ctx)
+                    own.suggested_owners = remembered.suggest(finding.service, ctx, generation)
                 finding.suggested_owners = own.suggested_owners
 
     def _team_of(self, value: str) -> str | None:

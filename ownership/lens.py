@@ -11,6 +11,7 @@ from graph.service_graph import Node
 from ownership.catalog.model import Entity
 from ownership.identity import CatalogIndex, ResolvedOwner
 from ownership.names import namespace_hint
+from ownership.suggest import RememberedSuggestions
 
 
 @dataclass
@@ -48,6 +49,7 @@ class CatalogLens:
         self.index = index
         self._memo: dict[tuple[str, str, str | None], tuple[NodeOwnership, ResolvedOwner | None]] = {}
         self._near: dict[str, Entity | None] = {}
+        self.suggestions = RememberedSuggestions()  # orphans' suggested owners, across windows
 
     def of(self, name: str, kind: str, namespace: str | None = None) -> NodeOwnership:
         """Owner and owner_status of a node of that name and kind (and namespace hint, if known).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -102,13 +103,61 @@ class SuggestionContext:
                 for team, count in owners.items()]
         return found
 
+    def evidence_key(self) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str, int]]]:
+        """What the window's owned services say, for every orphan alike: their owners (names and
+        prefixes) and their namespace hints."""
+        return (frozenset(self.owner_of_service.items()),
+                frozenset((hint, team, n) for hint, teams in self._by_namespace.items() for team, n in teams.items()))
+
     def team_for(self, value: str) -> str | None:
         """The declared team an owner attribute's value names, or None."""
         return self.team_of(value) if self.team_of is not None else self.team_names.get(value.lower())
 
 
-def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]:
-    """Candidate teams for `service`, best first."""
+class RememberedSuggestions:
+    """Suggestions kept from one window to the next, for one catalog index (CatalogLens holds it).
+
+    Beyond the catalog, an orphan's suggestions depend on its own hints, its neighbours with their
+    calls, and what the window's owned services say (`SuggestionContext.evidence_key`): they are
+    made again only when one of these changed. The answers are shared: never change them.
+    """
+
+    MAX_REMEMBERED = 200_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._evidence: Any = None
+        self._generation = 0
+        self._made: dict[str, tuple[int, Any, list[dict[str, Any]]]] = {}
+
+    def generation(self, ctx: SuggestionContext) -> int:
+        """The generation of a context's shared evidence (a new one when it differs from the last)."""
+        evidence = ctx.evidence_key()
+        with self._lock:
+            if evidence != self._evidence:
+                self._evidence, self._generation = evidence, self._generation + 1
+                self._made.clear()
+            return self._generation
+
+    def suggest(self, service: str, ctx: SuggestionContext, generation: int) -> list[dict[str, Any]]:
+        """`suggest_owners(service, ctx)`, remembered while its evidence stays the same."""
+        neighbours = tuple(ctx.neighbours(service))
+        key = (neighbours, tuple(sorted(ctx.hints_of(service).items())))
+        found = self._made.get(service)
+        if found is not None and found[0] == generation and found[1] == key:
+            return found[2]
+        made = suggest_owners(service, ctx, neighbours)
+        with self._lock:
+            if len(self._made) >= self.MAX_REMEMBERED:
+                self._made.clear()
+            if generation == self._generation:
+                self._made[service] = (generation, key, made)
+        return made
+
+
+def suggest_owners(service: str, ctx: SuggestionContext,
+                   neighbours: Iterable[tuple[str, int, str]] | None = None) -> list[dict[str, Any]]:
+    """Candidate teams for `service`, best first (`neighbours`: ctx.neighbours(service), if already read)."""
     # Per team: the share of doubt its evidence leaves (confidence = 1 - the product) and why.
     remaining: dict[str, float] = {}
     evidence: dict[str, list[str]] = {}
@@ -148,7 +197,7 @@ def suggest_owners(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]
     calls_by_team: dict[str, int] = defaultdict(int)
     detail: dict[str, list[str]] = defaultdict(list)
     total_calls = 0
-    for other, calls, role in ctx.neighbours(service):
+    for other, calls, role in ctx.neighbours(service) if neighbours is None else neighbours:
         total_calls += calls
         team = ctx.owner_of_service.get(other)
         if team:

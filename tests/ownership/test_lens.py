@@ -12,7 +12,8 @@ from tests.ownership.scenario import TEAM, Telemetry, component, index_of, write
 
 
 def _index(tmp_path: Path) -> CatalogIndex:
-    write_catalog(tmp_path, [component("checkout"), component("payments-ledger", owner="group:gone-team"), *TEAM])
+    docs = [component("checkout"), component("payments-api"), component("payments-ledger", owner="group:gone-team")]
+    write_catalog(tmp_path, [*docs, *TEAM])
     return index_of(tmp_path)
 
 
@@ -56,3 +57,29 @@ def test_the_lens_forgets_everything_past_its_bound(tmp_path: Path) -> None:
         lens.match(f"svc-{i}", "service")
     assert len(lens._memo) <= 3
     assert lens.match("checkout", "service")[0].owner == "payments"
+
+
+def _owned_neighbourhood(orphan_calls: int, extra_owned: str | None = None) -> Telemetry:
+    telemetry = (Telemetry().seen("checkout").seen("payments-ghost")
+                 .call("checkout", "payments-ghost", count=orphan_calls).call("payments-ghost", "checkout"))
+    return telemetry.seen(extra_owned) if extra_owned else telemetry
+
+
+def _suggestions(analysis: OwnershipAnalysis) -> list[dict[str, object]]:
+    return analysis.of("payments-ghost").suggested_owners
+
+
+def test_suggestions_are_reused_while_their_evidence_stays_and_made_again_when_it_changes(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    lens = CatalogLens(index)
+    first = _suggestions(OwnershipAnalysis(_owned_neighbourhood(3).graph(), index, lens=lens))
+    assert first and first[0]["team"] == "payments"
+    again = _suggestions(OwnershipAnalysis(_owned_neighbourhood(3).graph(), index, lens=lens))
+    assert again is first  # same neighbours, calls, hints and owned services: remembered
+    # Each differs from the one before in one thing: what the owned services say, then the calls.
+    for telemetry in (_owned_neighbourhood(3, extra_owned="payments-api"), _owned_neighbourhood(5)):
+        graph = telemetry.graph()
+        fresh = _suggestions(OwnershipAnalysis(graph, index))  # a lens of its own: nothing remembered
+        shared = _suggestions(OwnershipAnalysis(graph, index, lens=lens))
+        assert shared == fresh and shared is not first
+    assert "(5 calls)" in str(_suggestions(OwnershipAnalysis(_owned_neighbourhood(5).graph(), index, lens=lens)))
