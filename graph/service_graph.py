@@ -107,9 +107,12 @@ class ServiceGraph(LayoutMixin):
         self.table = edges if isinstance(edges, EdgeTable) else None
         if isinstance(edges, EdgeTable):
             # Edge objects are made on first use: the map's answer is read from the columns.
-            pairs = list(zip(edges.client, edges.server, strict=True))
-            self._rows = [i for i, (s, t) in enumerate(pairs) if include_self or s != t]
-            self._self_rows = [i for i, (s, t) in enumerate(pairs) if s == t]
+            self._self_rows = [i for i, (s, t) in enumerate(zip(edges.client, edges.server, strict=True)) if s == t]
+            if include_self or not self._self_rows:
+                self._rows = list(range(len(edges)))
+            else:
+                self_calls = set(self._self_rows)
+                self._rows = [i for i in range(len(edges)) if i not in self_calls]
         else:
             self.self_edges = [e for e in edges if e.source == e.target]
             self.edges = edges if include_self else [e for e in edges if e.source != e.target]
@@ -200,11 +203,13 @@ class ServiceGraph(LayoutMixin):
                     node.last_seen_ns = last
 
         table = entry_apart(table, nodes)
-        for client, server, client_kind, server_kind, first, last in zip(
-                table.client, table.server, table.client_kind, table.server_kind, table.first_seen_ns,
-                table.last_seen_ns, strict=True):
-            seen(client, client_kind, first, last)
-            seen(server, server_kind, first, last)
+        # Only edges with a node that sent no spans make or widen a virtual node.
+        services = nodes.keys()
+        for i in [i for i, (client, server) in enumerate(zip(table.client, table.server, strict=True))
+                  if client not in services or server not in services]:
+            first, last = table.first_seen_ns[i], table.last_seen_ns[i]
+            seen(table.client[i], table.client_kind[i], first, last)
+            seen(table.server[i], table.server_kind[i], first, last)
         graph = cls(window, nodes, table, include_self, made)
         graph.destinations = store.edge_destinations(window, env)
         graph.ambiguous_addresses = store.ambiguous_addresses(int(window.start))

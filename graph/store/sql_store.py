@@ -85,6 +85,7 @@ class SqlStore(Store):
         self._namespace_insert = namespace_insert_sql(p)
         self._destination_insert = destination_insert_sql(p)
         self._unmatched_upsert = unmatched_upsert_sql(p)
+        self._decoded_hints: dict[str, tuple[str, dict[str, str]]] = {}  # service → (JSON text, decoded)
 
     @abstractmethod
     def _transaction(self) -> AbstractContextManager[Any]:
@@ -161,9 +162,16 @@ class SqlStore(Store):
         return services, EdgeTable.from_rows(edges)
 
     def hints(self) -> dict[str, dict[str, str]]:
-        """The latest resource hints of every service."""
+        """The latest resource hints of every service. Only texts that changed since the last read
+        are decoded again: the dicts are shared between reads (never change them)."""
         rows = self._select("SELECT service, hints FROM service_hints", [])
-        return {service: json.loads(hints) for service, hints in rows}
+        known = self._decoded_hints
+        decoded = {}
+        for service, text in rows:
+            found = known.get(service)
+            decoded[service] = found if found is not None and found[0] == text else (text, json.loads(text))
+        self._decoded_hints = decoded
+        return {service: found[1] for service, found in decoded.items()}
 
     def namespaces(self, window: Window) -> dict[str, set[str]]:
         """The distinct `service.namespace` values each service was seen with in the window (every

@@ -72,6 +72,19 @@ def test_services_and_latest_hints(store: SqlStore) -> None:
     assert store.hints() == {"api": {"service.version": "2"}}
 
 
+def test_hints_read_again_see_every_change_and_reuse_what_did_not_change(store: SqlStore) -> None:
+    _write(store, lambda a: (_sighting(a, NOW - 500, "api", hints={"service.version": "1"}),
+                             _sighting(a, NOW - 500, "web", hints={"service.version": "7"})))
+    first = store.hints()
+    _write(store, lambda a: (_sighting(a, NOW - 100, "api", hints={"service.version": "2"}),
+                             _sighting(a, NOW - 100, "new", hints={"k8s.namespace.name": "shop"})))
+    second = store.hints()
+    assert second == {"api": {"service.version": "2"}, "web": {"service.version": "7"},
+                      "new": {"k8s.namespace.name": "shop"}}
+    assert first["api"] == {"service.version": "1"}  # an earlier answer is not changed afterwards
+    assert second["web"] is first["web"]  # unchanged text: not decoded again
+
+
 def test_report_history_and_claims(store: SqlStore) -> None:
     store.record_report(1000, [("a", "undocumented"), ("b", "stale")], 5)
     store.record_report(1000, [("a", "undocumented")], 6)  # a rerun replaces
