@@ -1,6 +1,6 @@
 """The series reads of the query mirror (`Store.inbound` with cuts, `Store.failing`): the mirrored part
-of a window summed from its columns, rule 11's calls and the part before the horizon from SQL (that
-one kept: graph.store.older_series), merged into the answer SQL gives."""
+of a window summed from its columns (graph.store.mirror_spans), rule 11's calls and the part before
+the horizon from SQL (that one kept: graph.store.older_series), merged into the answer SQL gives."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from graph.model import Window
 from graph.store.columns import Columns, Interner, WindowRanges
-from graph.store.mirror_failing import GroupServers
+from graph.store.mirror_failing import GroupServers, failing_slots
+from graph.store.mirror_spans import SpanSums
 from graph.store.older_series import OlderSeries
 from graph.store.schema import HOUR
 from graph.store.series import InboundBucket, inbound_query, range_params, segment_buckets, window_cuts
@@ -20,31 +19,6 @@ from graph.store.sql import bucket_range
 from graph.store.sql_store import SqlStore
 
 Rows = list[tuple[Any, ...]]
-
-
-def segment_sums(edges: Columns, rows: np.ndarray, columns: Sequence[int], servers: GroupServers,
-                 cuts: Sequence[int], service: str | None) -> Rows:
-    """The rows `inbound_query` with `cuts` gives for the given edge rows (self-calls left out; only
-    calls into `service` if given): (service, earliest bucket, segment, calls, failed, *server_hist)."""
-    group = edges.group[rows]
-    servers_of = servers.server[group]
-    keep = ~servers.self_call[group]
-    if service is not None:
-        keep &= servers_of == servers.names.ids.get(service, -1)
-    rows, servers_of = rows[keep], servers_of[keep]
-    if not len(rows):
-        return []
-    bucket = edges.bucket[rows]
-    count = len(cuts) + 1
-    key = servers_of * count + np.searchsorted(np.asarray(cuts, np.int64), bucket, side="right")
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    sums = np.add.reduceat(edges.ints[np.ix_(rows[order], np.asarray(columns))], starts, axis=0)
-    first = np.minimum.reduceat(bucket[order], starts)
-    names = servers.names.values
-    return [(names[k // count], b, k % count, *s)
-            for k, b, s in zip(key[starts].tolist(), first.tolist(), sums.tolist(), strict=True)]
 
 
 def merge_segments(rows: Rows, more: Rows) -> Rows:
@@ -65,7 +39,7 @@ def merge_segments(rows: Rows, more: Rows) -> Rows:
 
 
 class SeriesReads:
-    """`inbound` with cuts from the mirror's columns (a mixin of QueryMirror)."""
+    """`inbound` with cuts and `failing` from the mirror's columns (a mixin of QueryMirror)."""
 
     store: SqlStore
     bucket_seconds: int
@@ -74,6 +48,7 @@ class SeriesReads:
     _edge_keys: Interner
     _group_servers: GroupServers
     _older_series: OlderSeries
+    _spans: SpanSums
     _inbound_columns: list[int]  # positions in Columns.ints: calls, failed, the server histogram
     _refresh: Callable[[bool], None]
     _parts: Callable[[Window], tuple[Window | None, Window | None]]
@@ -92,8 +67,7 @@ class SeriesReads:
             older, newer = self._parts(window)
             if newer is not None:
                 self._group_servers.update(self._edge_keys.values)
-                rows = self._edges.select(WindowRanges.of(newer, seconds, self._env_id(env)))
-                found = segment_sums(self._edges, rows, self._inbound_columns, self._group_servers, at, service)
+                found = self._spans.rows(newer, self._env_id(env), at, service)
         if newer is None:
             return self.store.inbound(window, env, service, cuts)
         query = inbound_query(self.store.placeholder, seconds, env, service, at, edges=False)
@@ -102,3 +76,21 @@ class SeriesReads:
         if older is not None:
             more += self._older_series.inbound(older, env, service, at)
         return segment_buckets(merge_segments(found, more), at, -(-int(window.end) // seconds) * seconds)
+
+    def failing(self, window: Window, env: str | None, hourly: bool, min_failed: int,
+                error_ratio: float) -> list[InboundBucket]:
+        """On-call's failing buckets (`Store.failing`): the mirrored part from memory, the older in SQL."""
+        with self._lock:
+            self._refresh(False)
+            older, newer = self._parts(window)
+            if newer is None:
+                return self.store.failing(window, env, hourly, min_failed, error_ratio)
+            rows = self._edges.select(WindowRanges.of(newer, self.bucket_seconds, self._env_id(env)))
+            self._group_servers.update(self._edge_keys.values)
+            calls_at, failed_at = self._inbound_columns[:2]
+            found = failing_slots(self._edges, rows, calls_at, failed_at, self._group_servers,
+                                  self.store.unmatched_buckets(newer, env), self.bucket_seconds, hourly, min_failed,
+                                  error_ratio)
+        if older is not None:
+            found = self.store.failing(older, env, hourly, min_failed, error_ratio) + found
+        return sorted(found, key=lambda b: (b.bucket, b.service))

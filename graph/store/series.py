@@ -128,6 +128,6 @@ def segment_buckets(rows: list[tuple[object, ...]], cuts: Sequence[int], end: in
     for r in rows:
         start = int(r[1])
         out.append(InboundBucket(str(r[0]), start, bounds[int(r[2])] - start, int(r[3]), int(r[4]),
-                                 tuple(int(v) for v in r[5:])))
+                                 tuple(map(int, r[5:]))))
     out.sort(key=lambda b: (b.bucket, b.service))
     return out

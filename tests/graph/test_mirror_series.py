@@ -68,6 +68,8 @@ def test_spans_from_memory_equal_sql_through_moving_cuts_late_writes_and_compact
     assert any(b.calls for b in store.inbound(Window(NOW - 28 * DAY, NOW), cuts=[NOW - 3600]))
     for step in range(3):  # windows ending a bucket (and a bit) apart
         _assert_equal(mirror, store, rng, NOW - step * 317)
+    _write(store, rng, 300, NOW - 2 * DAY, NOW - 7 * 3600)  # late writes into the mirrored days' settled head
+    _assert_equal(mirror, store, rng, NOW)
     _write(store, rng, 300, NOW - 10 * DAY, NOW - 4 * DAY)  # late writes before the horizon (5-minute rows)
     _write(store, rng, 300, NOW - 3600, NOW)
     _assert_equal(mirror, store, rng, NOW)
@@ -107,3 +109,15 @@ def test_the_part_before_the_horizon_is_summed_once_while_nothing_there_changes(
     count = older_hour_sums()
     assert mirror.inbound(window, cuts=[]) == store.inbound(window, cuts=[])
     assert older_hour_sums() == count + 1
+
+
+def test_a_late_write_into_the_kept_head_of_the_mirrored_days_is_seen(store: SqlStore) -> None:
+    rng = random.Random(5)
+    _fill(store, rng)
+    mirror = QueryMirror(store, days=3, refresh_seconds=0, clock=lambda: NOW)
+    window, cuts = Window(NOW - 28 * DAY, NOW), [NOW - s for s in BURN]
+    assert mirror.inbound(window, cuts=cuts) == store.inbound(window, cuts=cuts)
+    _write(store, rng, 300, NOW - 2 * DAY, NOW - 7 * 3600)  # behind the first cut, after the horizon
+    _write(store, rng, 30, NOW - 600, NOW)
+    assert mirror.inbound(window, cuts=cuts) == store.inbound(window, cuts=cuts)
+    assert mirror.inbound(window, "prod", cuts=cuts) == store.inbound(window, "prod", cuts=cuts)
