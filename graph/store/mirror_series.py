@@ -79,7 +79,8 @@ class SeriesReads:
 
     def failing(self, window: Window, env: str | None, hourly: bool, min_failed: int,
                 error_ratio: float) -> list[InboundBucket]:
-        """On-call's failing buckets (`Store.failing`): the mirrored part from memory, the older in SQL."""
+        """On-call's failing buckets (`Store.failing`): the mirrored part from memory, the older part
+        from SQL (its hourly rows kept: graph.store.older_series)."""
         with self._lock:
             self._refresh(False)
             older, newer = self._parts(window)
@@ -92,5 +93,5 @@ class SeriesReads:
                                   self.store.unmatched_buckets(newer, env), self.bucket_seconds, hourly, min_failed,
                                   error_ratio)
         if older is not None:
-            found = self.store.failing(older, env, hourly, min_failed, error_ratio) + found
-        return sorted(found, key=lambda b: (b.bucket, b.service))
+            found = self._older_series.failing(older, env, hourly, min_failed, error_ratio) + found
+        return sorted(found, key=lambda b: (b.bucket, b.service, b.seconds))

@@ -103,12 +103,13 @@ def range_params(fine: tuple[int, int], hours: tuple[int, int], env: str | None,
 
 
 def inbound_buckets(rows: list[tuple[object, ...]]) -> list[InboundBucket]:
-    """Records from the rows of `inbound_query` (or `failing_query`: no histogram), oldest bucket first."""
+    """Records from the rows of `inbound_query` (or `failing_query`: no histogram), oldest bucket first
+    (then by service, then the shorter first)."""
     out = [
         InboundBucket(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), tuple(int(v) for v in r[5:]))
         for r in rows
     ]
-    out.sort(key=lambda b: (b.bucket, b.service))
+    out.sort(key=lambda b: (b.bucket, b.service, b.seconds))
     return out
 
 
@@ -129,5 +130,5 @@ def segment_buckets(rows: list[tuple[object, ...]], cuts: Sequence[int], end: in
         start = int(r[1])
         out.append(InboundBucket(str(r[0]), start, bounds[int(r[2])] - start, int(r[3]), int(r[4]),
                                  tuple(map(int, r[5:]))))
-    out.sort(key=lambda b: (b.bucket, b.service))
+    out.sort(key=lambda b: (b.bucket, b.service, b.seconds))
     return out
