@@ -11,31 +11,14 @@ from typing import Any
 from graph.model import Window
 from graph.store.columns import Columns, Interner, WindowRanges
 from graph.store.mirror_failing import GroupServers, failing_slots
-from graph.store.mirror_spans import SpanSums
+from graph.store.mirror_spans import SpanSums, span_buckets
 from graph.store.older_series import OlderSeries
 from graph.store.schema import HOUR
-from graph.store.series import InboundBucket, inbound_query, range_params, segment_buckets, window_cuts
+from graph.store.series import InboundBucket, inbound_query, range_params, window_cuts
 from graph.store.sql import bucket_range
 from graph.store.sql_store import SqlStore
 
 Rows = list[tuple[Any, ...]]
-
-
-def merge_segments(rows: Rows, more: Rows) -> Rows:
-    """Rows of `inbound_query` with cuts from parts of one window, one per (service, segment)."""
-    if not more:
-        return rows
-    merged: dict[tuple[str, int], list[int]] = {}
-    for row in (*rows, *more):
-        key = (str(row[0]), int(row[2]))
-        seen = merged.get(key)
-        if seen is None:
-            merged[key] = [int(row[1]), *(int(v) for v in row[3:])]
-        else:
-            seen[0] = min(seen[0], int(row[1]))
-            for i, v in enumerate(row[3:], start=1):
-                seen[i] += int(v)
-    return [(service, values[0], segment, *values[1:]) for (service, segment), values in merged.items()]
 
 
 class SeriesReads:
@@ -67,7 +50,8 @@ class SeriesReads:
             older, newer = self._parts(window)
             if newer is not None:
                 self._group_servers.update(self._edge_keys.values)
-                found = self._spans.rows(newer, self._env_id(env), at, service)
+                found = self._spans.sums(newer, self._env_id(env), at, service)
+                names = self._group_servers.names.values  # only ever appended: valid after the lock
         if newer is None:
             return self.store.inbound(window, env, service, cuts)
         query = inbound_query(self.store.placeholder, seconds, env, service, at, edges=False)
@@ -75,7 +59,7 @@ class SeriesReads:
                                                           env, service, edges=False))
         if older is not None:
             more += self._older_series.inbound(older, env, service, at)
-        return segment_buckets(merge_segments(found, more), at, -(-int(window.end) // seconds) * seconds)
+        return span_buckets(found, names, more, at, -(-int(window.end) // seconds) * seconds)
 
     def failing(self, window: Window, env: str | None, hourly: bool, min_failed: int,
                 error_ratio: float) -> list[InboundBucket]:

@@ -19,6 +19,7 @@ from graph.model import Window
 from graph.store.columns import Columns, WindowRanges
 from graph.store.mirror_failing import GroupServers
 from graph.store.schema import HOUR
+from graph.store.series import InboundBucket
 
 _ENTRIES = 4  # heads kept (a window ending now needs a new one once an hour)
 Rows = list[tuple[Any, ...]]
@@ -44,6 +45,36 @@ class Sums:
                    np.add.reduceat(sums[order], starts, axis=0))
 
 
+    @classmethod
+    def joined(cls, parts: Sequence[Sums]) -> Sums:
+        """Several parts' rows summed by key."""
+        return cls.of(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("key", "first", "sums")))
+
+
+def span_buckets(found: Sums, names: Sequence[str], more: Rows, cuts: Sequence[int], end: int) -> list[InboundBucket]:
+    """The spans of `found` (keys: ids in `names`, all of them valid) and of `more` (rows of
+    `inbound_query` with cuts, from SQL) summed per service and segment, ordered as `Store.inbound`
+    orders them (bucket, service, length)."""
+    count, size = len(cuts) + 1, len(names)
+    known = {names[i]: i for i in np.unique(found.key // count).tolist()}
+    if more:  # names not in `found` get ids past `names`
+        ids = [known.setdefault(str(r[0]), size + len(known)) for r in more]
+        extra = Sums(np.array(ids, np.int64) * count + np.array([int(r[2]) for r in more], np.int64),
+                     np.array([int(r[1]) for r in more], np.int64),
+                     np.array([[int(v) for v in r[3:]] for r in more], np.int64))
+        found = Sums.joined([found, extra])
+    name_of = {i: n for n, i in known.items()}
+    service = found.key // count
+    ranked = sorted(name_of, key=name_of.__getitem__)
+    rank = np.zeros(max(name_of, default=0) + 1, np.int64)
+    rank[np.array(ranked, np.int64)] = np.arange(len(ranked))
+    seconds = np.array([*cuts, end], np.int64)[found.key % count] - found.first
+    order = np.lexsort((seconds, rank[service], found.first))
+    return [InboundBucket(name_of[s], b, n, c, f, tuple(h)) for s, b, n, c, f, h in zip(
+        service[order].tolist(), found.first[order].tolist(), seconds[order].tolist(),
+        found.sums[order, 0].tolist(), found.sums[order, 1].tolist(), found.sums[order, 2:].tolist(), strict=True)]
+
+
 class SpanSums:
     """The mirrored part of windows' spans, with the heads of the windows asked for kept."""
 
@@ -63,9 +94,9 @@ class SpanSums:
         """Rows were deleted: drop every head."""
         self._kept.clear()
 
-    def rows(self, window: Window, env: int | None, cuts: Sequence[int], service: str | None) -> Rows:
-        """The rows `inbound_query` with (aligned) `cuts` gives for a window inside the mirror:
-        (service, earliest bucket, segment, calls, failed, *server_hist)."""
+    def sums(self, window: Window, env: int | None, cuts: Sequence[int], service: str | None) -> Sums:
+        """What `inbound_query` with (aligned) `cuts` sums for a window inside the mirror, keyed by
+        service id (of `GroupServers.names`) and segment."""
         count = len(cuts) + 1
         head_end = int(min(cuts[0] if cuts else window.end, window.end)) // HOUR * HOUR
         parts = []
@@ -81,10 +112,7 @@ class SpanSums:
             parts.append(Sums(head.key * count, head.first, head.sums))
             window = Window(head_end, window.end)
         parts.append(self._sum(window, env, cuts, service))
-        found = Sums.of(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("key", "first", "sums")))
-        names = self._servers.names.values
-        return [(names[k // count], b, k % count, *s)
-                for k, b, s in zip(found.key.tolist(), found.first.tolist(), found.sums.tolist(), strict=True)]
+        return Sums.joined(parts)
 
     def _sum(self, window: Window, env: int | None, cuts: Sequence[int], service: str | None) -> Sums:
         """The sums of the window's edge rows (self-calls left out; only calls into `service` if given)."""
