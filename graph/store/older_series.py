@@ -13,11 +13,10 @@ kept: they are read at every request, so a late write is seen even before the mi
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from graph.model import Window
+from graph.store.kept import Kept
 from graph.store.schema import HOUR
 from graph.store.series import InboundBucket, failing_query, inbound_buckets, inbound_query, range_params
 from graph.store.sql import bucket_range
@@ -25,7 +24,6 @@ from graph.store.sql_store import SqlStore
 
 _ENTRIES = 8  # kept sums (a window ending now keeps one per hour it starts in, per query)
 _NONE = (0, 0)  # an empty bucket range: reads nothing
-T = TypeVar("T")
 Rows = list[tuple[Any, ...]]
 
 
@@ -34,30 +32,11 @@ class OlderSeries:
 
     def __init__(self, store: SqlStore) -> None:
         self.store = store
-        self._lock = threading.Lock()
-        self._kept: dict[tuple[object, ...], object] = {}
-        self._generation = 0
+        self._kept: Kept[Any] = Kept(_ENTRIES)  # rows of inbound_query, or failing records
 
     def forget(self) -> None:
         """Something before the horizon changed (see the module's rule): sum again when next asked."""
-        with self._lock:
-            self._generation += 1
-            self._kept.clear()
-
-    def _get(self, key: tuple[object, ...], read: Callable[[], T]) -> T:
-        """The kept value of a key, or `read()` (outside the lock), kept if nothing was forgotten meanwhile."""
-        with self._lock:
-            found = self._kept.get(key)
-            generation = self._generation
-        if found is not None:
-            return found  # type: ignore[return-value]
-        value = read()
-        with self._lock:
-            if generation == self._generation:
-                while len(self._kept) >= _ENTRIES:
-                    self._kept.pop(next(iter(self._kept)))
-                self._kept[key] = value
-        return value
+        self._kept.forget()
 
     def _ranges(self, window: Window) -> tuple[tuple[int, int], tuple[int, int]]:
         horizon = int(window.end)
@@ -73,7 +52,7 @@ class OlderSeries:
         def hourly() -> Rows:
             return self.store.series_rows(query, range_params(_NONE, hours, env, service))
 
-        kept = self._get(("inbound", hours, env, service, before), hourly)
+        kept = self._kept.get(("inbound", hours, env, service, before), hourly)
         return kept + self.store.series_rows(query, range_params(fine, _NONE, env, service))
 
     def failing(self, window: Window, env: str | None, hourly: bool, min_failed: int,
@@ -86,7 +65,7 @@ class OlderSeries:
         def read(fine: tuple[int, int], hours: tuple[int, int], least: int, share: float) -> list[InboundBucket]:
             return inbound_buckets(self.store.series_rows(query, [*range_params(fine, hours, env, None), least, share]))
 
-        kept = self._get(("failing", hours, env, hourly, min_failed, error_ratio),
+        kept = self._kept.get(("failing", hours, env, hourly, min_failed, error_ratio),
                          lambda: read(_NONE, hours, min_failed, error_ratio))
         if not hourly:
             return kept + read(fine, _NONE, min_failed, error_ratio)
