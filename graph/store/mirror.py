@@ -27,11 +27,13 @@ import numpy as np
 from graph.model import Window
 from graph.store.columns import FINE, Columns, Interner, WindowRanges
 from graph.store.merge import merge_edges, merge_services
-from graph.store.mirror_failing import GroupServers, failing_slots
+from graph.store.mirror_failing import GroupServers
+from graph.store.mirror_series import SeriesReads
+from graph.store.mirror_spans import SpanSums
 from graph.store.older import OlderSums
+from graph.store.older_series import OlderSeries
 from graph.store.rows import ChangeSet, EdgeRow, EdgeTable, ServiceRow, TopologyEdge, TopologyRows
 from graph.store.schema import CLIENT_HIST, EDGE_AT, HOUR, SERVER_HIST, SERVICE_AT
-from graph.store.series import InboundBucket
 from graph.store.sql import bucket_range
 from graph.store.sql_reads import SqlReads
 from graph.store.sql_store import SqlStore
@@ -63,11 +65,13 @@ _SERVICE_INTS = [SERVICE_AT["spans"], SERVICE_AT["error_spans"]]
 _SERVICE_FIRST, _SERVICE_LAST = SERVICE_AT["first_seen"], SERVICE_AT["last_seen"]
 
 
-class QueryMirror(SqlReads):
+class QueryMirror(SeriesReads, SqlReads):
     """The recent edge and service aggregates of a SQL store, in memory (reads only).
 
     Thread-safe: refreshes and the summing of a window take one lock.
     """
+
+    _inbound_columns = [_CALLS, _FAILED, *range(_SERVER_HIST.start, _SERVER_HIST.stop)]
 
     def __init__(self, store: SqlStore, days: float = 8.0, refresh_seconds: float = 1.0,
                  clock: Callable[[], float] = time.time, max_rows: int = 500_000) -> None:
@@ -93,6 +97,8 @@ class QueryMirror(SqlReads):
         self._sums: dict[WindowRanges, WindowSums] = {}  # most recently used last
         self._group_servers = GroupServers()
         self._older = OlderSums(lambda fine, hours, env: self.store.range_rows(fine, hours, env), store.bucket_seconds)
+        self._older_series = OlderSeries(store)
+        self._spans = SpanSums(self._edges, self._inbound_columns, self._group_servers, store.bucket_seconds)
 
     # ------------------------------------------------------------------ keeping current
 
@@ -114,7 +120,7 @@ class QueryMirror(SqlReads):
         changes = self.store.read_changes(self._watermark, self._horizon, self._compactions, self._until,
                                           take=self._take, chunk=self.chunk)
         if changes.below_horizon or changes.compactions != self._compactions:
-            self._older.forget()
+            self._forget_older()
         self._watermark, self._compactions, self._loaded_at = changes.watermark, changes.compactions, now
         until = self._ahead()
         if until > self._until:
@@ -122,6 +128,12 @@ class QueryMirror(SqlReads):
             # changed after this refresh's watermark are read again by the next one: same values).
             self.store.read_changes(None, self._until, self._compactions, until, take=self._take, chunk=self.chunk)
             self._until = until
+
+    def _forget_older(self) -> None:
+        """Something before the horizon changed: the kept older parts are summed again when next asked."""
+        self._older.forget()
+        self._older_series.forget()
+        self._spans.clear()
 
     def _ahead(self) -> int:
         """The end of the mirrored buckets now: the clock's hour plus AHEAD_SECONDS."""
@@ -183,7 +195,7 @@ class QueryMirror(SqlReads):
         if self._edges.delete(self._edges.bucket[: self._edges.size] < horizon):
             self._sums.clear()
         self._services.delete(self._services.bucket[: self._services.size] < horizon)
-        self._older.forget()
+        self._forget_older()
 
     def _forget_compacted(self, changes: ChangeSet) -> None:
         """Drop what a compaction deleted: fine rows below its cutoff, any row past retention."""
@@ -209,6 +221,7 @@ class QueryMirror(SqlReads):
                               kinds, [r[_EXEMPLARS] or "" for r in rows])
         for sums in self._sums.values():
             sums.apply(self._edges, put, self._kinds.values)
+        self._spans.changed(min(key[1] for key in keys))
 
     def _apply_services(self, changes: ChangeSet) -> None:
         if not changes.services:
@@ -249,23 +262,6 @@ class QueryMirror(SqlReads):
     def services(self, window: Window, env: str | None = None) -> list[ServiceRow]:
         """Services seen in the window."""
         return self.window_rows(window, env)[0]
-
-    def failing(self, window: Window, env: str | None, hourly: bool, min_failed: int,
-                error_ratio: float) -> list[InboundBucket]:
-        """On-call's failing buckets (`Store.failing`): the mirrored part from memory, the older in SQL."""
-        with self._lock:
-            self._refresh(False)
-            older, newer = self._parts(window)
-            if newer is None:
-                return self.store.failing(window, env, hourly, min_failed, error_ratio)
-            rows = self._edges.select(WindowRanges.of(newer, self.bucket_seconds, self._env_id(env)))
-            self._group_servers.update(self._edge_keys.values)
-            found = failing_slots(self._edges, rows, _CALLS, _FAILED, self._group_servers,
-                                  self.store.unmatched_buckets(newer, env), self.bucket_seconds, hourly, min_failed,
-                                  error_ratio)
-        if older is not None:
-            found = self.store.failing(older, env, hourly, min_failed, error_ratio) + found
-        return sorted(found, key=lambda b: (b.bucket, b.service))
 
     def window_rows(self, window: Window, env: str | None = None) -> tuple[list[ServiceRow], EdgeTable]:
         """The services and edges of a window after one refresh (the two agree on what was committed):

@@ -4,11 +4,11 @@ something there changes (a late write, a compaction, or the mirror letting go of
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from graph.model import Window
+from graph.store.kept import Kept
 from graph.store.merge import merge_edges, merge_services
 from graph.store.rows import EdgeTable, ServiceRow
 from graph.store.schema import HOUR
@@ -42,15 +42,11 @@ class OlderSums:
                  bucket_seconds: int) -> None:
         self._read = read
         self._bucket_seconds = bucket_seconds
-        self._lock = threading.Lock()
-        self._kept: dict[tuple[object, ...], OlderPart] = {}
-        self._generation = 0
+        self._kept: Kept[OlderPart] = Kept(_ENTRIES)
 
     def forget(self) -> None:
         """Something before the horizon changed: sum again when next asked."""
-        with self._lock:
-            self._generation += 1
-            self._kept.clear()
+        self._kept.forget()
 
     def get(self, window: Window, env: str | None) -> OlderPart:
         """The sums of [window.start, window.end) (window.end: the hour-aligned horizon).
@@ -60,18 +56,12 @@ class OlderSums:
         """
         horizon = int(window.end)
         hours = (bucket_range(window, HOUR)[0], horizon)
-        key = (hours, env)
-        with self._lock:
-            hourly = self._kept.get(key)
-            generation = self._generation
-        if hourly is None:
+
+        def read() -> OlderPart:
             services, edges = self._read((0, 0), hours, env)
-            hourly = OlderPart(services, edges, next(_TOKENS))
-            with self._lock:
-                if generation == self._generation:
-                    while len(self._kept) >= _ENTRIES:
-                        self._kept.pop(next(iter(self._kept)))
-                    self._kept[key] = hourly
+            return OlderPart(services, edges, next(_TOKENS))
+
+        hourly = self._kept.get((hours, env), read)
         fine_services, fine_edges = self._read((bucket_range(window, self._bucket_seconds)[0], horizon), (0, 0), env)
         if not fine_services and not len(fine_edges):
             return hourly

@@ -33,20 +33,22 @@ class InboundBucket:
 
 
 def _inbound_rows(placeholder: str, bucket_seconds: int, env: str | None, service: str | None,
-                  columns: Sequence[str]) -> str:
+                  columns: Sequence[str], edges: bool = True) -> str:
     """The rows of calls into services in a window, from both resolutions, the calls from callers that
-    never report included (rule 11, the unmatched_in tables), self-calls left out."""
+    never report included (rule 11, the unmatched_in tables), self-calls left out; only rule 11's rows
+    when not `edges`."""
     p = placeholder
     filters = f"bucket >= {p} AND bucket < {p}"
     if env is not None:
         filters += f" AND environment = {p}"
     listed = ", ".join(columns)
     parts = []
-    for edges, unmatched, seconds in (("edge_buckets", "unmatched_in_buckets", int(bucket_seconds)),
+    for table, unmatched, seconds in (("edge_buckets", "unmatched_in_buckets", int(bucket_seconds)),
                                       ("edge_hours", "unmatched_in_hours", HOUR)):
         target = f" AND server = {p}" if service is not None else ""
-        parts.append(f"SELECT server AS service, bucket, {seconds} AS seconds, {listed} FROM {edges} "
-                     f"WHERE {filters} AND client <> server{target}")
+        if edges:
+            parts.append(f"SELECT server AS service, bucket, {seconds} AS seconds, {listed} FROM {table} "
+                         f"WHERE {filters} AND client <> server{target}")
         target = f" AND service = {p}" if service is not None else ""
         parts.append(f"SELECT service, bucket, {seconds} AS seconds, {listed} FROM {unmatched} "
                      f"WHERE {filters} AND calls > 0{target}")
@@ -54,14 +56,15 @@ def _inbound_rows(placeholder: str, bucket_seconds: int, env: str | None, servic
 
 
 def inbound_query(placeholder: str, bucket_seconds: int, env: str | None, service: str | None,
-                  cuts: Sequence[int] | None = None) -> str:
-    """Per (service, bucket) sums of calls into services (parameters: `inbound_params`).
+                  cuts: Sequence[int] | None = None, edges: bool = True) -> str:
+    """Per (service, bucket) sums of calls into services (parameters: `inbound_params`, or
+    `range_params` with the same `edges`); only rule 11's calls when not `edges`.
 
     With `cuts` (bucket starts, ascending; see `window_cuts`), the buckets between two cuts are summed
     into one row per service instead, with the earliest bucket in it and the segment's number."""
     columns = ("calls", "failed", *SERVER_HIST)
     sums = ", ".join(f"SUM({c})" for c in columns)
-    rows = _inbound_rows(placeholder, bucket_seconds, env, service, columns)
+    rows = _inbound_rows(placeholder, bucket_seconds, env, service, columns, edges)
     if cuts is not None:
         # Cuts are integers (window_cuts), never text from a request: written into the SQL as such.
         whens = " ".join(f"WHEN bucket >= {int(c)} THEN {i + 1}" for i, c in reversed(list(enumerate(cuts))))
@@ -85,21 +88,28 @@ def failing_query(placeholder: str, bucket_seconds: int, env: str | None, hourly
 
 def inbound_params(window: Window, bucket_seconds: int, env: str | None, service: str | None) -> list[object]:
     """The parameters of `inbound_query` for a window."""
+    return range_params(bucket_range(window, bucket_seconds), bucket_range(window, HOUR), env, service)
+
+
+def range_params(fine: tuple[int, int], hours: tuple[int, int], env: str | None, service: str | None,
+                 edges: bool = True) -> list[object]:
+    """The parameters of `inbound_query` (or `failing_query`, thresholds appended) for explicit bucket
+    ranges of each resolution (an empty range reads nothing): lets a reader sum them apart."""
     params: list[object] = []
-    for seconds in (bucket_seconds, HOUR):
-        one = [*bucket_range(window, seconds), *([env] if env is not None else []),
-               *([service] if service is not None else [])]
-        params.extend(one * 2)  # the edge table, then the unmatched_in table
+    for bounds in (fine, hours):
+        one = [*bounds, *([env] if env is not None else []), *([service] if service is not None else [])]
+        params.extend(one * (2 if edges else 1))  # the edge table, then the unmatched_in table
     return params
 
 
 def inbound_buckets(rows: list[tuple[object, ...]]) -> list[InboundBucket]:
-    """Records from the rows of `inbound_query` (or `failing_query`: no histogram), oldest bucket first."""
+    """Records from the rows of `inbound_query` (or `failing_query`: no histogram), oldest bucket first
+    (then by service, then the shorter first)."""
     out = [
         InboundBucket(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), tuple(int(v) for v in r[5:]))
         for r in rows
     ]
-    out.sort(key=lambda b: (b.bucket, b.service))
+    out.sort(key=lambda b: (b.bucket, b.service, b.seconds))
     return out
 
 
@@ -119,6 +129,6 @@ def segment_buckets(rows: list[tuple[object, ...]], cuts: Sequence[int], end: in
     for r in rows:
         start = int(r[1])
         out.append(InboundBucket(str(r[0]), start, bounds[int(r[2])] - start, int(r[3]), int(r[4]),
-                                 tuple(int(v) for v in r[5:])))
-    out.sort(key=lambda b: (b.bucket, b.service))
+                                 tuple(map(int, r[5:]))))
+    out.sort(key=lambda b: (b.bucket, b.service, b.seconds))
     return out

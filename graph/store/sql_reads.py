@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from graph.model import Window
-from graph.store.series import InboundBucket
 from graph.store.sql_store import SqlStore
 
 
@@ -23,11 +21,6 @@ class SqlReads:
         """The `service.namespace` values each service was seen with in the window: not mirrored,
         this small query (a few rows per service and bucket) is delegated to the SQL store."""
         return self.store.namespaces(window)
-
-    def inbound(self, window: Window, env: str | None = None, service: str | None = None,
-                cuts: Sequence[float] | None = None) -> list[InboundBucket]:
-        """Calls into each service per bucket (or span): not mirrored, read from the SQL store."""
-        return self.store.inbound(window, env, service, cuts)
 
     def edge_destinations(self, window: Window, env: str | None = None) -> dict[tuple[str, str, str], list[str]]:
         """The destinations of each messaging edge: not mirrored, read from the SQL store."""

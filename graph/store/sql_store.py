@@ -230,6 +230,11 @@ class SqlStore(Store):
             return inbound_buckets(rows)
         return segment_buckets(rows, cuts, -(-int(window.end) // self.bucket_seconds) * self.bucket_seconds)
 
+    def series_rows(self, query: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        """The rows of a graph.store.series query (`inbound_query`, `failing_query`) over explicit ranges
+        (`range_params`): lets the query mirror sum parts of a window apart."""
+        return self._select(query, params)
+
     def failing(self, window: Window, env: str | None, hourly: bool, min_failed: int,
                 error_ratio: float) -> list[InboundBucket]:
         """The failing buckets of each service (see `Store.failing`), oldest first."""

@@ -29,6 +29,9 @@ class Inbound(Protocol):
 
 TROUBLE = ("burning", "breached")
 _COVERED: weakref.WeakKeyDictionary[CatalogIndex, tuple[set[str], set[int]]] = weakref.WeakKeyDictionary()
+# Per index (a catalog as loaded: never changed), the entry each name denotes and each entry's owner.
+_ENTITIES: weakref.WeakKeyDictionary[CatalogIndex, dict[str, Entity | None]] = weakref.WeakKeyDictionary()
+_OWNERS: weakref.WeakKeyDictionary[CatalogIndex, dict[int, str | None]] = weakref.WeakKeyDictionary()
 
 
 def objectives_of(index: CatalogIndex) -> list[Objective]:
@@ -37,8 +40,20 @@ def objectives_of(index: CatalogIndex) -> list[Objective]:
 
 
 def _entity(index: CatalogIndex, name: str) -> Entity | None:
-    match = index.identify(name).match
-    return match.entity if match is not None else None
+    """The catalog entry a telemetry name denotes (found once per index and name)."""
+    known = _ENTITIES.setdefault(index, {})
+    if name not in known:
+        match = index.identify(name).match
+        known[name] = match.entity if match is not None else None
+    return known[name]
+
+
+def _owner(index: CatalogIndex, entity: Entity) -> str | None:
+    """The name of an entry's owner (found once per index and entry)."""
+    known = _OWNERS.setdefault(index, {})
+    if id(entity) not in known:
+        known[id(entity)] = index.owner_of(entity).name
+    return known[id(entity)]
 
 
 def has_objective(index: CatalogIndex, service: str, entity: Entity | None) -> bool:
@@ -73,6 +88,8 @@ class _CallsInto:
         names = set(self.by_lower.get(service.lower(), ()))
         if entity is not None:
             names.update(self.by_entity.get(id(entity), []))
+        if len(names) == 1:  # one name (the usual case): its buckets are already oldest first
+            return list(self.by_name[names.pop()])
         return sorted((b for n in names for b in self.by_name[n]), key=lambda b: b.bucket)
 
 
@@ -101,7 +118,7 @@ def objective_results(index: CatalogIndex, inbound: Inbound, end: float, env: st
         buckets = reads[key].of(objective.service, entity)
         start = end - objective.window_seconds
         seen = any(b.bucket + b.seconds > start for b in buckets)
-        owner = index.owner_of(entity).name if entity is not None else None
+        owner = _owner(index, entity) if entity is not None else None
         out.append(evaluate(objective, buckets, end, matched=entity is not None or seen, owner=owner,
                             limits=limits))
     return sorted(out, key=lambda r: (r.objective.service.lower(), r.objective.name))

@@ -26,16 +26,24 @@ class Burn:
         return self.fast or self.slow
 
 
-def window_events(buckets: Sequence[tuple[int, int, Events]], end: float, seconds: int) -> Events:
-    """Events of the buckets (start, length, events) that overlap the last `seconds` before end."""
-    since = end - seconds
-    return total_events([e for start, length, e in buckets if start + length > since and start < end])
+def window_events(buckets: Sequence[tuple[int, int, Events]], end: float) -> dict[str, Events]:
+    """Per burn window, the events of the buckets (start, length, events) that overlap its last
+    seconds before end (one pass over the buckets)."""
+    since = {name: end - seconds for name, seconds in BURN_WINDOWS.items()}
+    earliest = min(since.values())
+    found: dict[str, list[Events]] = {name: [] for name in since}
+    for start, length, e in buckets:
+        if start < end and start + length > earliest:
+            for name, first in since.items():
+                if start + length > first:
+                    found[name].append(e)
+    return {name: total_events(items) for name, items in found.items()}
 
 
 def burn(buckets: Sequence[tuple[int, int, Events]], end: float, target: float, min_calls: int) -> Burn:
     """Burn rate = (bad/total in w) / (1 - target) for each window; fast burn needs 1 h and 5 m both
     ≥ 14.4, slow burn 6 h and 30 m both ≥ 6, each with ≥ min_calls events in its shorter window."""
-    events = {name: window_events(buckets, end, seconds) for name, seconds in BURN_WINDOWS.items()}
+    events = window_events(buckets, end)
     rates = {name: (e.bad / e.total) / (1.0 - target) if e.total else None for name, e in events.items()}
 
     def both(long: str, short: str, level: float) -> bool:

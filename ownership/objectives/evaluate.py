@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,12 +46,22 @@ class ObjectiveResult:
             "name": o.name, "service": o.service, "owner": self.owner, "source": o.source,
             "source_format": o.source_format, "sli": o.sli, "target": o.target, "threshold_ms": o.threshold_ms,
             "budgeting_method": o.budgeting,
-            "window": Window(self.start, self.end).as_dict(),
+            "window": _window(self.start, self.end),
             "observed": _round(b.observed), "good": _round(b.good), "total": b.total,
             "budget_remaining": _round(b.budget_remaining),
             "burn_rates": {k: _round(v) for k, v in self.burn.rates.items()},
             "status": self.status, "estimated": o.estimated, "approximate": b.approximate,
         }
+
+
+@functools.lru_cache(maxsize=64)
+def _window_dict(start: float, end: float) -> dict[str, Any]:
+    return Window(start, end).as_dict()
+
+
+def _window(start: float, end: float) -> dict[str, Any]:
+    """The window's API object (the objectives of a request share a few windows: formatted once)."""
+    return dict(_window_dict(start, end))
 
 
 def _round(value: float | None) -> float | None:

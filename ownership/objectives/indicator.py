@@ -59,5 +59,11 @@ def bucket_events(objective: Objective, bucket: InboundBucket) -> Events:
 
 
 def total_events(items: Sequence[Events]) -> Events:
-    """The sum of several buckets' events."""
-    return Events(sum(e.good for e in items), sum(e.total for e in items), any(e.approximate for e in items))
+    """The sum of several buckets' events (one pass: every objective sums several windows per request)."""
+    good: float = 0  # as sum() gives: 0, not 0.0, without items
+    total, approximate = 0, False
+    for e in items:
+        good += e.good
+        total += e.total
+        approximate = approximate or e.approximate
+    return Events(good, total, approximate)

@@ -50,3 +50,53 @@ def test_failing_from_memory_equals_sql(store: SqlStore, hourly: bool) -> None:
             assert rows(mirror, window, env) == expected
     assert any(b[0] == "db" for b in rows(store, windows[1], None))  # the case holds failing rows
     assert len(rows(store, windows[1], None)) > 5
+
+
+def _burst(store: SqlStore, rng: random.Random, since: float, until: float) -> None:
+    """Late calls, half of them failed, into api and db (and rule 11's into db)."""
+    agg = Aggregator(store.bucket_seconds)
+    for _ in range(300):
+        ts = rng.uniform(since, until)
+        agg.call(Call(int(ts * 1e9), "web", NodeKind.SERVICE, rng.choice(["api", "db"]), NodeKind.SERVICE, "rpc", "",
+                      rng.random() < 0.5, 0.01, 0.005, bytes(16)))
+        span = Span(bytes(16), bytes(8), b"", Resource("db", "", {}), SpanKind.SERVER, int(ts * 1e9),
+                    int(ts * 1e9) + 1000, error=True)
+        agg.signal(span, "unmatched_in")
+    store.write(agg.drain())
+
+
+@pytest.mark.parametrize("hourly", [False, True])
+def test_the_part_before_the_mirror_is_read_once_and_late_writes_and_compaction_are_seen(
+        store: SqlStore, hourly: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(9)
+    _fill(store, rng)
+    clock = [NOW]
+    mirror = QueryMirror(store, days=2, refresh_seconds=0, clock=lambda: clock[0])
+    mirror.refresh()
+    reads: list[tuple[object, ...]] = []
+    for name in ("failing", "series_rows"):
+        real = getattr(store, name, None)
+        monkeypatch.setattr(store, name, lambda *a, _real=real, _name=name, **kw: reads.append((_name, *a)) or _real(
+            *a, **kw))
+
+    def same(end: float, env: str | None = None) -> None:
+        window = Window(end - 4 * DAY, end)
+        expected = store.failing(window, env, hourly, 3, 0.05)
+        assert mirror.failing(window, env, hourly, 3, 0.05) == expected
+        assert expected
+
+    for end in (NOW, NOW - 300, NOW - 600):  # the older part in one hour: its hourly rows summed once
+        window = Window(end - 4 * DAY, end)
+        mirror.failing(window, None, hourly, 3, 0.05)
+    assert not [r for r in reads if r[0] == "failing"]  # nothing summed by the SQL store's own failing
+    assert sum(1 for r in reads if r[0] == "series_rows" and list(r[2][:4]) == [0, 0, 0, 0]) == 1
+    for end in (NOW, NOW - 300):
+        same(end)
+    _burst(store, rng, NOW - 3.5 * DAY, NOW - 2.5 * DAY)  # late 5-minute rows before the horizon
+    same(NOW)
+    same(NOW, "prod")
+    store.compact(NOW, retention_days=90)  # now hourly rows, behind what was kept
+    same(NOW - 300)
+    clock[0] = NOW + DAY  # the mirror lets go of a day
+    _burst(store, rng, NOW, NOW + DAY)
+    same(NOW + DAY)

@@ -1,0 +1,129 @@
+"""Objectives' spans (`Store.inbound` with cuts) of the mirrored part of a window, from the mirror's
+columns: the settled head of the window (from the horizon to the hour before the first cut, days of
+rows) summed once and kept, the recent rest summed at every request.
+
+The rule that keeps a kept head true: the mirror reports the oldest bucket of every batch of rows it
+takes in (`changed`) and a head reaching past it is dropped; deletions (compaction, letting go of
+days) drop every head (`clear`). Writes of live traffic land in the last minutes, after every head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graph.model import Window
+from graph.store.columns import Columns, WindowRanges
+from graph.store.mirror_failing import GroupServers
+from graph.store.schema import HOUR
+from graph.store.series import InboundBucket
+
+_ENTRIES = 4  # heads kept (a window ending now needs a new one once an hour)
+Rows = list[tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Sums:
+    """Per (service id, segment) key (service * segments + segment): the earliest bucket and the sums."""
+
+    key: np.ndarray
+    first: np.ndarray
+    sums: np.ndarray
+
+    @classmethod
+    def of(cls, key: np.ndarray, first: np.ndarray, sums: np.ndarray) -> Sums:
+        """Rows with repeated keys summed into one each (the earliest bucket kept)."""
+        if not len(key):
+            return cls(key, first, sums)
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        return cls(key[starts], np.minimum.reduceat(first[order], starts),
+                   np.add.reduceat(sums[order], starts, axis=0))
+
+
+    @classmethod
+    def joined(cls, parts: Sequence[Sums]) -> Sums:
+        """Several parts' rows summed by key."""
+        return cls.of(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("key", "first", "sums")))
+
+
+def span_buckets(found: Sums, names: Sequence[str], more: Rows, cuts: Sequence[int], end: int) -> list[InboundBucket]:
+    """The spans of `found` (keys: ids in `names`, all of them valid) and of `more` (rows of
+    `inbound_query` with cuts, from SQL) summed per service and segment, ordered as `Store.inbound`
+    orders them (bucket, service, length)."""
+    count, size = len(cuts) + 1, len(names)
+    known = {names[i]: i for i in np.unique(found.key // count).tolist()}
+    if more:  # names not in `found` get ids past `names`
+        ids = [known.setdefault(str(r[0]), size + len(known)) for r in more]
+        extra = Sums(np.array(ids, np.int64) * count + np.array([int(r[2]) for r in more], np.int64),
+                     np.array([int(r[1]) for r in more], np.int64),
+                     np.array([[int(v) for v in r[3:]] for r in more], np.int64))
+        found = Sums.joined([found, extra])
+    name_of = {i: n for n, i in known.items()}
+    service = found.key // count
+    ranked = sorted(name_of, key=name_of.__getitem__)
+    rank = np.zeros(max(name_of, default=0) + 1, np.int64)
+    rank[np.array(ranked, np.int64)] = np.arange(len(ranked))
+    seconds = np.array([*cuts, end], np.int64)[found.key % count] - found.first
+    order = np.lexsort((seconds, rank[service], found.first))
+    return [InboundBucket(name_of[s], b, n, c, f, tuple(h)) for s, b, n, c, f, h in zip(
+        service[order].tolist(), found.first[order].tolist(), seconds[order].tolist(),
+        found.sums[order, 0].tolist(), found.sums[order, 1].tolist(), found.sums[order, 2:].tolist(), strict=True)]
+
+
+class SpanSums:
+    """The mirrored part of windows' spans, with the heads of the windows asked for kept."""
+
+    def __init__(self, edges: Columns, columns: Sequence[int], servers: GroupServers, bucket_seconds: int) -> None:
+        self._edges = edges
+        self._columns = np.asarray(columns)
+        self._servers = servers
+        self._bucket_seconds = bucket_seconds
+        self._kept: dict[tuple[int, int, int | None, str | None], Sums] = {}  # (start, end, env, service)
+
+    def changed(self, oldest: int) -> None:
+        """Rows from bucket `oldest` on were taken in: drop the heads reaching past it."""
+        for key in [k for k in self._kept if k[1] > oldest]:
+            del self._kept[key]
+
+    def clear(self) -> None:
+        """Rows were deleted: drop every head."""
+        self._kept.clear()
+
+    def sums(self, window: Window, env: int | None, cuts: Sequence[int], service: str | None) -> Sums:
+        """What `inbound_query` with (aligned) `cuts` sums for a window inside the mirror, keyed by
+        service id (of `GroupServers.names`) and segment."""
+        count = len(cuts) + 1
+        head_end = int(min(cuts[0] if cuts else window.end, window.end)) // HOUR * HOUR
+        parts = []
+        if head_end > window.start:
+            key = (int(window.start), head_end, env, service)
+            head = self._kept.get(key)
+            if head is None:
+                head = self._sum(Window(window.start, head_end), env, (), service)
+                while len(self._kept) >= _ENTRIES:
+                    self._kept.pop(next(iter(self._kept)))
+                self._kept[key] = head
+            # The head holds segment 0 only: renumber its keys for this many segments.
+            parts.append(Sums(head.key * count, head.first, head.sums))
+            window = Window(head_end, window.end)
+        parts.append(self._sum(window, env, cuts, service))
+        return Sums.joined(parts)
+
+    def _sum(self, window: Window, env: int | None, cuts: Sequence[int], service: str | None) -> Sums:
+        """The sums of the window's edge rows (self-calls left out; only calls into `service` if given)."""
+        edges, servers = self._edges, self._servers
+        rows = edges.select(WindowRanges.of(window, self._bucket_seconds, env))
+        group = edges.group[rows]
+        server = servers.server[group]
+        keep = ~servers.self_call[group]
+        if service is not None:
+            keep &= server == servers.names.ids.get(service, -1)
+        rows, server = rows[keep], server[keep]
+        bucket = edges.bucket[rows]
+        key = server * (len(cuts) + 1) + np.searchsorted(np.asarray(cuts, np.int64), bucket, side="right")
+        return Sums.of(key, bucket, edges.ints[rows][:, self._columns])
