@@ -6,6 +6,7 @@ module joins what was read with the catalog and applies the what-if moves.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -83,14 +84,17 @@ def read_oncall(store: StoreReads, window: Window, env: str | None, settings: On
 def calls_into(graph: ServiceGraph, unmatched_in: Mapping[str, tuple[int, int]]) -> list[InboundBucket]:
     """Per service, the calls into it over the graph's window as `Store.inbound` counts them (every
     edge but self-calls, plus rule 11's), from the graph's sums: one record spanning the window."""
-    sums: dict[str, list[int]] = {name: [c, f] for name, (c, f) in unmatched_in.items()}
-    for source, target, calls, errors in graph.call_counts():
+    calls: dict[str, int] = defaultdict(int)
+    failed: dict[str, int] = defaultdict(int)
+    for name, (c, f) in unmatched_in.items():
+        calls[name] += c
+        failed[name] += f
+    for source, target, c, f in graph.call_counts():
         if source != target:
-            found = sums.setdefault(target, [0, 0])
-            found[0] += calls
-            found[1] += errors
+            calls[target] += c
+            failed[target] += f
     start, end = int(graph.window.start), int(graph.window.end)
-    return [InboundBucket(name, start, end - start, c, f, ()) for name, (c, f) in sums.items()]
+    return [InboundBucket(name, start, end - start, c, failed[name], ()) for name, c in calls.items()]
 
 
 def oncall_report(

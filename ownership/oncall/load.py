@@ -157,9 +157,9 @@ def mark_overloaded(loads: Sequence[TeamLoad]) -> None:
 
 def depended_on_by(calls: Iterable[tuple[str, str]], owners: Mapping[str, str | None]) -> dict[str, set[str]]:
     """For each team, the other teams whose services called its services."""
+    owner = owners.get
     out: dict[str, set[str]] = defaultdict(set)
-    for caller, callee in calls:
-        a, b = owners.get(caller), owners.get(callee)
+    for a, b in {(owner(caller), owner(callee)) for caller, callee in calls}:  # team pairs, each once
         if a is not None and b is not None and a != b:
             out[b].add(a)
     return out
