@@ -21,8 +21,8 @@ def team_facts(read: WindowRead, settings: Settings, env: str | None) -> Any:
     """Every team's on-call load over the window (its burn events left at 0: `oncall_overloaded` does
     not depend on them), as the team rules read it."""
     from ownermap.limits import oncall_settings
-    from ownership.analysis import CatalogLens
     from ownership.findings.rules import TeamFacts
+    from ownership.lens import CatalogLens
     from ownership.oncall import oncall_report, read_oncall
 
     config = oncall_settings(settings)

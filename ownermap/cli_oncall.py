@@ -49,7 +49,7 @@ def _read(settings: Any, window: str, end: str | None, env: str | None) -> tuple
     from graph.service_graph import ServiceGraph
     from graph.store import open_store
     from graph.window import WindowError, resolve_window
-    from ownership.analysis import CatalogLens
+    from ownership.lens import CatalogLens
 
     try:
         span = resolve_window(window, None, end)

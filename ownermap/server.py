@@ -36,7 +36,7 @@ from ownermap.metrics import build_registry
 from ownermap.priority import lower_priority
 from ownermap.settings import Settings, split_hostport
 from ownermap.wiring import build_catalog, build_pipeline
-from ownership.analysis import owner_name
+from ownership.lens import owner_name
 from ownership.source import CatalogSource
 from reports.run import Delivery, run_weekly_report
 from reports.schedule import ReportScheduler

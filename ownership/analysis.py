@@ -22,7 +22,7 @@ from ownership.findings import ORPHAN_CODES, SEVERITY_ORDER, Finding, FindingCod
 from ownership.findings.registry import DEFAULT_RULES, RuleSet
 from ownership.findings.rules import ServiceFacts, TeamFacts, WindowFacts
 from ownership.identity import CatalogIndex, ResolvedOwner
-from ownership.lens import CatalogLens, NodeOwnership, owner_name  # noqa: F401 - re-exported until every import names ownership.lens
+from ownership.lens import CatalogLens, NodeOwnership
 from ownership.names import namespace_hint
 from ownership.objectives.evaluate import ObjectiveResult
 from ownership.scaffold import node_ref, scaffold_yaml

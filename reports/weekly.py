@@ -17,10 +17,11 @@ import pandas as pd
 from graph.model import NodeKind, Window
 from graph.service_graph import ServiceGraph, edge_dicts, iso_ns
 from graph.store.interface import Store
-from ownership.analysis import DEFAULT_OWNER_ATTRIBUTES, CatalogLens, OwnershipAnalysis
+from ownership.analysis import DEFAULT_OWNER_ATTRIBUTES, OwnershipAnalysis
 from ownership.findings import DOCUMENTATION_CODES, ORPHAN_CODES, FindingCode
 from ownership.findings.rules import TeamFacts
 from ownership.identity import CatalogIndex
+from ownership.lens import CatalogLens
 from ownership.objectives.board import objective_results, team_trouble_counts
 from ownership.objectives.evaluate import DEFAULT_LIMITS, Limits
 from ownership.oncall import OncallReport, OncallSettings, oncall_report, read_oncall

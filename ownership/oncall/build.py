@@ -14,11 +14,11 @@ from graph.model import NodeKind, Window
 from graph.service_graph import ServiceGraph
 from graph.store.reads import WindowReads as StoreReads
 from graph.store.series import InboundBucket
-from ownership.analysis import CatalogLens
 from ownership.catalog.model import TIMEZONE_ANNOTATION, Entity
 from ownership.catalog.timezone import zone_problem
 from ownership.findings.documentation import declares_oncall
 from ownership.identity import CatalogIndex
+from ownership.lens import CatalogLens
 from ownership.oncall.episodes import FINE_WINDOW_LIMIT, Thresholds
 from ownership.oncall.hours import DEFAULT_WORKING_HOURS, WorkingHours, parse_working_hours
 from ownership.oncall.load import LoadInputs, OncallReport, TeamInfo, team_loads

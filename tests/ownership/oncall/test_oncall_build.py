@@ -10,9 +10,9 @@ import pytest
 from graph.model import HISTOGRAM_SIZE, Window
 from graph.service_graph import Edge, Node, ServiceGraph
 from graph.store.series import InboundBucket
-from ownership.analysis import CatalogLens
 from ownership.catalog import load_catalog
 from ownership.identity import CatalogIndex
+from ownership.lens import CatalogLens
 from ownership.oncall import MoveError, OncallSettings, lookback, oncall_report, validate_moves
 from ownership.oncall.build import team_infos
 
