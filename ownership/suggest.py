@@ -82,26 +82,14 @@ class SuggestionContext:
     def shared_prefix(self, prefix: str) -> list[tuple[str, float, str]]:
         """(team, weight, evidence) for each team owning services whose name starts with `prefix`
         (made once per prefix: every orphan of a common prefix asks for the same)."""
-        found = self._prefix_evidence.get(prefix)
-        if found is None:
-            owners = self._by_prefix.get(prefix) or {}
-            total = sum(owners.values())
-            found = self._prefix_evidence[prefix] = [
-                (team, W_PREFIX * count / total, f"name prefix '{prefix}' is shared with {count} service(s) of {team}")
-                for team, count in owners.items()]
-        return found
+        return _shared(self._prefix_evidence, self._by_prefix, prefix, W_PREFIX,
+                       lambda team, n: f"name prefix '{prefix}' is shared with {n} service(s) of {team}")
 
     def shared_namespace(self, key: str, value: str) -> list[tuple[str, float, str]]:
         """(team, weight, evidence) for each team owning services with the namespace hint `key=value`."""
         hint = f"{key}={value}"
-        found = self._namespace_evidence.get(hint)
-        if found is None:
-            owners = self._by_namespace.get(hint) or {}
-            total = sum(owners.values())
-            found = self._namespace_evidence[hint] = [
-                (team, W_NAMESPACE * count / total, f"{hint} is shared with {count} service(s) owned by {team}")
-                for team, count in owners.items()]
-        return found
+        return _shared(self._namespace_evidence, self._by_namespace, hint, W_NAMESPACE,
+                       lambda team, n: f"{hint} is shared with {n} service(s) owned by {team}")
 
     def evidence_key(self) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str, int]]]:
         """What the window's owned services say, for every orphan alike: their owners (names and
@@ -112,6 +100,17 @@ class SuggestionContext:
     def team_for(self, value: str) -> str | None:
         """The declared team an owner attribute's value names, or None."""
         return self.team_of(value) if self.team_of is not None else self.team_names.get(value.lower())
+
+
+def _shared(made: dict[str, list[tuple[str, float, str]]], counts: Mapping[str, Mapping[str, int]], key: str,
+            weight: float, say: Callable[[str, int], str]) -> list[tuple[str, float, str]]:
+    """Each team's share of the services counted under `key`, as weighted evidence (made once per key)."""
+    found = made.get(key)
+    if found is None:
+        owners = counts.get(key) or {}
+        total = sum(owners.values())
+        found = made[key] = [(team, weight * n / total, say(team, n)) for team, n in owners.items()]
+    return found
 
 
 class RememberedSuggestions:
