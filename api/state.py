@@ -15,6 +15,7 @@ from graph.service_graph import ServiceGraph, Topology
 from graph.store.interface import Store
 from graph.store.reads import WindowReads
 from ownership.analysis import OwnershipAnalysis
+from ownership.findings.rules import TeamFacts
 from ownership.lens import CatalogLens
 from ownership.objectives.board import objective_results, team_trouble_counts
 from ownership.objectives.evaluate import Limits, ObjectiveResult
@@ -136,23 +137,36 @@ class ApiState:
         return self._cached(key, lambda: objective_results(index, source.inbound, end, env, limits))
 
     def oncall(self, graph: ServiceGraph, env: str | None, moves: tuple[Move, ...] = (),
-               burn_events: bool = True, objectives: list[ObjectiveResult] | None = None) -> OncallReport:
+               objectives: list[ObjectiveResult] | None = None) -> OncallReport:
         """Every team's on-call load over the graph's window, as if `moves` were made (§3b; cached
-        like graphs, per catalog and moves). Without `burn_events` (which measure every objective),
-        those figures are 0: `oncall_overloaded` does not depend on them. `objectives`: the
-        objectives already measured at the window's end, to count burn events from."""
+        like graphs, per catalog and moves). `objectives`: the objectives already measured at the
+        window's end, to count burn events from (else they are measured: see `team_facts` for what
+        needs none)."""
         window, step = graph.window, self.reader.bucket_seconds
         lens = self.catalog_lens()
-        key = ("oncall", int(window.start // step), int(window.end // step), env, lens.index, moves, burn_events)
+        key = ("oncall", int(window.start // step), int(window.end // step), env, lens.index, moves)
 
         def build() -> OncallReport:
             source = self.reads if self.reads is not None else self.store
             moved = {m.service: m.team for m in moves}
-            burning = None
-            if burn_events:
-                measured = objectives if objectives is not None else self.objectives(window.end, env)
-                burning = team_trouble_counts(measured, moved)
+            measured = objectives if objectives is not None else self.objectives(window.end, env)
+            burning = team_trouble_counts(measured, moved)
             return oncall_report(graph, lens, read_oncall(source, window, env, self.config.oncall), self.config.oncall,
                                  moves, burning)
+
+        return self._cached(key, build)
+
+    def team_facts(self, graph: ServiceGraph, env: str | None) -> TeamFacts:
+        """What the team rules (`oncall_overloaded`) look at: each team's episodes, rotation and
+        services over the graph's window; not its calls, the teams depending on it or its burn events,
+        which they do not read (so they are not worked out: `/api/v1/oncall` has them)."""
+        window, step = graph.window, self.reader.bucket_seconds
+        lens = self.catalog_lens()
+        key = ("team_facts", int(window.start // step), int(window.end // step), env, lens.index)
+
+        def build() -> TeamFacts:
+            source = self.reads if self.reads is not None else self.store
+            reads = read_oncall(source, window, env, self.config.oncall, episodes_only=True)
+            return TeamFacts(tuple(oncall_report(graph, lens, reads, self.config.oncall, episodes_only=True).teams))
 
         return self._cached(key, build)

@@ -18,7 +18,6 @@ from graph.service_graph import ServiceGraph
 from ownership.analysis import OwnershipAnalysis
 from ownership.findings import ALL_CODES
 from ownership.findings.codes import TEAM_CODES
-from ownership.findings.rules import TeamFacts
 
 router = APIRouter(prefix="/api/v1", tags=["ownership"])
 
@@ -38,7 +37,7 @@ def list_findings(
         raise HTTPException(400, f"unknown finding code(s): {', '.join(unknown)}")
     teams = None
     if not code or TEAM_CODES & set(code):  # team findings need the on-call load (§3b)
-        teams = TeamFacts(tuple(state.oncall(graph, params.env, burn_events=False).teams))
+        teams = state.team_facts(graph, params.env)
     findings = analysis.findings(code, owner, teams)
     return FastJSONResponse({"window": graph.window.as_dict(), "catalog_complete": state.catalog.complete,
                              "findings": [f.to_dict() for f in findings]})

@@ -73,12 +73,14 @@ class OncallReads:
     unmatched_in: dict[str, tuple[int, int]] | None  # service → (calls, failed) over the window (rule 11)
 
 
-def read_oncall(store: StoreReads, window: Window, env: str | None, settings: OncallSettings) -> OncallReads:
-    """The store's answer for one window: only failing buckets leave the database."""
+def read_oncall(store: StoreReads, window: Window, env: str | None, settings: OncallSettings,
+                episodes_only: bool = False) -> OncallReads:
+    """The store's answer for one window: only failing buckets leave the database. `episodes_only`:
+    without rule 11's calls (the teams' call totals are then not known: see `oncall_report`)."""
     t = settings.thresholds
     hourly = window.end - window.start > FINE_WINDOW_LIMIT
     return OncallReads(store.failing(lookback(window), env, hourly, t.min_failed, t.error_ratio),
-                       store.unmatched_in(window, env))
+                       None if episodes_only else store.unmatched_in(window, env))
 
 
 def calls_into(graph: ServiceGraph, unmatched_in: Mapping[str, tuple[int, int]]) -> list[InboundBucket]:
@@ -104,11 +106,15 @@ def oncall_report(
     settings: OncallSettings,
     moves: Sequence[Move] = (),
     burn_events: Mapping[str, int] | None = None,
+    episodes_only: bool = False,
 ) -> OncallReport:
     """Every declared team's load over the graph's window, as if `moves` were made (nothing written).
 
     `buckets`: `read_oncall(…)`, or every bucket (`Store.inbound(lookback(graph.window))`);
-    `burn_events`: team → objectives burning or breached now (§3a), 0 for teams not in it.
+    `burn_events`: team → objectives burning or breached now (§3a), 0 for teams not in it;
+    `episodes_only`: what `oncall_overloaded` decides on (episodes, rotations, services), without the
+    teams depending on each team (empty) and, with `read_oncall(…, episodes_only=True)`, with call
+    totals of the failing buckets only.
     """
     reads = buckets if isinstance(buckets, OncallReads) else OncallReads(list(buckets), None)
     totals = calls_into(graph, reads.unmatched_in) if reads.unmatched_in is not None else None
@@ -126,7 +132,7 @@ def oncall_report(
         seen=list(owners),
         buckets=reads.failing,
         totals=totals,
-        calls=((source, target) for source, target, _, _ in graph.call_counts()),
+        calls=() if episodes_only else ((source, target) for source, target, _, _ in graph.call_counts()),
         burn_events=burn_events or {},
         thresholds=settings.thresholds,
         working_hours=settings.working_hours,
