@@ -7,7 +7,6 @@ an orphan, how risky each orphan is, and what each team must fix.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -114,8 +113,9 @@ class OwnershipAnalysis:
     # ------------------------------------------------------------------ per node
 
     def _analyse_node(self, node: Node, matched: set[Any]) -> NodeOwnership:
-        known, resolved = self._lens.match(node.name, node.kind, namespace_hint(node.hints))
-        own = dataclasses.replace(known, findings=[], suggested_owners=[])
+        namespace = namespace_hint(node.hints)
+        known, resolved = self._lens.match(node.name, node.kind, namespace)
+        own = known.copy()
         # Entries a seen node accounts for are never stale: its match, ambiguous candidates, a near match.
         if own.entity is not None:
             matched.add(own.entity.ref)
@@ -125,9 +125,9 @@ class OwnershipAnalysis:
         near = self._lens.near_match(node.name) if own.entity is None and not own.candidates else None
         if near is not None:
             matched.add(near.ref)
-        facts = self._service_facts(node, own, resolved, near)
+        facts = self._service_facts(node, own, resolved, near, namespace)
         for rule in self.rules.service:
-            for finding in rule(facts):
+            for finding in rule.decide(facts):
                 if finding.catalog_ref is None and own.catalog_ref is not None:
                     finding.catalog_ref = own.catalog_ref  # findings about an entry name it (DESIGN §3)
                 own.findings.append(finding.code)
@@ -135,7 +135,7 @@ class OwnershipAnalysis:
         return own
 
     def _service_facts(self, node: Node, own: NodeOwnership, resolved: ResolvedOwner | None,
-                       near: Entity | None) -> ServiceFacts:
+                       near: Entity | None, namespace: str | None) -> ServiceFacts:
         name = node.name
         calls_by_target: dict[str, int] = {}
         for edge in self._out.get(name, []):
@@ -144,7 +144,7 @@ class OwnershipAnalysis:
             name=name, node=node, index=self.index, entity=own.entity, resolved=resolved, owner=own.owner,
             callers=tuple(sorted({e.source for e in self._in.get(name, [])})), calls_by_target=calls_by_target,
             kind_of=self._kind_of, owner_attributes=self.owner_attributes, candidates=own.candidates, near=near,
-            namespace=namespace_hint(node.hints), namespaces_seen=frozenset(self.namespaces_seen.get(name, ())),
+            namespace=namespace, namespaces_seen=frozenset(self.namespaces_seen.get(name, ())),
         )
 
     def _kind_of(self, name: str) -> str:

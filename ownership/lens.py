@@ -27,6 +27,11 @@ class NodeOwnership:
     owner_ref: str | None = None
     candidates: tuple[Entity, ...] = ()  # same-named entries none of which could be chosen (`ambiguous`)
 
+    def copy(self) -> NodeOwnership:
+        """A copy with no findings or suggestions yet (a remembered match stays as it was)."""
+        return NodeOwnership(self.owner, self.owner_status, self.catalog_ref, [], [], self.entity, self.owner_ref,
+                             self.candidates)
+
     @property
     def catalog(self) -> dict[str, Any] | None:
         """The matched catalog entry as the API shows it (made when asked: most answers never show it)."""

@@ -3,6 +3,7 @@ analyses sharing (or changing) each other's answers."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from ownership.analysis import OwnershipAnalysis
@@ -83,3 +84,15 @@ def test_suggestions_are_reused_while_their_evidence_stays_and_made_again_when_i
         shared = _suggestions(OwnershipAnalysis(graph, index, lens=lens))
         assert shared == fresh and shared is not first
     assert "(5 calls)" in str(_suggestions(OwnershipAnalysis(_owned_neighbourhood(5).graph(), index, lens=lens)))
+
+
+def test_a_copy_keeps_every_field_but_the_findings_and_suggestions(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    known = CatalogLens(index).of("checkout", "service")
+    known_fields = {f.name: getattr(known, f.name) for f in dataclasses.fields(known)}
+    assert None not in (known.owner, known.catalog_ref, known.entity, known.owner_ref)
+    copied = known.copy()
+    copied_fields = {f.name: getattr(copied, f.name) for f in dataclasses.fields(copied)}
+    assert {**copied_fields, "findings": None, "suggested_owners": None} == {
+        **known_fields, "findings": None, "suggested_owners": None}
+    assert copied.findings is not known.findings and copied.suggested_owners is not known.suggested_owners
