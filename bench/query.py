@@ -1,11 +1,12 @@
 """Query latency at the design scale, measured from outside a real `ownermap serve` (DESIGN §7).
 
-    python bench/query.py [--services 2000] [--edges 20000] [--calls 240000] [--requests 40] [--json]
+    python bench/query.py [--services 2000] [--edges 20000] [--calls 240000] [--requests 40] [--preload] [--json]
 
 Starts `ownermap serve` (SQLite, default settings but `query_cache_seconds: 0`: no answer is
 reused) with a catalog, loads `--calls` calls at random times over every hour of the last 7 days
-over OTLP/HTTP (one client and one server span each, 8 192 spans a request), waits until they
-are committed, then measures, while another process keeps posting recent calls
+over OTLP/HTTP (one client and one server span each, 8 192 spans a request; with `--preload`, the
+same calls are stored in this process before the server starts), waits until they are committed,
+then measures, while another process keeps posting recent calls
 (`--writes-per-second` batches of 200 calls):
 
 - `moving`: each request's 7-day window one 5-minute bucket later than the last (explicit
