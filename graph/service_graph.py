@@ -85,6 +85,10 @@ class CallCount(NamedTuple):
     errors: int
 
 
+# CallCount from a 4-tuple without a Python-level call per edge (the namedtuple's own _make is one).
+_new_call_count = functools.partial(tuple.__new__, CallCount)
+
+
 class ServiceGraph(LayoutMixin):
     """Nodes and edges of one window, with dependency queries over its topology."""
 
@@ -137,7 +141,7 @@ class ServiceGraph(LayoutMixin):
         t = self.table
         if t is None or "edges" in self.__dict__:
             return [CallCount(e.source, e.target, e.calls, e.errors) for e in self.edges]
-        every = list(map(CallCount._make, zip(t.client, t.server, t.calls, t.failed, strict=True)))
+        every = list(map(_new_call_count, zip(t.client, t.server, t.calls, t.failed, strict=True)))
         return every if len(self._rows) == len(t) else [every[i] for i in self._rows]
 
     def _table_edges(self, rows: list[int]) -> list[Edge]:
