@@ -57,7 +57,8 @@ class ApiState:
     _answers: dict[int, WindowAnswers] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self.reader = GraphReader(self.reads if self.reads is not None else self.store)
+        self.source: WindowReads = self.reads if self.reads is not None else self.store  # what windows are read from
+        self.reader = GraphReader(self.source)
 
     def _cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
         if self.cache_seconds <= 0:
@@ -122,19 +123,17 @@ class ApiState:
 
     def _analyse(self, graph: ServiceGraph, index: Any) -> OwnershipAnalysis:
         """The analysis of a graph, with the namespaces its services were seen with in its window."""
-        source = self.reads if self.reads is not None else self.store
         return OwnershipAnalysis(graph, index, self.config.owner_attributes,
-                                 namespaces_seen=source.namespaces(graph.window),
+                                 namespaces_seen=self.source.namespaces(graph.window),
                                  objectives=lambda: self.objectives(graph.window.end, None, index),
                                  lens=self.catalog_lens())
 
     def objectives(self, end: float, env: str | None, index: Any = None) -> list[ObjectiveResult]:
         """The declared objectives measured over their windows ending at end (cached like graphs)."""
         index = self.catalog.index if index is None else index
-        source = self.reads if self.reads is not None else self.store
         limits = Limits(self.config.objective_min_calls, self.config.burn_min_calls)
         key = ("objectives", index, int(end // self.reader.bucket_seconds), env)
-        return self._cached(key, lambda: objective_results(index, source.inbound, end, env, limits))
+        return self._cached(key, lambda: objective_results(index, self.source.inbound, end, env, limits))
 
     def oncall(self, graph: ServiceGraph, env: str | None, moves: tuple[Move, ...] = (),
                objectives: list[ObjectiveResult] | None = None) -> OncallReport:
@@ -147,12 +146,11 @@ class ApiState:
         key = ("oncall", int(window.start // step), int(window.end // step), env, lens.index, moves)
 
         def build() -> OncallReport:
-            source = self.reads if self.reads is not None else self.store
             moved = {m.service: m.team for m in moves}
             measured = objectives if objectives is not None else self.objectives(window.end, env)
             burning = team_trouble_counts(measured, moved)
-            return oncall_report(graph, lens, read_oncall(source, window, env, self.config.oncall), self.config.oncall,
-                                 moves, burning)
+            return oncall_report(graph, lens, read_oncall(self.source, window, env, self.config.oncall),
+                                 self.config.oncall, moves, burning)
 
         return self._cached(key, build)
 
@@ -165,8 +163,7 @@ class ApiState:
         key = ("team_facts", int(window.start // step), int(window.end // step), env, lens.index)
 
         def build() -> TeamFacts:
-            source = self.reads if self.reads is not None else self.store
-            reads = read_oncall(source, window, env, self.config.oncall, episodes_only=True)
+            reads = read_oncall(self.source, window, env, self.config.oncall, episodes_only=True)
             return TeamFacts(tuple(oncall_report(graph, lens, reads, self.config.oncall, episodes_only=True).teams))
 
         return self._cached(key, build)

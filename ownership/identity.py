@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from ownership.catalog.model import (
     DEFAULT_NAMESPACE,
@@ -23,6 +23,8 @@ from ownership.catalog.model import (
 from ownership.catalog.owner_ref import GITHUB_KIND, TEAM_SLUG_ANNOTATION, parse_owner, team_slug_ref
 from ownership.findings.owner import owner_status
 from ownership.names import DNS_SUFFIX, normalise, telemetry_names
+
+T = TypeVar("T")
 
 SERVICE_KINDS: tuple[str, ...] = ("component",)
 # Virtual nodes (databases, queues, external peers) are usually Resources, sometimes Components.
@@ -264,10 +266,7 @@ class CatalogIndex:
 
     def owner_of(self, entity: Entity) -> ResolvedOwner:
         """Resolve entity.owner to a declared Group or User and say whether that owner is active."""
-        found = self._owners.get(id(entity))
-        if found is None or found[0] is not entity:
-            found = self._owners[id(entity)] = (entity, self._resolve_owner(entity))
-        return found[1]
+        return _remembered(self._owners, entity, self._resolve_owner)
 
     def _resolve_owner(self, entity: Entity) -> ResolvedOwner:
         ref = entity.owner
@@ -296,10 +295,7 @@ class CatalogIndex:
 
     def is_active(self, group: Entity) -> bool | None:
         """True when the group or any descendant group has members; None when unknown (synthetic)."""
-        found = self._active.get(id(group))
-        if found is None or found[0] is not group:
-            found = self._active[id(group)] = (group, self._has_members(group))
-        return found[1]
+        return _remembered(self._active, group, self._has_members)
 
     def _has_members(self, group: Entity) -> bool | None:
         stack, seen = [group], {group.ref}
@@ -390,3 +386,11 @@ def _pick(candidates: list[Entity], namespace: str | None,
         wanted = [_first(candidates)]
     best = wanted[0]
     return best, tuple(e for e in candidates if e is not best)
+
+
+def _remembered(memo: dict[int, tuple[Entity, T]], entity: Entity, work_out: Callable[[Entity], T]) -> T:
+    """`work_out(entity)`, remembered by the entity's identity (kept with it, so the id is not reused)."""
+    found = memo.get(id(entity))
+    if found is None or found[0] is not entity:
+        found = memo[id(entity)] = (entity, work_out(entity))
+    return found[1]

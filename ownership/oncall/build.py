@@ -113,11 +113,11 @@ def oncall_report(
     `buckets`: `read_oncall(…)`, or every bucket (`Store.inbound(lookback(graph.window))`);
     `burn_events`: team → objectives burning or breached now (§3a), 0 for teams not in it;
     `episodes_only`: what `oncall_overloaded` decides on (episodes, rotations, services), without the
-    teams depending on each team (empty) and, with `read_oncall(…, episodes_only=True)`, with call
-    totals of the failing buckets only.
+    teams depending on each team (empty) and with call totals of the failing buckets only (so
+    `read_oncall(…, episodes_only=True)` need not read rule 11's calls).
     """
     reads = buckets if isinstance(buckets, OncallReads) else OncallReads(list(buckets), None)
-    totals = calls_into(graph, reads.unmatched_in) if reads.unmatched_in is not None else None
+    totals = calls_into(graph, reads.unmatched_in) if reads.unmatched_in is not None and not episodes_only else None
     index = lens.index
     teams = {t.name: t for t in index.teams()}
     owners: dict[str, str | None] = {}
