@@ -11,6 +11,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from graph.model import DEFAULT_OWNER_ATTRIBUTES, NodeKind
@@ -26,6 +27,8 @@ from ownership.names import namespace_hint
 from ownership.objectives.evaluate import ObjectiveResult
 from ownership.scaffold import node_ref, scaffold_yaml
 from ownership.suggest import SuggestionContext
+
+_source = itemgetter(0)  # a CallCount's source
 
 
 @dataclass
@@ -125,14 +128,35 @@ class OwnershipAnalysis:
         near = self._lens.near_match(node.name) if own.entity is None and not own.candidates else None
         if near is not None:
             matched.add(near.ref)
-        facts = self._service_facts(node, own, resolved, near, namespace)
+        key = self._facts_key(node, own)
+        decided = self._lens.findings.recall(node.name, key)
+        if decided is None:
+            decided = self._decide(self._service_facts(node, own, resolved, near, namespace), own)
+            self._lens.findings.keep(node.name, key, decided)
+        own.findings.extend(finding.code for finding in decided)
+        self._findings.extend(decided)
+        return own
+
+    def _decide(self, facts: ServiceFacts, own: NodeOwnership) -> list[Finding]:
+        """The service rules' findings of one service."""
+        decided = []
         for rule in self.rules.service:
             for finding in rule.decide(facts):
                 if finding.catalog_ref is None and own.catalog_ref is not None:
                     finding.catalog_ref = own.catalog_ref  # findings about an entry name it (DESIGN §3)
-                own.findings.append(finding.code)
-                self._findings.append(finding)
-        return own
+                decided.append(finding)
+        return decided
+
+    def _facts_key(self, node: Node, own: NodeOwnership) -> tuple[Any, ...]:
+        """What the service rules read of a service that may change from one window to the next, for
+        one catalog index (ownership.findings.remembered says why this is all of it)."""
+        name = node.name
+        callees = None
+        if own.entity is not None and own.entity.depends_on:
+            callees = tuple((e.target, e.calls, self._kind_of(e.target)) for e in self._out.get(name, ()))
+        callers = tuple(map(_source, self._in.get(name, ())))
+        return (tuple(node.hints.items()), callers, callees, self.namespaces_seen.get(name), self.rules,
+                self.owner_attributes)
 
     def _service_facts(self, node: Node, own: NodeOwnership, resolved: ResolvedOwner | None,
                        near: Entity | None, namespace: str | None) -> ServiceFacts:

@@ -9,6 +9,7 @@ from typing import Any
 from graph.model import NodeKind
 from graph.service_graph import Node
 from ownership.catalog.model import Entity
+from ownership.findings.remembered import RememberedFindings
 from ownership.identity import CatalogIndex, ResolvedOwner
 from ownership.names import namespace_hint
 from ownership.suggest import RememberedSuggestions
@@ -55,6 +56,7 @@ class CatalogLens:
         self._memo: dict[tuple[str, str, str | None], tuple[NodeOwnership, ResolvedOwner | None]] = {}
         self._near: dict[str, Entity | None] = {}
         self.suggestions = RememberedSuggestions()  # orphans' suggested owners, across windows
+        self.findings = RememberedFindings()  # each seen service's findings, across windows
 
     def of(self, name: str, kind: str, namespace: str | None = None) -> NodeOwnership:
         """Owner and owner_status of a node of that name and kind (and namespace hint, if known).

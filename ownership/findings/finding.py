@@ -21,6 +21,11 @@ class Finding:
     catalog_ref: str | None = None  # the catalog entry the finding is about, when there is one
     team: str | None = None  # the team a team finding (`oncall_overloaded`) is about
 
+    def copy(self) -> Finding:
+        """A shallow copy (its data and suggestions shared: they are replaced, never changed in place)."""
+        made = object.__new__(Finding)
+        made.__dict__.update(self.__dict__)
+        return made
 
     @property
     def severity(self) -> str:
