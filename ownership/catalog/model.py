@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,11 +48,16 @@ class EntityRef:
     kind: str
     namespace: str
     name: str
+    _key: tuple[str, str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str, str]:
-        """The case-insensitive identity of the reference."""
-        return (self.kind.lower(), self.namespace.lower(), self.name.lower())
+        """The case-insensitive identity of the reference (made on first use, then kept)."""
+        key = self._key
+        if key is None:
+            key = (self.kind.lower(), self.namespace.lower(), self.name.lower())
+            object.__setattr__(self, "_key", key)
+        return key
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, EntityRef) and self.key == other.key
@@ -190,9 +196,9 @@ class Entity:
     # Field errors found while loading (lenient loading, DESIGN §3): the entity is kept as declared.
     errors: list[CatalogError] = field(default_factory=list)
 
-    @property
+    @functools.cached_property
     def ref(self) -> EntityRef:
-        """This entity's own reference."""
+        """This entity's own reference (made once: an entity's kind, namespace and name never change)."""
         return EntityRef(self.kind, self.namespace, self.name)
 
     def to_dict(self) -> dict[str, object]:
