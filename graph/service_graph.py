@@ -10,8 +10,10 @@ import dataclasses
 import functools
 import io
 import logging
+import operator
 import re
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any, NamedTuple
 
 import networkx as nx
@@ -66,7 +68,7 @@ def entry_apart(table: EdgeTable, services: dict[str, Node]) -> EdgeTable:
     """Rule 13: the entry node is never merged with a service of the same name. When one exists, the
     entry node's edges name it `<name> (entry)` (a copy of the table; the given one may be shared)."""
     user = NodeKind.USER
-    clash = {c for c, kind in zip(table.client, table.client_kind, strict=True) if kind == user and c in services}
+    clash = set(compress(table.client, map(user.__eq__, table.client_kind))) & services.keys()
     if not clash:
         return table
     for name in clash:
@@ -208,9 +210,9 @@ class ServiceGraph(LayoutMixin):
 
         table = entry_apart(table, nodes)
         # Only edges with a node that sent no spans make or widen a virtual node.
-        services = nodes.keys()
-        for i in [i for i, (client, server) in enumerate(zip(table.client, table.server, strict=True))
-                  if client not in services or server not in services]:
+        unseen = (set(table.client) | set(table.server)) - nodes.keys()
+        touching = map(operator.or_, map(unseen.__contains__, table.client), map(unseen.__contains__, table.server))
+        for i in compress(range(len(table)), touching) if unseen else ():
             first, last = table.first_seen_ns[i], table.last_seen_ns[i]
             seen(table.client[i], table.client_kind[i], first, last)
             seen(table.server[i], table.server_kind[i], first, last)
