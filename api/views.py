@@ -114,14 +114,19 @@ def reach_view(
     """Dependents or dependencies of a node, with the owners to notify."""
     found = topology.dependents(name, depth) if direction == "dependents" else topology.dependencies(name, depth)
     items = []
-    owners: list[str] = []
-    for other, distance in sorted(found.items(), key=lambda kv: (kv[1], kv[0])):
-        kind = topology.kinds[other]
+    owners: dict[str, None] = {}  # in order of first appearance
+    kinds = topology.kinds
+    for other, distance in sorted(found.items(), key=_by_distance_then_name):
+        kind = kinds[other]
         owner = owner_of(other, kind)
         items.append({"name": other, "kind": kind, "owner": owner, "depth": distance})
-        if owner and owner not in owners:
-            owners.append(owner)
-    return {"service": name, "window": window.as_dict(), direction: items, "owners_to_notify": owners}
+        if owner:
+            owners[owner] = None
+    return {"service": name, "window": window.as_dict(), direction: items, "owners_to_notify": list(owners)}
+
+
+def _by_distance_then_name(item: tuple[str, int]) -> tuple[int, str]:
+    return item[1], item[0]
 
 
 def graph_nodes(graph: ServiceGraph, lens: OwnerLens) -> list[dict[str, Any]]:

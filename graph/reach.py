@@ -10,6 +10,10 @@ import networkx as nx
 from graph.model import NodeKind
 from graph.store.rows import TopologyRows
 
+# Reach answers a topology keeps: a topology is shared by every window with the same content (its
+# digest), and dashboards ask about the same few services over and over.
+REMEMBERED_REACHES = 256
+
 
 def reach_counts(graph: nx.DiGraph, counted: set[str] | None = None) -> dict[str, int]:
     """How many other nodes (of `counted`, default all) each node reaches.
@@ -49,6 +53,7 @@ class Topology:
         self._pairs = [(source, target) for source, target in pairs if source != target]
         self._lock = threading.Lock()
         self._adjacent: dict[bool, dict[str, list[str]]] = {}  # by direction, made when first asked
+        self._reached: dict[tuple[bool, str, int | None], dict[str, int]] = {}  # answers, by direction, node, depth
 
     def _neighbours(self, callers: bool) -> dict[str, list[str]]:
         """Callers (or callees) of each node, in the order the pairs came (repeats kept: harmless)."""
@@ -78,16 +83,26 @@ class Topology:
         return name in self.kinds
 
     def dependents(self, name: str, depth: int | None = None) -> dict[str, int]:
-        """Nodes that (transitively) call `name`, with their distance: who breaks if it breaks."""
-        if name not in self.kinds:
-            raise KeyError(name)
-        return _distances(self._neighbours(True), name, depth)
+        """Nodes that (transitively) call `name`, with their distance: who breaks if it breaks.
+        Remembered with the topology (shared between answers: never change it)."""
+        return self._reach(True, name, depth)
 
     def dependencies(self, name: str, depth: int | None = None) -> dict[str, int]:
-        """Nodes that `name` (transitively) calls, with their distance."""
+        """Nodes that `name` (transitively) calls, with their distance (remembered, shared like dependents)."""
+        return self._reach(False, name, depth)
+
+    def _reach(self, callers: bool, name: str, depth: int | None) -> dict[str, int]:
         if name not in self.kinds:
             raise KeyError(name)
-        return _distances(self._neighbours(False), name, depth)
+        key = (callers, name, depth)
+        found = self._reached.get(key)
+        if found is None:
+            found = _distances(self._neighbours(callers), name, depth)
+            with self._lock:
+                if len(self._reached) >= REMEMBERED_REACHES:
+                    self._reached.clear()
+                self._reached[key] = found
+        return found
 
 
 def _distances(adjacent: dict[str, list[str]], name: str, depth: int | None) -> dict[str, int]:
