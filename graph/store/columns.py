@@ -147,21 +147,22 @@ class Columns:
                                                    self.group.tolist(), self.env.tolist(), strict=True))
         }
 
-    def in_window(self, rows: np.ndarray, ranges: WindowRanges) -> np.ndarray:
-        """Which of the given rows a window counts (the bucket ranges of window_params, the env)."""
-        bucket = self.bucket[rows]
-        fine = self.resolution[rows] == FINE
+    def in_window(self, rows: np.ndarray | None, ranges: WindowRanges) -> np.ndarray:
+        """Which of the given rows (None: each of the first `size`, read in place) a window counts (the
+        bucket ranges of window_params, the env)."""
+        pick = slice(0, self.size) if rows is None else rows
+        bucket = self.bucket[pick]
+        fine = self.resolution[pick] == FINE
         in_fine = (bucket >= ranges.fine[0]) & (bucket < ranges.fine[1])
         in_hours = (bucket >= ranges.hours[0]) & (bucket < ranges.hours[1])
-        mask = self.valid[rows] & np.where(fine, in_fine, in_hours)
+        mask = self.valid[pick] & np.where(fine, in_fine, in_hours)
         if ranges.env is not None:
-            mask &= self.env[rows] == ranges.env
+            mask &= self.env[pick] == ranges.env
         return mask
 
     def select(self, ranges: WindowRanges) -> np.ndarray:
         """Rows of a window."""
-        rows = np.arange(self.size)
-        return rows[self.in_window(rows, ranges)]
+        return np.flatnonzero(self.in_window(None, ranges))
 
 
 @dataclass(frozen=True)

@@ -99,9 +99,8 @@ class WindowSums:
         a quarter or more of the rows would change (building afresh is then as cheap)."""
         if ranges.env != self.ranges.env:
             return False
-        rows = np.arange(columns.size)
-        was, now = columns.in_window(rows, self.ranges), columns.in_window(rows, ranges)
-        entering, leaving = rows[now & ~was], rows[was & ~now]
+        was, now = columns.in_window(None, self.ranges), columns.in_window(None, ranges)
+        entering, leaving = np.flatnonzero(now & ~was), np.flatnonzero(was & ~now)
         if len(entering) + len(leaving) > max(1000, int(now.sum()) // 4):
             return False
         self.ranges = ranges
@@ -110,7 +109,7 @@ class WindowSums:
                                     np.zeros((len(entering), self.floats.shape[1])), np.ones(len(entering), bool))
             self.apply(columns, none_before, kind_names)
         if len(leaving):  # sums cannot take away a minimum: the edges concerned are summed again
-            self._sum_again(columns, np.unique(columns.group[leaving]), rows[now], kind_names)
+            self._sum_again(columns, np.unique(columns.group[leaving]), np.flatnonzero(now), kind_names)
         return True
 
     def _sum_again(self, columns: Columns, groups: np.ndarray, window_rows: np.ndarray, kind_names: list[str]) -> None:
