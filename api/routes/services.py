@@ -43,16 +43,16 @@ def _reach(state: ApiState, params: GraphQuery, name: str, direction: str, depth
     return reach_view(topology, lambda node, kind: lens.of(node, kind).owner, name, direction, depth, params.window)
 
 
-@router.get("/services/{name:path}/dependents")
-def dependents(name: str, state: ApiStateDep, params: GraphQueryDep, depth: Depth = None) -> dict[str, Any]:
+@router.get("/services/{name:path}/dependents", response_class=FastJSONResponse)
+def dependents(name: str, state: ApiStateDep, params: GraphQueryDep, depth: Depth = None) -> FastJSONResponse:
     """Who breaks if `name` breaks: its transitive callers, and their owners to notify."""
-    return _reach(state, params, name, "dependents", depth)
+    return FastJSONResponse(_reach(state, params, name, "dependents", depth))
 
 
-@router.get("/services/{name:path}/dependencies")
-def dependencies(name: str, state: ApiStateDep, params: GraphQueryDep, depth: Depth = None) -> dict[str, Any]:
+@router.get("/services/{name:path}/dependencies", response_class=FastJSONResponse)
+def dependencies(name: str, state: ApiStateDep, params: GraphQueryDep, depth: Depth = None) -> FastJSONResponse:
     """What `name` (transitively) calls."""
-    return _reach(state, params, name, "dependencies", depth)
+    return FastJSONResponse(_reach(state, params, name, "dependencies", depth))
 
 
 @router.get("/services/{name:path}")
