@@ -109,24 +109,14 @@ def node_detail(graph: ServiceGraph, lens: OwnershipLens, name: str) -> dict[str
 
 def reach_view(
     topology: Topology, owner_of: Callable[[str, str], str | None], name: str, direction: str, depth: int | None,
-    window: Window,
+    window: Window, owners_key: object = None,
 ) -> dict[str, Any]:
-    """Dependents or dependencies of a node, with the owners to notify."""
-    found = topology.dependents(name, depth) if direction == "dependents" else topology.dependencies(name, depth)
-    items = []
-    owners: dict[str, None] = {}  # in order of first appearance
-    kinds = topology.kinds
-    for other, distance in sorted(found.items(), key=_by_distance_then_name):
-        kind = kinds[other]
-        owner = owner_of(other, kind)
-        items.append({"name": other, "kind": kind, "owner": owner, "depth": distance})
-        if owner:
-            owners[owner] = None
-    return {"service": name, "window": window.as_dict(), direction: items, "owners_to_notify": list(owners)}
-
-
-def _by_distance_then_name(item: tuple[str, int]) -> tuple[int, str]:
-    return item[1], item[0]
+    """Dependents or dependencies of a node, with the owners to notify (remembered by the topology per
+    `owners_key`, what `owner_of` answers from; None: made afresh)."""
+    listing = topology.listing(direction, name, depth, owner_of, owners_key)
+    items = [{"name": other, "kind": kind, "owner": owner, "depth": distance}
+             for other, kind, owner, distance in listing.rows]
+    return {"service": name, "window": window.as_dict(), direction: items, "owners_to_notify": listing.owners}
 
 
 def graph_nodes(graph: ServiceGraph, lens: OwnerLens) -> list[dict[str, Any]]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 import networkx as nx
 
@@ -41,6 +42,18 @@ def reach_counts(graph: nx.DiGraph, counted: set[str] | None = None) -> dict[str
     return counts
 
 
+class ReachListing(NamedTuple):
+    """Nodes reached from one node: (name, kind, owner, distance) nearest first, then by name; and
+    their owners, each once, in that order."""
+
+    rows: list[tuple[str, str, str | None, int]]
+    owners: list[str]
+
+
+def _by_distance_then_name(item: tuple[str, int]) -> tuple[int, str]:
+    return item[1], item[0]
+
+
 class Topology:
     """Who calls whom (no counters), as adjacency dicts: enough for blast-radius questions, and cheap
     to build again when a moving window's edges change (no networkx graph to make).
@@ -54,6 +67,7 @@ class Topology:
         self._lock = threading.Lock()
         self._adjacent: dict[bool, dict[str, list[str]]] = {}  # by direction, made when first asked
         self._reached: dict[tuple[bool, str, int | None], dict[str, int]] = {}  # answers, by direction, node, depth
+        self._listed: dict[tuple[str, str, int | None, object], ReachListing] = {}  # the same with owners
 
     def _neighbours(self, callers: bool) -> dict[str, list[str]]:
         """Callers (or callees) of each node, in the order the pairs came (repeats kept: harmless)."""
@@ -90,6 +104,33 @@ class Topology:
     def dependencies(self, name: str, depth: int | None = None) -> dict[str, int]:
         """Nodes that `name` (transitively) calls, with their distance (remembered, shared like dependents)."""
         return self._reach(False, name, depth)
+
+    def listing(self, direction: str, name: str, depth: int | None, owner_of: Callable[[str, str], str | None],
+                owners_key: object = None) -> ReachListing:
+        """`dependents` (or `dependencies`) nearest first, then by name, with each node's kind and owner
+        (`owner_of(name, kind)`), and the owners in the order they first appear. Remembered per
+        `owners_key` (what `owner_of` answers from, e.g. the catalog lens; None: not remembered),
+        shared like dependents."""
+        key = (direction, name, depth, owners_key)
+        found = self._listed.get(key) if owners_key is not None else None
+        if found is None:
+            reached = self.dependents(name, depth) if direction == "dependents" else self.dependencies(name, depth)
+            rows = []
+            owners: dict[str, None] = {}  # in order of first appearance
+            kinds = self.kinds
+            for other, distance in sorted(reached.items(), key=_by_distance_then_name):
+                kind = kinds[other]
+                owner = owner_of(other, kind)
+                rows.append((other, kind, owner, distance))
+                if owner:
+                    owners[owner] = None
+            found = ReachListing(rows, list(owners))
+            if owners_key is not None:
+                with self._lock:
+                    if len(self._listed) >= REMEMBERED_REACHES:
+                        self._listed.clear()
+                    self._listed[key] = found
+        return found
 
     def _reach(self, callers: bool, name: str, depth: int | None) -> dict[str, int]:
         if name not in self.kinds:

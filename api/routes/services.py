@@ -40,7 +40,8 @@ def _reach(state: ApiState, params: GraphQuery, name: str, direction: str, depth
     if not topology.has_node(name):
         raise NotFoundError(f"no service or node named {name!r} in the window")
     lens = state.catalog_lens()
-    return reach_view(topology, lambda node, kind: lens.of(node, kind).owner, name, direction, depth, params.window)
+    return reach_view(topology, lambda node, kind: lens.of(node, kind).owner, name, direction, depth, params.window,
+                      owners_key=lens)
 
 
 @router.get("/services/{name:path}/dependents", response_class=FastJSONResponse)

@@ -39,3 +39,31 @@ def test_an_unknown_node_has_no_reach() -> None:
     assert topology.dependents("a") == {} and not topology.has_node("b")
     with pytest.raises(KeyError):
         topology.dependents("b")
+
+
+def _diamond() -> Topology:
+    kinds = {"web": NodeKind.SERVICE, "api": NodeKind.SERVICE, "auth": NodeKind.SERVICE, "db": NodeKind.DATABASE}
+    return Topology(kinds, [("web", "api"), ("web", "auth"), ("api", "db"), ("auth", "db")])
+
+
+def test_a_listing_orders_by_distance_then_name_with_owners_once_in_that_order() -> None:
+    owners = {"web": "frontend", "api": "payments", "auth": "payments"}
+    listing = _diamond().listing("dependents", "db", None, lambda name, kind: owners.get(name), owners_key=None)
+    assert listing.rows == [("api", "service", "payments", 1), ("auth", "service", "payments", 1),
+                            ("web", "service", "frontend", 2)]
+    assert listing.owners == ["payments", "frontend"]
+    assert _diamond().listing("dependencies", "web", 1, lambda name, kind: kind, None).rows == [
+        ("api", "service", "service", 1), ("auth", "service", "service", 1)]
+
+
+def test_reach_answers_are_remembered_per_question_and_per_owners_key() -> None:
+    topology = _diamond()
+    assert topology.dependents("db") is topology.dependents("db")
+    assert topology.dependents("db", 1) == {"api": 1, "auth": 1} != topology.dependents("db")
+    first = topology.listing("dependents", "db", None, lambda name, kind: "team-a", owners_key="catalog-1")
+    assert topology.listing("dependents", "db", None, lambda name, kind: "ignored", owners_key="catalog-1") is first
+    other = topology.listing("dependents", "db", None, lambda name, kind: "team-b", owners_key="catalog-2")
+    assert other.owners == ["team-b"] and first.owners == ["team-a"]
+    # Without a key nothing is remembered: each listing asks owner_of again.
+    assert topology.listing("dependents", "db", None, lambda name, kind: "team-c").owners == ["team-c"]
+    assert topology.listing("dependents", "db", None, lambda name, kind: "team-d").owners == ["team-d"]
