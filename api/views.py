@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from api.responses import json_bytes
 from graph.export import to_cytoscape, to_dot, to_mermaid
 from graph.model import Window
 from graph.service_graph import Node, ServiceGraph, Topology, edge_dicts, iso_ns
@@ -127,6 +128,16 @@ def graph_nodes(graph: ServiceGraph, lens: OwnerLens) -> list[dict[str, Any]]:
         own = lens.ownership(node)
         out.append({"id": name, "kind": node.kind, "owner": own.owner, "owner_status": own.owner_status})
     return out
+
+
+def graph_edges_json(graph: ServiceGraph) -> list[bytes]:
+    """`graph_edges`, each as compact JSON (an edge whose sums did not change is not encoded again)."""
+    named = graph.destinations
+    return [
+        json_bytes({**edge, "destinations": named.get((edge["source"], edge["target"], "messaging"), [])})
+        if edge["connection_type"] == "messaging" else body
+        for edge, body in graph.encoded_edges()
+    ]
 
 
 def graph_edges(graph: ServiceGraph) -> list[dict[str, Any]]:

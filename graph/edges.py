@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import orjson
 
 from graph.model import HISTOGRAM_SIZE, LATENCY_BUCKETS
 from graph.store.rows import EdgeTable
@@ -97,23 +98,26 @@ def edge_dicts(edges: Sequence[Edge]) -> list[dict[str, Any]]:
 
 class MadeEdges:
     """Edge objects made from EdgeTable rows whose state is named (graph.store.rows.EdgeStates: an
-    edge of a window's kept sums, at a version): an edge whose sums did not change is not made again.
-    Held by whoever reads windows (graph.reads.GraphReader); kept for the last `windows` kept sums."""
+    edge of a window's kept sums, at a version): an edge whose sums did not change is not made again,
+    nor encoded to JSON again. Held by whoever reads windows (graph.reads.GraphReader); kept for the
+    last `windows` kept sums."""
 
     def __init__(self, windows: int = 2) -> None:
         self.windows = windows
         self._lock = threading.Lock()
-        self._made: dict[int, tuple[np.ndarray, list[dict[str, Any] | None]]] = {}  # token → versions, dicts
+        # token → versions, dicts, and per slot the dict last encoded with its JSON
+        self._made: dict[int, tuple[np.ndarray, list[dict[str, Any] | None], dict[int, tuple[Any, bytes]]]] = {}
 
-    def _kept(self, token: int, slots: int) -> tuple[np.ndarray, list[dict[str, Any] | None]]:
-        versions, made = self._made.pop(token, None) or (np.zeros(0, np.int64), [])
+    def _kept(self, token: int, slots: int) -> tuple[np.ndarray, list[dict[str, Any] | None],
+                                                     dict[int, tuple[Any, bytes]]]:
+        versions, made, encoded = self._made.pop(token, None) or (np.zeros(0, np.int64), [], {})
         if len(versions) < slots:
             versions = np.r_[versions, np.full(slots - len(versions), -1, np.int64)]
             made = made + [None] * (slots - len(made))
         while len(self._made) >= self.windows:
             self._made.pop(next(iter(self._made)))
-        self._made[token] = (versions, made)  # most recent last
-        return versions, made
+        self._made[token] = (versions, made, encoded)  # most recent last
+        return versions, made, encoded
 
     def dicts(self, table: EdgeTable, rows: Sequence[int]) -> list[dict[str, Any]]:
         """`edge_dicts` of some rows of an EdgeTable, reusing those made for the same edge state.
@@ -124,7 +128,7 @@ class MadeEdges:
         index = np.asarray(rows, np.int64)
         slots, versions = states.slots[index], states.versions[index]
         with self._lock:
-            kept_versions, made = self._kept(states.token, int(slots.max()) + 1)
+            kept_versions, made, _ = self._kept(states.token, int(slots.max()) + 1)
             missing = np.flatnonzero(kept_versions[slots] != versions)
         fresh = table_edge_dicts(table, index[missing].tolist()) if len(missing) else []
         with self._lock:
@@ -132,6 +136,26 @@ class MadeEdges:
                 made[slot] = edge
             kept_versions[slots[missing]] = versions[missing]
             return [made[slot] for slot in slots.tolist()]  # type: ignore[misc]
+
+    def encoded(self, table: EdgeTable, rows: Sequence[int]) -> list[tuple[dict[str, Any], bytes]]:
+        """`dicts` of the rows, each with its compact JSON (orjson), encoded again only when the
+        edge's dict was made again."""
+        dicts = self.dicts(table, rows)
+        states = table.states
+        if states is None or not dicts:
+            return [(edge, orjson.dumps(edge)) for edge in dicts]
+        with self._lock:
+            found = self._made.get(states.token)
+        if found is None:  # let go meanwhile by another window's request: encoded for this answer only
+            return [(edge, orjson.dumps(edge)) for edge in dicts]
+        encoded = found[2]
+        out = []
+        for slot, edge in zip(states.slots[np.asarray(rows, np.int64)].tolist(), dicts, strict=True):
+            kept = encoded.get(slot)
+            if kept is None or kept[0] is not edge:
+                kept = encoded[slot] = (edge, orjson.dumps(edge))
+            out.append(kept)
+        return out
 
 
 def table_edge_dicts(table: EdgeTable, rows: Sequence[int]) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from itertools import compress
 from typing import Any, NamedTuple
 
 import networkx as nx
+import orjson
 
 from graph.edges import Edge, MadeEdges, edge_dicts, histogram_quantiles, iso_ns, iso_ns_many, table_edge_dicts
 from graph.layout import LayoutMixin, layered_layout
@@ -162,12 +163,21 @@ class ServiceGraph(LayoutMixin):
         """The API's edge objects, ordered by source, target and connection type."""
         if self.table is None:
             return edge_dicts(sorted(self.edges, key=lambda e: (e.source, e.target, e.connection_type)))
-        t = self.table
+        rows = self._ordered_rows(self.table)
+        return self._made.dicts(self.table, rows) if self._made is not None else table_edge_dicts(self.table, rows)
+
+    def encoded_edges(self) -> list[tuple[dict[str, Any], bytes]]:
+        """`edge_dicts`, each with its compact JSON (remembered with the dict when edges are made from
+        kept sums: an edge whose sums did not change is not encoded again)."""
+        if self.table is None or self._made is None:
+            return [(edge, orjson.dumps(edge)) for edge in self.edge_dicts()]
+        return self._made.encoded(self.table, self._ordered_rows(self.table))
+
+    def _ordered_rows(self, t: EdgeTable) -> list[int]:
+        """The table rows of the edges shown, ordered by source, target and connection type."""
         if t.order is None:
-            rows = sorted(self._rows, key=lambda i: (t.client[i], t.server[i], t.connection_type[i]))
-        else:
-            rows = t.order if self.include_self else [i for i in t.order if t.client[i] != t.server[i]]
-        return self._made.dicts(t, rows) if self._made is not None else table_edge_dicts(t, rows)
+            return sorted(self._rows, key=lambda i: (t.client[i], t.server[i], t.connection_type[i]))
+        return t.order if self.include_self else [i for i in t.order if t.client[i] != t.server[i]]
 
     @functools.cached_property
     def topology(self) -> Topology:

@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from graph.aggregate import Aggregator
@@ -366,6 +367,26 @@ def test_edges_of_the_map_are_made_again_only_when_their_sums_change(store: SqlS
     assert second[("web", "api")]["calls"] == by_sql[("web", "api")]["calls"] == 7
     assert second[("web", "api")] is not first[("web", "api")]
     assert second[("api", "db")] is first[("api", "db")]  # unchanged: the same object, not made again
+
+
+def test_edges_are_encoded_again_only_when_made_again_and_read_as_encoding_them_at_once(store: SqlStore) -> None:
+    mirror = QueryMirror(store, days=8, refresh_seconds=0, clock=lambda: NOW)
+    reader = GraphReader(mirror)
+    window = Window(NOW - DAY, NOW)
+    _write(store, lambda a: (_calls(a, NOW - 600, "web", "api", 2), _calls(a, NOW - 600, "api", "db", 1)))
+
+    def encoded() -> dict[tuple[str, str], bytes]:
+        graph = reader.graph(window, None)
+        pairs = graph.encoded_edges()
+        assert [edge for edge, _ in pairs] == graph.edge_dicts()
+        assert b"[" + b",".join(body for _, body in pairs) + b"]" == orjson.dumps(graph.edge_dicts())
+        return {(edge["source"], edge["target"]): body for edge, body in pairs}
+
+    first = encoded()
+    _write(store, lambda a: _calls(a, NOW - 300, "web", "api", 5, failed=2))  # only web → api changes
+    second = encoded()
+    assert b'"calls":7' in second[("web", "api")] and second[("web", "api")] != first[("web", "api")]
+    assert second[("api", "db")] is first[("api", "db")]  # unchanged: not encoded again
 
 
 YEAR_2100 = 4_102_444_800  # 2100-01-01T00:00:00Z
