@@ -26,6 +26,7 @@ import numpy as np
 
 from graph.model import Window
 from graph.store.columns import FINE, Columns, Interner, WindowRanges
+from graph.store.edge_names import EdgeNames
 from graph.store.merge import merge_edges, merge_services
 from graph.store.mirror_failing import GroupServers
 from graph.store.mirror_series import SeriesReads
@@ -99,6 +100,7 @@ class QueryMirror(SeriesReads, SqlReads):
         self._older = OlderSums(lambda fine, hours, env: self.store.range_rows(fine, hours, env), store.bucket_seconds)
         self._older_series = OlderSeries(store)
         self._spans = SpanSums(self._edges, self._inbound_columns, self._group_servers, store.bucket_seconds)
+        self._edge_names = EdgeNames()
 
     # ------------------------------------------------------------------ keeping current
 
@@ -326,13 +328,11 @@ class QueryMirror(SeriesReads, SqlReads):
         ints, floats, exemplars = view.ints, view.floats, view.exemplars or []
         keys, kind_names = self._edge_keys.values, self._kinds.values
         order, states = sums.order(keys), sums.states()
-        first, last, kinds, group = view.first.tolist(), view.last.tolist(), view.kinds.tolist(), view.group.tolist()
+        first, last = view.first.tolist(), view.last.tolist()
 
         def build() -> EdgeTable:
-            edge_keys = [keys[g] for g in group]
             return EdgeTable(
-                [k[0] for k in edge_keys], [k[1] for k in edge_keys], [k[2] for k in edge_keys],
-                [kind_names[k[0]] for k in kinds], [kind_names[k[1]] for k in kinds],
+                *self._edge_names.of(view.group, view.kinds, keys, kind_names),
                 ints[:, _CALLS].tolist(), ints[:, _FAILED].tolist(), floats[:, 0].tolist(), floats[:, 1].tolist(),
                 floats[:, 2].tolist(), ints[:, _QUEUE_COUNT].tolist(), ints[:, _CLIENT_HIST], ints[:, _SERVER_HIST],
                 first, last,

@@ -1,0 +1,47 @@
+"""The name columns of a mirrored window's edge table, made again only when its edges differ."""
+
+from __future__ import annotations
+
+import threading
+from typing import NamedTuple
+
+import numpy as np
+
+KEPT = 4  # windows whose names are kept (a dashboard's few windows, each moving)
+
+
+class NameColumns(NamedTuple):
+    """Per edge of a table: client, server, connection type and the two node kinds."""
+
+    client: list[str]
+    server: list[str]
+    connection_type: list[str]
+    client_kind: list[str]
+    server_kind: list[str]
+
+
+class EdgeNames:
+    """The name columns of edges given as interned ids (edge groups and kind pairs), remembered for the
+    last few id arrays they were made for. Interned values are only ever appended, so equal ids always
+    name the same edges. The lists are shared between tables: never to be changed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: list[tuple[np.ndarray, np.ndarray, NameColumns]] = []  # most recently used last
+
+    def of(self, group: np.ndarray, kinds: np.ndarray, keys: list[tuple[str, str, str]],
+           kind_names: list[str]) -> NameColumns:
+        """The names of edges `group` (ids into `keys`) with `kinds` ((client, server) ids into `kind_names`)."""
+        with self._lock:
+            for i, (kept_group, kept_kinds, names) in enumerate(self._kept):
+                if np.array_equal(kept_group, group) and np.array_equal(kept_kinds, kinds):
+                    self._kept.append(self._kept.pop(i))
+                    return names
+        edge_keys = [keys[g] for g in group.tolist()]
+        pairs = kinds.tolist()
+        names = NameColumns([k[0] for k in edge_keys], [k[1] for k in edge_keys], [k[2] for k in edge_keys],
+                            [kind_names[c] for c, _ in pairs], [kind_names[s] for _, s in pairs])
+        with self._lock:
+            self._kept.append((group.copy(), kinds.copy(), names))
+            del self._kept[:-KEPT]
+        return names
