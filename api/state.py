@@ -17,7 +17,7 @@ from graph.store.reads import WindowReads
 from ownership.analysis import OwnershipAnalysis
 from ownership.findings.rules import TeamFacts
 from ownership.lens import CatalogLens
-from ownership.objectives.board import objective_results, team_trouble_counts
+from ownership.objectives.board import objective_results, remembered_results, team_trouble_counts
 from ownership.objectives.evaluate import Limits, ObjectiveResult
 from ownership.oncall import Move, OncallReport, oncall_report, read_oncall
 from ownership.source import CatalogSource
@@ -129,11 +129,13 @@ class ApiState:
                                  lens=self.catalog_lens())
 
     def objectives(self, end: float, env: str | None, index: Any = None) -> list[ObjectiveResult]:
-        """The declared objectives measured over their windows ending at end (cached like graphs)."""
+        """The declared objectives measured over their windows ending at end (cached like graphs; each
+        objective evaluated again only when its inputs changed: `remembered_results`)."""
         index = self.catalog.index if index is None else index
         limits = Limits(self.config.objective_min_calls, self.config.burn_min_calls)
         key = ("objectives", index, int(end // self.reader.bucket_seconds), env)
-        return self._cached(key, lambda: objective_results(index, self.source.inbound, end, env, limits))
+        memo = remembered_results(index)
+        return self._cached(key, lambda: objective_results(index, self.source.inbound, end, env, limits, memo))
 
     def oncall(self, graph: ServiceGraph, env: str | None, moves: tuple[Move, ...] = (),
                objectives: list[ObjectiveResult] | None = None) -> OncallReport:

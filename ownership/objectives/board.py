@@ -3,6 +3,7 @@ what other parts ask of them: which services have one, each team's objectives in
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -13,6 +14,7 @@ from graph.store.series import InboundBucket
 from ownership.objectives.burn import BURN_WINDOWS
 from ownership.objectives.evaluate import DEFAULT_LIMITS, Limits, ObjectiveResult, evaluate
 from ownership.objectives.model import Objective
+from ownership.objectives.remembered import RememberedResults
 
 if TYPE_CHECKING:
     from ownership.catalog.model import Entity
@@ -32,6 +34,8 @@ _COVERED: weakref.WeakKeyDictionary[CatalogIndex, tuple[set[str], set[int]]] = w
 # Per index (a catalog as loaded: never changed), the entry each name denotes and each entry's owner.
 _ENTITIES: weakref.WeakKeyDictionary[CatalogIndex, dict[str, Entity | None]] = weakref.WeakKeyDictionary()
 _OWNERS: weakref.WeakKeyDictionary[CatalogIndex, dict[int, str | None]] = weakref.WeakKeyDictionary()
+_REMEMBERED: weakref.WeakKeyDictionary[CatalogIndex, RememberedResults] = weakref.WeakKeyDictionary()
+_REMEMBERED_LOCK = threading.Lock()
 
 
 def objectives_of(index: CatalogIndex) -> list[Objective]:
@@ -54,6 +58,16 @@ def _owner(index: CatalogIndex, entity: Entity) -> str | None:
     if id(entity) not in known:
         known[id(entity)] = index.owner_of(entity).name
     return known[id(entity)]
+
+
+def remembered_results(index: CatalogIndex) -> RememberedResults:
+    """The results remembered for an index's objectives (kept while the index lives; room for four
+    evaluations of each objective: a few windows and environments asked in turn)."""
+    with _REMEMBERED_LOCK:
+        found = _REMEMBERED.get(index)
+        if found is None:
+            found = _REMEMBERED[index] = RememberedResults(4 * len(objectives_of(index)) + 64)
+        return found
 
 
 def has_objective(index: CatalogIndex, service: str, entity: Entity | None) -> bool:
@@ -99,13 +113,13 @@ def burn_cuts(end: float) -> list[float]:
 
 
 def objective_results(index: CatalogIndex, inbound: Inbound, end: float, env: str | None = None,
-                      limits: Limits = DEFAULT_LIMITS) -> list[ObjectiveResult]:
+                      limits: Limits = DEFAULT_LIMITS, memo: RememberedResults | None = None) -> list[ObjectiveResult]:
     """Each objective over its own window ending at end: the calls into every telemetry name that is
     its service (by name, or by matching the same catalog entry), with owner and status.
 
     Occurrences need no buckets, only sums: they read spans between the burn windows' starts (a few
     records per service instead of one per bucket); Timeslices read the buckets. One read per window
-    length and kind."""
+    length and kind. `memo`: results evaluated before, reused where their inputs are the same."""
     reads: dict[tuple[int, bool], _CallsInto] = {}
     out = []
     for objective in objectives_of(index):
@@ -119,8 +133,9 @@ def objective_results(index: CatalogIndex, inbound: Inbound, end: float, env: st
         start = end - objective.window_seconds
         seen = any(b.bucket + b.seconds > start for b in buckets)
         owner = _owner(index, entity) if entity is not None else None
-        out.append(evaluate(objective, buckets, end, matched=entity is not None or seen, owner=owner,
-                            limits=limits))
+        matched = entity is not None or seen
+        out.append(evaluate(objective, buckets, end, matched=matched, owner=owner, limits=limits) if memo is None
+                   else memo.result(objective, buckets, end, matched=matched, owner=owner, limits=limits))
     return sorted(out, key=lambda r: (r.objective.service.lower(), r.objective.name))
 
 

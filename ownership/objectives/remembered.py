@@ -1,0 +1,74 @@
+"""Objective results remembered across requests: an objective is evaluated again only when something
+its evaluation reads changed (consecutive requests move every window by a bucket, and most services'
+sums over their burn windows and their whole window stay the same)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+
+from graph.store.series import InboundBucket
+from ownership.objectives.burn import BURN_WINDOWS
+from ownership.objectives.evaluate import Limits, ObjectiveResult, evaluate
+from ownership.objectives.model import Objective
+
+_BURN_SECONDS = tuple(BURN_WINDOWS.values())
+
+
+def inputs_key(objective: Objective, buckets: Sequence[InboundBucket], end: float) -> tuple[Hashable, ...]:
+    """What `evaluate` reads of the buckets, as a key: of each bucket inside the window (in order), its
+    calls, failed calls and server histogram, and in which burn windows it lies (a bucket ending after
+    `end - w`); the slice methods group buckets by their absolute starts, so for them the bucket's
+    start and length too. Buckets outside the window are read by nothing."""
+    start = end - objective.window_seconds
+    since = [end - seconds for seconds in _BURN_SECONDS]
+    absolute = objective.budgeting != "Occurrences"
+    parts: list[Hashable] = []
+    for b in buckets:
+        stop = b.bucket + b.seconds
+        if stop > start and b.bucket < end:
+            burns = tuple(stop > first for first in since)
+            if absolute:
+                parts.append((b.bucket, b.seconds, burns, b.calls, b.failed, b.server_hist))
+            else:
+                parts.append((burns, b.calls, b.failed, b.server_hist))
+    return tuple(parts)
+
+
+class RememberedResults:
+    """At most `entries` evaluations, the least recently used dropped first (thread-safe).
+
+    The rule: a result is reused when its key is equal, and the key is exactly what `evaluate` is
+    computed from: the objective (its catalog entry, every field), the limits, whether the objective
+    is matched, and `inputs_key` of its buckets at `end`. The owner and the window's start and end are
+    not read by the evaluation: they are set on the reused result, as the caller gives them now.
+    """
+
+    def __init__(self, entries: int = 8192) -> None:
+        self._entries = max(1, entries)
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[Hashable, ObjectiveResult] = OrderedDict()
+        self.hits = 0  # results reused
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def result(self, objective: Objective, buckets: Sequence[InboundBucket], end: float, *, matched: bool,
+               owner: str | None, limits: Limits) -> ObjectiveResult:
+        """`evaluate(objective, buckets, end, …)`, remembered."""
+        key = (objective, limits, matched, inputs_key(objective, buckets, end))
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                self.hits += 1
+        if found is None:
+            found = evaluate(objective, buckets, end, matched=matched, owner=owner, limits=limits)
+            with self._lock:
+                self._kept[key] = found
+                while len(self._kept) > self._entries:
+                    self._kept.popitem(last=False)
+            return found
+        return ObjectiveResult(objective, owner, end - objective.window_seconds, end, found.budget, found.burn,
+                               found.status)
