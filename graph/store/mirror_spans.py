@@ -70,9 +70,10 @@ def span_buckets(found: Sums, names: Sequence[str], more: Rows, cuts: Sequence[i
     rank[np.array(ranked, np.int64)] = np.arange(len(ranked))
     seconds = np.array([*cuts, end], np.int64)[found.key % count] - found.first
     order = np.lexsort((seconds, rank[service], found.first))
-    return [InboundBucket(name_of[s], b, n, c, f, tuple(h)) for s, b, n, c, f, h in zip(
-        service[order].tolist(), found.first[order].tolist(), seconds[order].tolist(),
-        found.sums[order, 0].tolist(), found.sums[order, 1].tolist(), found.sums[order, 2:].tolist(), strict=True)]
+    sums = found.sums[order]
+    return list(map(InboundBucket, map(name_of.__getitem__, service[order].tolist()), found.first[order].tolist(),
+                    seconds[order].tolist(), sums[:, 0].tolist(), sums[:, 1].tolist(),
+                    map(tuple, sums[:, 2:].tolist())))
 
 
 class SpanSums:

@@ -35,6 +35,9 @@ _COVERED: weakref.WeakKeyDictionary[CatalogIndex, tuple[set[str], set[int]]] = w
 _ENTITIES: weakref.WeakKeyDictionary[CatalogIndex, dict[str, Entity | None]] = weakref.WeakKeyDictionary()
 _OWNERS: weakref.WeakKeyDictionary[CatalogIndex, dict[int, str | None]] = weakref.WeakKeyDictionary()
 _REMEMBERED: weakref.WeakKeyDictionary[CatalogIndex, RememberedResults] = weakref.WeakKeyDictionary()
+# Per index, its objectives in the order of the answer, each with its catalog entry and owner.
+_PLANS: weakref.WeakKeyDictionary[CatalogIndex, list[tuple[Objective, Entity | None, str | None]]] = \
+    weakref.WeakKeyDictionary()
 _REMEMBERED_LOCK = threading.Lock()
 
 
@@ -58,6 +61,21 @@ def _owner(index: CatalogIndex, entity: Entity) -> str | None:
     if id(entity) not in known:
         known[id(entity)] = index.owner_of(entity).name
     return known[id(entity)]
+
+
+def _plan(index: CatalogIndex) -> list[tuple[Objective, Entity | None, str | None]]:
+    """The index's objectives ordered as answers list them (service, then name; declaration order
+    otherwise), each with the catalog entry of its service and that entry's owner (once per index)."""
+    with _REMEMBERED_LOCK:
+        found = _PLANS.get(index)
+    if found is None:
+        found = []
+        for objective in sorted(objectives_of(index), key=lambda o: (o.service.lower(), o.name)):
+            entity = _entity(index, objective.service)
+            found.append((objective, entity, _owner(index, entity) if entity is not None else None))
+        with _REMEMBERED_LOCK:
+            _PLANS[index] = found
+    return found
 
 
 def remembered_results(index: CatalogIndex) -> RememberedResults:
@@ -122,21 +140,18 @@ def objective_results(index: CatalogIndex, inbound: Inbound, end: float, env: st
     length and kind. `memo`: results evaluated before, reused where their inputs are the same."""
     reads: dict[tuple[int, bool], _CallsInto] = {}
     out = []
-    for objective in objectives_of(index):
+    for objective, entity, owner in _plan(index):
         spans = objective.budgeting == "Occurrences"
         key = (objective.window_seconds, spans)
         if key not in reads:
             window = Window(end - objective.window_seconds, end)
             reads[key] = _CallsInto(index, inbound(window, env, cuts=burn_cuts(end) if spans else None))
-        entity = _entity(index, objective.service)
         buckets = reads[key].of(objective.service, entity)
         start = end - objective.window_seconds
-        seen = any(b.bucket + b.seconds > start for b in buckets)
-        owner = _owner(index, entity) if entity is not None else None
-        matched = entity is not None or seen
+        matched = entity is not None or any(b.bucket + b.seconds > start for b in buckets)
         out.append(evaluate(objective, buckets, end, matched=matched, owner=owner, limits=limits) if memo is None
                    else memo.result(objective, buckets, end, matched=matched, owner=owner, limits=limits))
-    return sorted(out, key=lambda r: (r.objective.service.lower(), r.objective.name))
+    return out
 
 
 def team_trouble_counts(results: Iterable[ObjectiveResult], moved: Mapping[str, str] | None = None) -> dict[str, int]:
