@@ -20,6 +20,7 @@ from ownership.lens import CatalogLens
 from ownership.objectives.board import objective_results, remembered_results, team_trouble_counts
 from ownership.objectives.evaluate import Limits, ObjectiveResult
 from ownership.oncall import Move, OncallReport, oncall_report, read_oncall
+from ownership.oncall.dependents import remembered_dependents
 from ownership.source import CatalogSource
 
 CACHE_ENTRIES = 16
@@ -151,8 +152,10 @@ class ApiState:
             moved = {m.service: m.team for m in moves}
             measured = objectives if objectives is not None else self.objectives(window.end, env)
             burning = team_trouble_counts(measured, moved)
+            dependents = remembered_dependents(self.source).reader(self.source.topology(window, env),
+                                                                   graph.call_counts)
             return oncall_report(graph, lens, read_oncall(self.source, window, env, self.config.oncall),
-                                 self.config.oncall, moves, burning)
+                                 self.config.oncall, moves, burning, dependents=dependents)
 
         return self._cached(key, build)
 

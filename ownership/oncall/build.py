@@ -19,6 +19,7 @@ from ownership.catalog.timezone import zone_problem
 from ownership.findings.documentation import declares_oncall
 from ownership.identity import CatalogIndex
 from ownership.lens import CatalogLens
+from ownership.oncall.dependents import Dependents
 from ownership.oncall.episodes import FINE_WINDOW_LIMIT, Thresholds
 from ownership.oncall.hours import DEFAULT_WORKING_HOURS, WorkingHours, parse_working_hours
 from ownership.oncall.load import LoadInputs, OncallReport, TeamInfo, team_loads
@@ -107,6 +108,7 @@ def oncall_report(
     moves: Sequence[Move] = (),
     burn_events: Mapping[str, int] | None = None,
     episodes_only: bool = False,
+    dependents: Dependents | None = None,
 ) -> OncallReport:
     """Every declared team's load over the graph's window, as if `moves` were made (nothing written).
 
@@ -114,7 +116,9 @@ def oncall_report(
     `burn_events`: team → objectives burning or breached now (§3a), 0 for teams not in it;
     `episodes_only`: what `oncall_overloaded` decides on (episodes, rotations, services), without the
     teams depending on each team (empty) and with call totals of the failing buckets only (so
-    `read_oncall(…, episodes_only=True)` need not read rule 11's calls).
+    `read_oncall(…, episodes_only=True)` need not read rule 11's calls); `dependents`: how to find
+    the teams depending on each team for the owners (`RememberedDependents.reader`), else from the
+    graph's calls.
     """
     reads = buckets if isinstance(buckets, OncallReads) else OncallReads(list(buckets), None)
     totals = calls_into(graph, reads.unmatched_in) if reads.unmatched_in is not None and not episodes_only else None
@@ -134,6 +138,7 @@ def oncall_report(
         totals=totals,
         calls=() if episodes_only else ((source, target) for source, target, _, _ in graph.call_counts()),
         burn_events=burn_events or {},
+        callers=dependents(owners) if dependents is not None and not episodes_only else None,
         thresholds=settings.thresholds,
         working_hours=settings.working_hours,
     )
