@@ -4,6 +4,7 @@ sums over their burn windows and their whole window stay the same)."""
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
@@ -19,16 +20,17 @@ _BURN_SECONDS = tuple(BURN_WINDOWS.values())
 def inputs_key(objective: Objective, buckets: Sequence[InboundBucket], end: float) -> tuple[Hashable, ...]:
     """What `evaluate` reads of the buckets, as a key: of each bucket inside the window (in order), its
     calls, failed calls and server histogram, and in which burn windows it lies (a bucket ending after
-    `end - w`); the slice methods group buckets by their absolute starts, so for them the bucket's
-    start and length too. Buckets outside the window are read by nothing."""
+    `end - w`; the windows are nested, so how many of them); the slice methods group buckets by their
+    absolute starts, so for them the bucket's start and length too. Buckets outside the window are
+    read by nothing."""
     start = end - objective.window_seconds
-    since = [end - seconds for seconds in _BURN_SECONDS]
+    since = sorted(end - seconds for seconds in _BURN_SECONDS)  # burn windows' starts, longest first
     absolute = objective.budgeting != "Occurrences"
     parts: list[Hashable] = []
     for b in buckets:
         stop = b.bucket + b.seconds
         if stop > start and b.bucket < end:
-            burns = tuple(stop > first for first in since)
+            burns = bisect.bisect_left(since, stop)  # the burn windows it ends inside
             if absolute:
                 parts.append((b.bucket, b.seconds, burns, b.calls, b.failed, b.server_hist))
             else:
@@ -40,7 +42,7 @@ class RememberedResults:
     """At most `entries` evaluations, the least recently used dropped first (thread-safe).
 
     The rule: a result is reused when its key is equal, and the key is exactly what `evaluate` is
-    computed from: the objective (its catalog entry, every field), the limits, whether the objective
+    computed from: the objective (its catalog entry: the same object, see `result`), the limits, whether the objective
     is matched, and `inputs_key` of its buckets at `end`. The owner and the window's start and end are
     not read by the evaluation: they are set on the reused result, as the caller gives them now.
     """
@@ -56,13 +58,17 @@ class RememberedResults:
 
     def result(self, objective: Objective, buckets: Sequence[InboundBucket], end: float, *, matched: bool,
                owner: str | None, limits: Limits) -> ObjectiveResult:
-        """`evaluate(objective, buckets, end, …)`, remembered."""
-        key = (objective, limits, matched, inputs_key(objective, buckets, end))
+        """`evaluate(objective, buckets, end, …)`, remembered. The objective is told apart by identity
+        (its entry holds it, so no other object can have its id meanwhile): equal but other objects,
+        e.g. of a reloaded catalog, are evaluated again."""
+        key = (id(objective), limits, matched, inputs_key(objective, buckets, end))
         with self._lock:
             found = self._kept.get(key)
-            if found is not None:
+            if found is not None and found.objective is objective:
                 self._kept.move_to_end(key)
                 self.hits += 1
+            else:
+                found = None
         if found is None:
             found = evaluate(objective, buckets, end, matched=matched, owner=owner, limits=limits)
             with self._lock:
