@@ -6,6 +6,8 @@ module joins what was read with the catalog and applies the what-if moves.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +28,10 @@ from ownership.oncall.load import LoadInputs, OncallReport, TeamInfo, team_loads
 from ownership.oncall.moves import Move, apply_moves, check_moves
 
 LOOKBACK_SECONDS = 24 * 3600  # how far before the window an episode's start is looked for
+_TEAM_INFO_ENTRIES = 64  # move sets kept per catalog index
+_TEAM_INFOS: weakref.WeakKeyDictionary[CatalogIndex, dict[tuple[Move, ...], list[TeamInfo]]] = \
+    weakref.WeakKeyDictionary()
+_TEAM_INFOS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,8 @@ def oncall_report(
     reads = buckets if isinstance(buckets, OncallReads) else OncallReads(list(buckets), None)
     totals = calls_into(graph, reads.unmatched_in) if reads.unmatched_in is not None and not episodes_only else None
     index = lens.index
-    teams = {t.name: t for t in index.teams()}
+    infos = team_infos(index, moves)
+    teams = {t.name for t in infos}
     owners: dict[str, str | None] = {}
     for name in seen_services(graph):
         owner = lens.ownership(graph.nodes[name]).owner
@@ -131,7 +138,7 @@ def oncall_report(
     owners = apply_moves(owners, moves)
     inputs = LoadInputs(
         window=graph.window,
-        teams=team_infos(index, moves),
+        teams=infos,
         owners=owners,
         seen=list(owners),
         buckets=reads.failing,
@@ -146,7 +153,22 @@ def oncall_report(
 
 
 def team_infos(index: CatalogIndex, moves: Sequence[Move] = ()) -> list[TeamInfo]:
-    """Members, rotation and time zone of every declared team (one per name), after the moves."""
+    """Members, rotation and time zone of every declared team (one per name), after the moves:
+    read from the catalog index alone (never changed once loaded), so found once per index and moves."""
+    key = tuple(moves)
+    with _TEAM_INFOS_LOCK:
+        kept = _TEAM_INFOS.setdefault(index, {})
+        found = kept.get(key)
+    if found is None:
+        found = _team_infos(index, key)
+        with _TEAM_INFOS_LOCK:
+            if len(kept) >= _TEAM_INFO_ENTRIES:
+                kept.clear()
+            kept[key] = found
+    return list(found)
+
+
+def _team_infos(index: CatalogIndex, moves: Sequence[Move]) -> list[TeamInfo]:
     owned: dict[str, list[Entity]] = {}
     for team in index.teams():
         owned.setdefault(team.name, []).extend(index.team_services(team.entity))

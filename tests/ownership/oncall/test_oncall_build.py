@@ -77,3 +77,23 @@ def test_moves_are_checked_against_seen_catalogued_and_declared(tmp_path: Path, 
 
 def test_lookback_reaches_a_day_back() -> None:
     assert lookback(WINDOW) == Window(T - 86400, T + 3600)
+
+
+def test_team_infos_are_remembered_per_index_and_moves_and_equal_fresh_ones(tmp_path: Path) -> None:
+    from ownership.oncall.build import _team_infos
+    from ownership.oncall.moves import Move
+
+    _, lens = setup(tmp_path)
+    index = lens.index
+    move_sets = [(), (Move("finder", "quiet"),), (Move("checkout", "quiet"), Move("finder", "payments")), ()]
+    for moves in move_sets * 2:
+        got = team_infos(index, moves)
+        assert got == _team_infos(index, moves)
+        got.clear()  # the caller's copy: what is remembered is not touched
+    moved = {t.name: t for t in team_infos(index, (Move("finder", "quiet"),))}
+    assert moved["quiet"].rotation_declared and not moved["search"].rotation_declared  # finder's on-call moved
+    # A reloaded catalog is another index: its own answer.
+    (tmp_path / "owners.yaml").write_text(textwrap.dedent(OWNERS_YAML).replace("members: [a, b]}", "members: [a]}"))
+    other = CatalogIndex(load_catalog([tmp_path / "owners.yaml"]))
+    assert {t.name: t.rotation_size for t in team_infos(other)}["payments"] == 1
+    assert {t.name: t.rotation_size for t in team_infos(index)}["payments"] == 2
