@@ -136,7 +136,8 @@ class ApiState:
         limits = Limits(self.config.objective_min_calls, self.config.burn_min_calls)
         key = ("objectives", index, int(end // self.reader.bucket_seconds), env)
         memo = remembered_results(index)
-        return self._cached(key, lambda: objective_results(index, self.source.inbound, end, env, limits, memo))
+        spans = getattr(self.source, "inbound_spans", None)
+        return self._cached(key, lambda: objective_results(index, self.source.inbound, end, env, limits, memo, spans))
 
     def oncall(self, graph: ServiceGraph, env: str | None, moves: tuple[Move, ...] = (),
                objectives: list[ObjectiveResult] | None = None) -> OncallReport:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 from graph.store.series import InboundBucket
 from ownership.objectives.burn import BURN_WINDOWS
@@ -58,10 +58,17 @@ class RememberedResults:
 
     def result(self, objective: Objective, buckets: Sequence[InboundBucket], end: float, *, matched: bool,
                owner: str | None, limits: Limits) -> ObjectiveResult:
-        """`evaluate(objective, buckets, end, …)`, remembered. The objective is told apart by identity
-        (its entry holds it, so no other object can have its id meanwhile): equal but other objects,
-        e.g. of a reloaded catalog, are evaluated again."""
-        key = (id(objective), limits, matched, inputs_key(objective, buckets, end))
+        """`evaluate(objective, buckets, end, …)`, remembered."""
+        key = ("buckets", id(objective), limits, matched, inputs_key(objective, buckets, end))
+        return self.remember(key, objective, owner, end,
+                             lambda: evaluate(objective, buckets, end, matched=matched, owner=owner, limits=limits))
+
+    def remember(self, key: Hashable, objective: Objective, owner: str | None, end: float,
+                 evaluated: Callable[[], ObjectiveResult]) -> ObjectiveResult:
+        """The result kept under `key` (which must hold `id(objective)` and all else the evaluation
+        reads), with this owner and window; else `evaluated()`, kept. The objective is told apart by
+        identity (its entry holds it, so no other object can have its id meanwhile): equal but other
+        objects, e.g. of a reloaded catalog, are evaluated again."""
         with self._lock:
             found = self._kept.get(key)
             if found is not None and found.objective is objective:
@@ -70,7 +77,7 @@ class RememberedResults:
             else:
                 found = None
         if found is None:
-            found = evaluate(objective, buckets, end, matched=matched, owner=owner, limits=limits)
+            found = evaluated()
             with self._lock:
                 self._kept[key] = found
                 while len(self._kept) > self._entries:

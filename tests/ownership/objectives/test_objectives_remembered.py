@@ -6,8 +6,11 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from graph.aggregate import Aggregator
 from graph.model import Call, NodeKind
+from graph.store.mirror import QueryMirror
 from graph.store.sqlite import SQLiteStore
 from ownership.identity import CatalogIndex
 from ownership.objectives.board import objective_results
@@ -85,9 +88,12 @@ def _answers(index: CatalogIndex, store: SQLiteStore, end: float, limits: Limits
     return [r.to_dict() for r in objective_results(index, store.inbound, end, None, limits, memo)]
 
 
-def test_remembered_results_equal_fresh_ones_through_writes_and_moving_ends(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_remembered_results_equal_fresh_ones_through_writes_and_moving_ends(tmp_path: Path, mirrored: bool) -> None:
+    """From SQL (records compared), or from the query mirror's span rows (rows compared)."""
     rng = random.Random(5)
     store, index, memo, limits = _store(tmp_path, rng), _index(tmp_path), RememberedResults(), Limits(20, 5)
+    mirror = QueryMirror(store, days=3, refresh_seconds=0, clock=lambda: NOW) if mirrored else None
     seen = set()
     for step in range(24):
         end = NOW + step * 300 + (0 if step % 3 else 17.5)  # windows a bucket apart, some ending mid-bucket
@@ -98,7 +104,11 @@ def test_remembered_results_equal_fresh_ones_through_writes_and_moving_ends(tmp_
         if step % 5 == 2:  # late calls into buckets hours and days back
             _write(store, rng, [end - rng.uniform(3600, 3 * 86400) for _ in range(30)], 0.5)
         fresh = _answers(index, store, end, limits, None)
-        assert _answers(index, store, end, limits, memo) == fresh
+        if mirror is None:
+            assert _answers(index, store, end, limits, memo) == fresh
+        else:
+            got = objective_results(index, mirror.inbound, end, None, limits, memo, mirror.inbound_spans)
+            assert [r.to_dict() for r in got] == fresh
         seen.update(r["status"] for r in fresh)
     assert memo.hits > 0  # some results were reused, and equal
     assert {"met", "burning"} <= seen
@@ -115,13 +125,17 @@ def test_a_late_write_into_an_old_bucket_is_seen_at_the_same_end(tmp_path: Path)
     assert after != before
 
 
-def test_another_catalog_or_other_limits_are_not_answered_from_memory(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_another_catalog_or_other_limits_are_not_answered_from_memory(tmp_path: Path, mirrored: bool) -> None:
     rng = random.Random(7)
     store, memo = _store(tmp_path, rng), RememberedResults()
+    mirror = QueryMirror(store, days=3, refresh_seconds=0, clock=lambda: NOW) if mirrored else None
     strict, lax = _index(tmp_path, "0.9999"), _index(tmp_path, "0.5")
     for index in (strict, lax, strict):
         for limits in (Limits(20, 5), Limits(100_000, 5), Limits(20, 5)):
-            assert _answers(index, store, NOW, limits, memo) == _answers(index, store, NOW, limits, None)
+            got = objective_results(index, store.inbound, NOW, None, limits, memo) if mirror is None else \
+                objective_results(index, mirror.inbound, NOW, None, limits, memo, mirror.inbound_spans)
+            assert [r.to_dict() for r in got] == _answers(index, store, NOW, limits, None)
     statuses = {r["status"] for r in _answers(lax, store, NOW, Limits(100_000, 5), None)}
     assert statuses == {"insufficient_data"}
 
