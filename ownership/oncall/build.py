@@ -92,13 +92,17 @@ def read_oncall(store: StoreReads, window: Window, env: str | None, settings: On
 
 def calls_into(graph: ServiceGraph, unmatched_in: Mapping[str, tuple[int, int]]) -> list[InboundBucket]:
     """Per service, the calls into it over the graph's window as `Store.inbound` counts them (every
-    edge but self-calls, plus rule 11's), from the graph's sums: one record spanning the window."""
+    edge but self-calls, plus rule 11's), from the graph's sums: one record spanning the window. Read
+    from the graph's edge table when it has one (no record per edge is made)."""
     calls: dict[str, int] = defaultdict(int)
     failed: dict[str, int] = defaultdict(int)
     for name, (c, f) in unmatched_in.items():
         calls[name] += c
         failed[name] += f
-    for source, target, c, f in graph.call_counts():
+    table = graph.table
+    edges = zip(table.client, table.server, table.calls, table.failed, strict=True) if table is not None \
+        else graph.call_counts()
+    for source, target, c, f in edges:
         if source != target:
             calls[target] += c
             failed[target] += f
@@ -143,7 +147,7 @@ def oncall_report(
         seen=list(owners),
         buckets=reads.failing,
         totals=totals,
-        calls=() if episodes_only else ((source, target) for source, target, _, _ in graph.call_counts()),
+        calls=() if episodes_only or dependents is not None else graph.call_counts(),
         burn_events=burn_events or {},
         callers=dependents(owners) if dependents is not None and not episodes_only else None,
         thresholds=settings.thresholds,

@@ -97,3 +97,28 @@ def test_team_infos_are_remembered_per_index_and_moves_and_equal_fresh_ones(tmp_
     other = CatalogIndex(load_catalog([tmp_path / "owners.yaml"]))
     assert {t.name: t.rotation_size for t in team_infos(other)}["payments"] == 1
     assert {t.name: t.rotation_size for t in team_infos(index)}["payments"] == 2
+
+
+def test_calls_into_from_the_edge_table_equal_those_from_edges(tmp_path: Path) -> None:
+    from graph.aggregate import Aggregator
+    from graph.model import NodeKind
+    from graph.store.sqlite import SQLiteStore
+    from ownership.oncall.build import calls_into
+    from tests.graph.store_builders import call, sighting, write
+
+    store = SQLiteStore(tmp_path / "o.db")
+    agg = Aggregator(store.bucket_seconds)
+    for name in ("web", "cart", "pay"):
+        sighting(agg, name, T + 10)
+    call(agg, "web", "cart", T + 20, count=4, failed=True)
+    call(agg, "cart", "cart", T + 20, count=3)  # a self-call: left out
+    call(agg, "pay", "db", T + 30, server_kind=NodeKind.DATABASE, count=2)
+    write(store, agg)
+    graph = ServiceGraph.from_store(store, WINDOW)
+    assert graph.table is not None
+    from_edges = ServiceGraph(WINDOW, graph.nodes, graph.edges)
+    unmatched = {"pay": (5, 1), "ghost": (2, 2)}
+    got = {b.service: (b.calls, b.failed, b.bucket, b.seconds) for b in calls_into(graph, unmatched)}
+    assert got == {b.service: (b.calls, b.failed, b.bucket, b.seconds) for b in calls_into(from_edges, unmatched)}
+    assert {name: value[:2] for name, value in got.items()} == {
+        "cart": (4, 4), "db": (2, 0), "pay": (5, 1), "ghost": (2, 2)}
