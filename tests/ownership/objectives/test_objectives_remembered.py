@@ -17,6 +17,7 @@ from ownership.objectives.board import objective_results
 from ownership.objectives.evaluate import Limits
 from ownership.objectives.remembered import RememberedResults
 from ownership.source import CatalogSource
+from tests.ownership.objectives.test_objectives_board import SLICES as BOARD_SLICES
 
 NOW = 1_790_000_000 // 3600 * 3600
 SERVICES = ["checkout", "payments", "search"]  # "ledger" is called in one burst only
@@ -38,22 +39,7 @@ services:
   - {name: ledger, owner: pay, objectives: [{name: up, sli: availability, target: 0.9}]}
 """
 
-SLICES = """\
-apiVersion: openslo/v1
-kind: SLO
-metadata: {name: sliced}
-spec:
-  service: payments
-  indicator:
-    metadata: {name: ok}
-    spec:
-      ratioMetric:
-        good: {metricSource: {type: ownermap, spec: {signal: availability}}}
-        total: {metricSource: {type: ownermap, spec: {signal: availability}}}
-  timeWindow: [{duration: 2d, isRolling: true}]
-  budgetingMethod: Timeslices
-  objectives: [{target: 0.9, timeSliceTarget: 0.95}]
-"""
+SLICES = BOARD_SLICES.replace("service: checkout", "service: payments")  # a 2-day Timeslices objective
 
 
 def _index(tmp_path: Path, target: str = "0.95") -> CatalogIndex:
