@@ -41,10 +41,12 @@ def inputs_key(objective: Objective, buckets: Sequence[InboundBucket], end: floa
 class RememberedResults:
     """At most `entries` evaluations, the least recently used dropped first (thread-safe).
 
-    The rule: a result is reused when its key is equal, and the key is exactly what `evaluate` is
-    computed from: the objective (its catalog entry: the same object, see `result`), the limits, whether the objective
-    is matched, and `inputs_key` of its buckets at `end`. The owner and the window's start and end are
-    not read by the evaluation: they are set on the reused result, as the caller gives them now.
+    The rule: a result is reused when its key is equal, and a key holds exactly what `evaluate` is
+    computed from: the objective (the same object: see `remember`), the limits, whether the objective
+    is matched, and its calls: `inputs_key` of its buckets at `end` (`result`), or, for spans read as
+    rows (`board._SpansInto`), the bytes of its service's (segment, sums) rows with how many burn
+    windows each segment ends inside. The owner and the window's start and end are not read by the
+    evaluation: they are set on the reused result as the caller gives them now.
     """
 
     def __init__(self, entries: int = 8192) -> None:
