@@ -17,9 +17,10 @@ from graph.store.reads import WindowReads
 from ownership.analysis import OwnershipAnalysis
 from ownership.findings.rules import TeamFacts
 from ownership.lens import CatalogLens
-from ownership.objectives.board import objective_results, team_trouble_counts
+from ownership.objectives.board import objective_results, remembered_results, team_trouble_counts
 from ownership.objectives.evaluate import Limits, ObjectiveResult
 from ownership.oncall import Move, OncallReport, oncall_report, read_oncall
+from ownership.oncall.dependents import remembered_dependents
 from ownership.source import CatalogSource
 
 CACHE_ENTRIES = 16
@@ -129,11 +130,14 @@ class ApiState:
                                  lens=self.catalog_lens())
 
     def objectives(self, end: float, env: str | None, index: Any = None) -> list[ObjectiveResult]:
-        """The declared objectives measured over their windows ending at end (cached like graphs)."""
+        """The declared objectives measured over their windows ending at end (cached like graphs; each
+        objective evaluated again only when its inputs changed: `remembered_results`)."""
         index = self.catalog.index if index is None else index
         limits = Limits(self.config.objective_min_calls, self.config.burn_min_calls)
         key = ("objectives", index, int(end // self.reader.bucket_seconds), env)
-        return self._cached(key, lambda: objective_results(index, self.source.inbound, end, env, limits))
+        memo = remembered_results(index)
+        spans = getattr(self.source, "inbound_spans", None)
+        return self._cached(key, lambda: objective_results(index, self.source.inbound, end, env, limits, memo, spans))
 
     def oncall(self, graph: ServiceGraph, env: str | None, moves: tuple[Move, ...] = (),
                objectives: list[ObjectiveResult] | None = None) -> OncallReport:
@@ -149,8 +153,10 @@ class ApiState:
             moved = {m.service: m.team for m in moves}
             measured = objectives if objectives is not None else self.objectives(window.end, env)
             burning = team_trouble_counts(measured, moved)
+            dependents = remembered_dependents(self.source).reader(self.source.topology(window, env),
+                                                                   graph.call_counts)
             return oncall_report(graph, lens, read_oncall(self.source, window, env, self.config.oncall),
-                                 self.config.oncall, moves, burning)
+                                 self.config.oncall, moves, burning, dependents=dependents)
 
         return self._cached(key, build)
 

@@ -11,10 +11,11 @@ from typing import Any
 from graph.model import Window
 from graph.store.columns import Columns, Interner, WindowRanges
 from graph.store.mirror_failing import GroupServers, failing_slots
-from graph.store.mirror_spans import SpanSums, span_buckets
+from graph.store.mirror_spans import SpanSums, Sums, named_sums, span_buckets
 from graph.store.older_series import OlderSeries
 from graph.store.schema import HOUR
 from graph.store.series import InboundBucket, inbound_query, range_params, window_cuts
+from graph.store.span_table import SpanTable
 from graph.store.sql import bucket_range
 from graph.store.sql_store import SqlStore
 
@@ -43,23 +44,41 @@ class SeriesReads:
         the mirrored part from memory, rule 11's calls and the older part (kept) from SQL."""
         if cuts is None:
             return self.store.inbound(window, env, service, cuts)
+        parts = self._span_parts(window, env, service, cuts)
+        if parts is None:
+            return self.store.inbound(window, env, service, cuts)
+        return span_buckets(*parts)
+
+    def inbound_spans(self, window: Window, env: str | None, cuts: Sequence[float]) -> SpanTable | None:
+        """`inbound(window, env, cuts=cuts)` as a SpanTable, or None when the window is not mirrored
+        (then read `inbound`)."""
+        parts = self._span_parts(window, env, None, cuts)
+        if parts is None:
+            return None
+        found, names, more, at, end = parts
+        found, name_of = named_sums(found, names, more, len(at) + 1)
+        return SpanTable(found.key, found.first, found.sums, name_of, [*at, end])
+
+    def _span_parts(self, window: Window, env: str | None, service: str | None,
+                    cuts: Sequence[float]) -> tuple[Sums, Sequence[str], Rows, list[int], int] | None:
+        """What the spans of a window are made from: the mirrored part's sums with the names of their
+        ids, rule 11's rows and the older part's (SQL), the aligned cuts and the window's end."""
         seconds = self.bucket_seconds
         at = window_cuts(window, cuts, seconds)
         with self._lock:
             self._refresh(False)
             older, newer = self._parts(window)
-            if newer is not None:
-                self._group_servers.update(self._edge_keys.values)
-                found = self._spans.sums(newer, self._env_id(env), at, service)
-                names = self._group_servers.names.values  # only ever appended: valid after the lock
-        if newer is None:
-            return self.store.inbound(window, env, service, cuts)
+            if newer is None:
+                return None
+            self._group_servers.update(self._edge_keys.values)
+            found = self._spans.sums(newer, self._env_id(env), at, service)
+            names = self._group_servers.names.values  # only ever appended: valid after the lock
         query = inbound_query(self.store.placeholder, seconds, env, service, at, edges=False)
         more = self.store.series_rows(query, range_params(bucket_range(newer, seconds), bucket_range(newer, HOUR),
                                                           env, service, edges=False))
         if older is not None:
             more += self._older_series.inbound(older, env, service, at)
-        return span_buckets(found, names, more, at, -(-int(window.end) // seconds) * seconds)
+        return found, names, more, at, -(-int(window.end) // seconds) * seconds
 
     def failing(self, window: Window, env: str | None, hourly: bool, min_failed: int,
                 error_ratio: float) -> list[InboundBucket]:

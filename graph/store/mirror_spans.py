@@ -51,11 +51,10 @@ class Sums:
         return cls.of(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("key", "first", "sums")))
 
 
-def span_buckets(found: Sums, names: Sequence[str], more: Rows, cuts: Sequence[int], end: int) -> list[InboundBucket]:
-    """The spans of `found` (keys: ids in `names`, all of them valid) and of `more` (rows of
-    `inbound_query` with cuts, from SQL) summed per service and segment, ordered as `Store.inbound`
-    orders them (bucket, service, length)."""
-    count, size = len(cuts) + 1, len(names)
+def named_sums(found: Sums, names: Sequence[str], more: Rows, count: int) -> tuple[Sums, dict[int, str]]:
+    """`found` (keys: ids in `names`, all of them valid, times `count` segments) with `more` (rows of
+    `inbound_query` with cuts, from SQL) summed in, and the name of each service id in it."""
+    size = len(names)
     known = {names[i]: i for i in np.unique(found.key // count).tolist()}
     if more:  # names not in `found` get ids past `names`
         ids = [known.setdefault(str(r[0]), size + len(known)) for r in more]
@@ -63,16 +62,24 @@ def span_buckets(found: Sums, names: Sequence[str], more: Rows, cuts: Sequence[i
                      np.array([int(r[1]) for r in more], np.int64),
                      np.array([[int(v) for v in r[3:]] for r in more], np.int64))
         found = Sums.joined([found, extra])
-    name_of = {i: n for n, i in known.items()}
+    return found, {i: n for n, i in known.items()}
+
+
+def span_buckets(found: Sums, names: Sequence[str], more: Rows, cuts: Sequence[int], end: int) -> list[InboundBucket]:
+    """The spans of `found` and `more` (see `named_sums`) summed per service and segment, ordered as
+    `Store.inbound` orders them (bucket, service, length)."""
+    count = len(cuts) + 1
+    found, name_of = named_sums(found, names, more, count)
     service = found.key // count
     ranked = sorted(name_of, key=name_of.__getitem__)
     rank = np.zeros(max(name_of, default=0) + 1, np.int64)
     rank[np.array(ranked, np.int64)] = np.arange(len(ranked))
     seconds = np.array([*cuts, end], np.int64)[found.key % count] - found.first
     order = np.lexsort((seconds, rank[service], found.first))
-    return [InboundBucket(name_of[s], b, n, c, f, tuple(h)) for s, b, n, c, f, h in zip(
-        service[order].tolist(), found.first[order].tolist(), seconds[order].tolist(),
-        found.sums[order, 0].tolist(), found.sums[order, 1].tolist(), found.sums[order, 2:].tolist(), strict=True)]
+    sums = found.sums[order]
+    return list(map(InboundBucket, map(name_of.__getitem__, service[order].tolist()), found.first[order].tolist(),
+                    seconds[order].tolist(), sums[:, 0].tolist(), sums[:, 1].tolist(),
+                    map(tuple, sums[:, 2:].tolist())))
 
 
 class SpanSums:

@@ -3,21 +3,31 @@ what other parts ask of them: which services have one, each team's objectives in
 
 from __future__ import annotations
 
+import bisect
+import threading
 import weakref
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from graph.model import Window
 from graph.store.series import InboundBucket
+from graph.store.span_table import SpanTable
 from ownership.objectives.burn import BURN_WINDOWS
 from ownership.objectives.evaluate import DEFAULT_LIMITS, Limits, ObjectiveResult, evaluate
 from ownership.objectives.model import Objective
+from ownership.objectives.remembered import RememberedResults
 
 if TYPE_CHECKING:
     from ownership.catalog.model import Entity
     from ownership.identity import CatalogIndex
 
+
+
+class SpanReader(Protocol):
+    """`QueryMirror.inbound_spans`: a window's spans between cuts as a SpanTable (None: read `inbound`)."""
+
+    def __call__(self, window: Window, env: str | None, cuts: Sequence[float]) -> SpanTable | None: ...
 
 
 class Inbound(Protocol):
@@ -32,6 +42,11 @@ _COVERED: weakref.WeakKeyDictionary[CatalogIndex, tuple[set[str], set[int]]] = w
 # Per index (a catalog as loaded: never changed), the entry each name denotes and each entry's owner.
 _ENTITIES: weakref.WeakKeyDictionary[CatalogIndex, dict[str, Entity | None]] = weakref.WeakKeyDictionary()
 _OWNERS: weakref.WeakKeyDictionary[CatalogIndex, dict[int, str | None]] = weakref.WeakKeyDictionary()
+_REMEMBERED: weakref.WeakKeyDictionary[CatalogIndex, RememberedResults] = weakref.WeakKeyDictionary()
+# Per index, its objectives in the order of the answer, each with its catalog entry and owner.
+_PLANS: weakref.WeakKeyDictionary[CatalogIndex, list[tuple[Objective, Entity | None, str | None]]] = \
+    weakref.WeakKeyDictionary()
+_REMEMBERED_LOCK = threading.Lock()
 
 
 def objectives_of(index: CatalogIndex) -> list[Objective]:
@@ -56,6 +71,31 @@ def _owner(index: CatalogIndex, entity: Entity) -> str | None:
     return known[id(entity)]
 
 
+def _plan(index: CatalogIndex) -> list[tuple[Objective, Entity | None, str | None]]:
+    """The index's objectives ordered as answers list them (service, then name; declaration order
+    otherwise), each with the catalog entry of its service and that entry's owner (once per index)."""
+    with _REMEMBERED_LOCK:
+        found = _PLANS.get(index)
+    if found is None:
+        found = []
+        for objective in sorted(objectives_of(index), key=lambda o: (o.service.lower(), o.name)):
+            entity = _entity(index, objective.service)
+            found.append((objective, entity, _owner(index, entity) if entity is not None else None))
+        with _REMEMBERED_LOCK:
+            _PLANS[index] = found
+    return found
+
+
+def remembered_results(index: CatalogIndex) -> RememberedResults:
+    """The results remembered for an index's objectives (kept while the index lives; room for four
+    evaluations of each objective: a few windows and environments asked in turn)."""
+    with _REMEMBERED_LOCK:
+        found = _REMEMBERED.get(index)
+        if found is None:
+            found = _REMEMBERED[index] = RememberedResults(4 * len(objectives_of(index)) + 64)
+        return found
+
+
 def has_objective(index: CatalogIndex, service: str, entity: Entity | None) -> bool:
     """Whether any objective is declared for a service (by its name, or for its catalog entry)."""
     covered = _COVERED.get(index)
@@ -69,6 +109,25 @@ def has_objective(index: CatalogIndex, service: str, entity: Entity | None) -> b
     return service.lower() in covered[0] or (entity is not None and id(entity) in covered[1])
 
 
+class _Names:
+    """The telemetry names of one read, found by name (any case) or by their catalog entry."""
+
+    def __init__(self, index: CatalogIndex, names: Iterable[str]) -> None:
+        self.by_entity: dict[int, list[str]] = defaultdict(list)
+        self.by_lower: dict[str, list[str]] = defaultdict(list)
+        for name in names:
+            self.by_lower[name.lower()].append(name)
+            if (entity := _entity(index, name)) is not None:
+                self.by_entity[id(entity)].append(name)
+
+    def of(self, service: str, entity: Entity | None) -> set[str]:
+        """Every name that is the service."""
+        names = set(self.by_lower.get(service.lower(), ()))
+        if entity is not None:
+            names.update(self.by_entity.get(id(entity), []))
+        return names
+
+
 class _CallsInto:
     """The calls into each telemetry name over one read of the store, found by name or catalog entry."""
 
@@ -76,21 +135,46 @@ class _CallsInto:
         self.by_name: dict[str, list[InboundBucket]] = defaultdict(list)
         for bucket in buckets:
             self.by_name[bucket.service].append(bucket)
-        self.by_entity: dict[int, list[str]] = defaultdict(list)
-        self.by_lower: dict[str, list[str]] = defaultdict(list)
-        for name in self.by_name:
-            self.by_lower[name.lower()].append(name)
-            if (entity := _entity(index, name)) is not None:
-                self.by_entity[id(entity)].append(name)
+        self.names = _Names(index, self.by_name)
 
     def of(self, service: str, entity: Entity | None) -> list[InboundBucket]:
         """The buckets of every name that is the service, oldest first."""
-        names = set(self.by_lower.get(service.lower(), ()))
-        if entity is not None:
-            names.update(self.by_entity.get(id(entity), []))
-        if len(names) == 1:  # one name (the usual case): its buckets are already oldest first
-            return list(self.by_name[names.pop()])
-        return sorted((b for n in names for b in self.by_name[n]), key=lambda b: b.bucket)
+        return _merged(self.names.of(service, entity), self.by_name.__getitem__)
+
+
+def _merged(names: set[str], buckets: Callable[[str], list[InboundBucket]]) -> list[InboundBucket]:
+    """The buckets of several names, oldest first (one name's are already in that order)."""
+    if len(names) == 1:
+        return list(buckets(next(iter(names))))
+    return sorted((b for n in names for b in buckets(n)), key=lambda b: b.bucket)
+
+
+class _SpansInto:
+    """One read of spans kept as a SpanTable: an objective whose service is one name is looked up in
+    the remembered results by that name's rows (see `RememberedResults`), and records are made of its
+    rows only when it is evaluated again."""
+
+    def __init__(self, index: CatalogIndex, table: SpanTable, end: float) -> None:
+        self.table = table
+        self.names = _Names(index, table.names)
+        since = sorted(end - seconds for seconds in BURN_WINDOWS.values())
+        # Of each segment, how many burn windows it ends inside (every span lies inside the window).
+        self.burns = tuple(bisect.bisect_left(since, bound) for bound in table.bounds)
+
+    def result(self, objective: Objective, entity: Entity | None, owner: str | None, end: float, limits: Limits,
+               memo: RememberedResults) -> ObjectiveResult:
+        """The objective's result, remembered by its rows (several names: by their records)."""
+        names = self.names.of(objective.service, entity)
+        if len(names) > 1:
+            buckets = _merged(names, self.table.buckets)
+            return memo.result(objective, buckets, end, matched=True, owner=owner, limits=limits)
+        name = next(iter(names), None)
+        block = self.table.block(name) if name is not None else b""
+        matched = entity is not None or bool(block)
+        key = ("spans", id(objective), limits, matched, self.burns, block)
+        return memo.remember(key, objective, owner, end, lambda: evaluate(
+            objective, self.table.buckets(name) if name is not None else [], end, matched=matched, owner=owner,
+            limits=limits))
 
 
 def burn_cuts(end: float) -> list[float]:
@@ -99,29 +183,47 @@ def burn_cuts(end: float) -> list[float]:
 
 
 def objective_results(index: CatalogIndex, inbound: Inbound, end: float, env: str | None = None,
-                      limits: Limits = DEFAULT_LIMITS) -> list[ObjectiveResult]:
+                      limits: Limits = DEFAULT_LIMITS, memo: RememberedResults | None = None,
+                      spans: SpanReader | None = None) -> list[ObjectiveResult]:
     """Each objective over its own window ending at end: the calls into every telemetry name that is
     its service (by name, or by matching the same catalog entry), with owner and status.
 
     Occurrences need no buckets, only sums: they read spans between the burn windows' starts (a few
     records per service instead of one per bucket); Timeslices read the buckets. One read per window
-    length and kind."""
-    reads: dict[tuple[int, bool], _CallsInto] = {}
+    length and kind. `memo`: results evaluated before, reused where their inputs are the same; with
+    it, `spans` (`inbound_spans` of the source) reads spans as rows compared before records are made."""
+    reads: dict[tuple[int, bool], _CallsInto | _SpansInto] = {}
     out = []
-    for objective in objectives_of(index):
-        spans = objective.budgeting == "Occurrences"
-        key = (objective.window_seconds, spans)
+    for objective, entity, owner in _plan(index):
+        use_spans = objective.budgeting == "Occurrences"
+        key = (objective.window_seconds, use_spans)
         if key not in reads:
-            window = Window(end - objective.window_seconds, end)
-            reads[key] = _CallsInto(index, inbound(window, env, cuts=burn_cuts(end) if spans else None))
-        entity = _entity(index, objective.service)
-        buckets = reads[key].of(objective.service, entity)
+            reads[key] = _read(index, inbound, spans if memo is not None else None, end, env,
+                               objective.window_seconds, use_spans)
+        read = reads[key]
+        if isinstance(read, _SpansInto) and memo is not None:
+            out.append(read.result(objective, entity, owner, end, limits, memo))
+            continue
+        assert isinstance(read, _CallsInto)
+        buckets = read.of(objective.service, entity)
         start = end - objective.window_seconds
-        seen = any(b.bucket + b.seconds > start for b in buckets)
-        owner = _owner(index, entity) if entity is not None else None
-        out.append(evaluate(objective, buckets, end, matched=entity is not None or seen, owner=owner,
-                            limits=limits))
-    return sorted(out, key=lambda r: (r.objective.service.lower(), r.objective.name))
+        matched = entity is not None or any(b.bucket + b.seconds > start for b in buckets)
+        out.append(evaluate(objective, buckets, end, matched=matched, owner=owner, limits=limits) if memo is None
+                   else memo.result(objective, buckets, end, matched=matched, owner=owner, limits=limits))
+    return out
+
+
+def _read(index: CatalogIndex, inbound: Inbound, spans: SpanReader | None, end: float, env: str | None,
+          seconds: int, use_spans: bool) -> _CallsInto | _SpansInto:
+    """One read of the calls into services over [end - seconds, end): spans between the burn cuts (as a
+    SpanTable when `spans` gives one) or buckets."""
+    window = Window(end - seconds, end)
+    if not use_spans:
+        return _CallsInto(index, inbound(window, env))
+    table = spans(window, env, burn_cuts(end)) if spans is not None else None
+    if table is not None:
+        return _SpansInto(index, table, end)
+    return _CallsInto(index, inbound(window, env, cuts=burn_cuts(end)))
 
 
 def team_trouble_counts(results: Iterable[ObjectiveResult], moved: Mapping[str, str] | None = None) -> dict[str, int]:

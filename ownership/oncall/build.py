@@ -6,6 +6,8 @@ module joins what was read with the catalog and applies the what-if moves.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,12 +21,17 @@ from ownership.catalog.timezone import zone_problem
 from ownership.findings.documentation import declares_oncall
 from ownership.identity import CatalogIndex
 from ownership.lens import CatalogLens
+from ownership.oncall.dependents import Dependents
 from ownership.oncall.episodes import FINE_WINDOW_LIMIT, Thresholds
 from ownership.oncall.hours import DEFAULT_WORKING_HOURS, WorkingHours, parse_working_hours
 from ownership.oncall.load import LoadInputs, OncallReport, TeamInfo, team_loads
 from ownership.oncall.moves import Move, apply_moves, check_moves
 
 LOOKBACK_SECONDS = 24 * 3600  # how far before the window an episode's start is looked for
+_TEAM_INFO_ENTRIES = 64  # move sets kept per catalog index
+_TEAM_INFOS: weakref.WeakKeyDictionary[CatalogIndex, dict[tuple[Move, ...], list[TeamInfo]]] = \
+    weakref.WeakKeyDictionary()
+_TEAM_INFOS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -85,13 +92,17 @@ def read_oncall(store: StoreReads, window: Window, env: str | None, settings: On
 
 def calls_into(graph: ServiceGraph, unmatched_in: Mapping[str, tuple[int, int]]) -> list[InboundBucket]:
     """Per service, the calls into it over the graph's window as `Store.inbound` counts them (every
-    edge but self-calls, plus rule 11's), from the graph's sums: one record spanning the window."""
+    edge but self-calls, plus rule 11's), from the graph's sums: one record spanning the window. Read
+    from the graph's edge table when it has one (no record per edge is made)."""
     calls: dict[str, int] = defaultdict(int)
     failed: dict[str, int] = defaultdict(int)
     for name, (c, f) in unmatched_in.items():
         calls[name] += c
         failed[name] += f
-    for source, target, c, f in graph.call_counts():
+    table = graph.table
+    edges = zip(table.client, table.server, table.calls, table.failed, strict=True) if table is not None \
+        else graph.call_counts()
+    for source, target, c, f in edges:
         if source != target:
             calls[target] += c
             failed[target] += f
@@ -107,6 +118,7 @@ def oncall_report(
     moves: Sequence[Move] = (),
     burn_events: Mapping[str, int] | None = None,
     episodes_only: bool = False,
+    dependents: Dependents | None = None,
 ) -> OncallReport:
     """Every declared team's load over the graph's window, as if `moves` were made (nothing written).
 
@@ -114,12 +126,15 @@ def oncall_report(
     `burn_events`: team → objectives burning or breached now (§3a), 0 for teams not in it;
     `episodes_only`: what `oncall_overloaded` decides on (episodes, rotations, services), without the
     teams depending on each team (empty) and with call totals of the failing buckets only (so
-    `read_oncall(…, episodes_only=True)` need not read rule 11's calls).
+    `read_oncall(…, episodes_only=True)` need not read rule 11's calls); `dependents`: how to find
+    the teams depending on each team for the owners (`RememberedDependents.reader`), else from the
+    graph's calls.
     """
     reads = buckets if isinstance(buckets, OncallReads) else OncallReads(list(buckets), None)
     totals = calls_into(graph, reads.unmatched_in) if reads.unmatched_in is not None and not episodes_only else None
     index = lens.index
-    teams = {t.name: t for t in index.teams()}
+    infos = team_infos(index, moves)
+    teams = {t.name for t in infos}
     owners: dict[str, str | None] = {}
     for name in seen_services(graph):
         owner = lens.ownership(graph.nodes[name]).owner
@@ -127,13 +142,14 @@ def oncall_report(
     owners = apply_moves(owners, moves)
     inputs = LoadInputs(
         window=graph.window,
-        teams=team_infos(index, moves),
+        teams=infos,
         owners=owners,
         seen=list(owners),
         buckets=reads.failing,
         totals=totals,
-        calls=() if episodes_only else ((source, target) for source, target, _, _ in graph.call_counts()),
+        calls=() if episodes_only or dependents is not None else graph.call_counts(),
         burn_events=burn_events or {},
+        callers=dependents(owners) if dependents is not None and not episodes_only else None,
         thresholds=settings.thresholds,
         working_hours=settings.working_hours,
     )
@@ -141,7 +157,22 @@ def oncall_report(
 
 
 def team_infos(index: CatalogIndex, moves: Sequence[Move] = ()) -> list[TeamInfo]:
-    """Members, rotation and time zone of every declared team (one per name), after the moves."""
+    """Members, rotation and time zone of every declared team (one per name), after the moves:
+    read from the catalog index alone (never changed once loaded), so found once per index and moves."""
+    key = tuple(moves)
+    with _TEAM_INFOS_LOCK:
+        kept = _TEAM_INFOS.setdefault(index, {})
+        found = kept.get(key)
+    if found is None:
+        found = _team_infos(index, key)
+        with _TEAM_INFOS_LOCK:
+            if len(kept) >= _TEAM_INFO_ENTRIES:
+                kept.clear()
+            kept[key] = found
+    return list(found)
+
+
+def _team_infos(index: CatalogIndex, moves: Sequence[Move]) -> list[TeamInfo]:
     owned: dict[str, list[Entity]] = {}
     for team in index.teams():
         owned.setdefault(team.name, []).extend(index.team_services(team.entity))

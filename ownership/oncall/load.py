@@ -5,6 +5,7 @@ Pure: the caller reads the store and the catalog (`ownership.oncall.build`) and 
 
 from __future__ import annotations
 
+import operator
 import statistics
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -20,6 +21,7 @@ from ownership.oncall.moves import Move
 
 OVERLOAD_MIN_EPISODES = 3
 OVERLOAD_FACTOR = 2
+_FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +44,12 @@ class LoadInputs:
     owners: Mapping[str, str | None]  # service → owning team, for every service of `buckets` and `seen`
     seen: Collection[str]  # services seen in the window
     buckets: Sequence[InboundBucket]  # calls into services per store bucket (or only failing ones), lookback included
-    calls: Iterable[tuple[str, str]] = ()  # (caller, callee) services in the window
+    calls: Iterable[tuple[str, ...]] = ()  # (caller, callee, …) services in the window
     burn_events: Mapping[str, int] = field(default_factory=dict)
     thresholds: Thresholds = field(default_factory=Thresholds)
     working_hours: WorkingHours = field(default_factory=lambda: parse_working_hours(DEFAULT_WORKING_HOURS))
     totals: Sequence[InboundBucket] | None = None  # calls per service over the window (else: from `buckets`)
+    callers: Mapping[str, Collection[str]] | None = None  # team → teams depending on it (else: from `calls`)
 
 
 @dataclass
@@ -120,7 +123,7 @@ def team_loads(inputs: LoadInputs) -> list[TeamLoad]:
     summed = found if inputs.totals is None else [Slot(b.service, b.bucket, b.end, b.calls, b.failed)
                                                   for b in inputs.totals]
     totals = _totals(summed, inputs.owners, window)
-    callers = depended_on_by(inputs.calls, inputs.owners)
+    callers = inputs.callers if inputs.callers is not None else depended_on_by(inputs.calls, inputs.owners)
     services: dict[str, list[str]] = defaultdict(list)
     for name in sorted(inputs.seen):
         if (team := inputs.owners.get(name)) is not None:
@@ -155,11 +158,13 @@ def mark_overloaded(loads: Sequence[TeamLoad]) -> None:
         )
 
 
-def depended_on_by(calls: Iterable[tuple[str, str]], owners: Mapping[str, str | None]) -> dict[str, set[str]]:
-    """For each team, the other teams whose services called its services."""
+def depended_on_by(calls: Iterable[tuple[str, ...]], owners: Mapping[str, str | None]) -> dict[str, set[str]]:
+    """For each team, the other teams whose services called its services (`calls`: (caller, callee, …))."""
+    calls = calls if isinstance(calls, Sequence) else list(calls)
     owner = owners.get
     out: dict[str, set[str]] = defaultdict(set)
-    for a, b in {(owner(caller), owner(callee)) for caller, callee in calls}:  # team pairs, each once
+    # team pairs, each once, made in C (maps over the calls) rather than one Python step per call
+    for a, b in set(zip(map(owner, map(_FIRST, calls)), map(owner, map(_SECOND, calls)), strict=True)):
         if a is not None and b is not None and a != b:
             out[b].add(a)
     return out

@@ -100,3 +100,20 @@ def test_the_part_before_the_mirror_is_read_once_and_late_writes_and_compaction_
     clock[0] = NOW + DAY  # the mirror lets go of a day
     _burst(store, rng, NOW, NOW + DAY)
     same(NOW + DAY)
+
+
+@pytest.mark.parametrize(("min_failed", "error_ratio"), [(0, 0.0), (0, 0.05), (1, 0.0), (3, 0.5), (12, 0.05),
+                                                         (10**6, 0.0)])
+def test_every_threshold_from_memory_equals_sql(store: SqlStore, min_failed: int, error_ratio: float) -> None:
+    """Slots summed from the rows with failed calls first (`min_failed` > 0) or from every row: the
+    same slots as SQL, at both resolutions, none when no slot reaches the limits."""
+    _fill(store, random.Random(9))
+    mirror = QueryMirror(store, days=2, refresh_seconds=0, clock=lambda: NOW)
+    mirror.refresh()
+    found = 0
+    for hourly in (False, True):
+        for window in (Window(NOW - 6 * 3600, NOW), Window(NOW - 36 * 3600, NOW)):
+            expected = store.failing(window, None, hourly, min_failed, error_ratio)
+            assert mirror.failing(window, None, hourly, min_failed, error_ratio) == expected
+            found += len(expected)
+    assert (found > 0) == (min_failed < 10**6)

@@ -56,8 +56,24 @@ def _assert_equal(mirror: QueryMirror, store: SqlStore, rng: random.Random, end:
                              ("prod", "absent")):
             expected = store.inbound(window, env, service, cuts)
             assert mirror.inbound(window, env, service, cuts) == expected, (window, env, service)
+            if service is None:
+                _assert_table_equal(mirror, window, env, cuts, expected)
         assert mirror.inbound(window, cuts=[]) == store.inbound(window, cuts=[])
         assert mirror.inbound(window) == store.inbound(window)  # per bucket: as SQL gives it
+
+
+def _assert_table_equal(mirror: QueryMirror, window: Window, env: str | None, cuts: list[float],
+                        expected: list[Any]) -> None:
+    """The spans as a SpanTable (inside the mirror): per service, the records SQL gives, in its order."""
+    table = mirror.inbound_spans(window, env, cuts)
+    if table is None:  # not mirrored: read from SQL
+        assert mirror._parts(window)[1] is None
+        return
+    names = {b.service for b in expected}
+    assert set(table.names) == names
+    for name in names:
+        assert table.buckets(name) == [b for b in expected if b.service == name], name
+        assert table.block(name)  # rows to compare
 
 
 def test_spans_from_memory_equal_sql_through_moving_cuts_late_writes_and_compaction(store: SqlStore) -> None:

@@ -77,3 +77,48 @@ def test_moves_are_checked_against_seen_catalogued_and_declared(tmp_path: Path, 
 
 def test_lookback_reaches_a_day_back() -> None:
     assert lookback(WINDOW) == Window(T - 86400, T + 3600)
+
+
+def test_team_infos_are_remembered_per_index_and_moves_and_equal_fresh_ones(tmp_path: Path) -> None:
+    from ownership.oncall.build import _team_infos
+    from ownership.oncall.moves import Move
+
+    _, lens = setup(tmp_path)
+    index = lens.index
+    move_sets = [(), (Move("finder", "quiet"),), (Move("checkout", "quiet"), Move("finder", "payments")), ()]
+    for moves in move_sets * 2:
+        got = team_infos(index, moves)
+        assert got == _team_infos(index, moves)
+        got.clear()  # the caller's copy: what is remembered is not touched
+    moved = {t.name: t for t in team_infos(index, (Move("finder", "quiet"),))}
+    assert moved["quiet"].rotation_declared and not moved["search"].rotation_declared  # finder's on-call moved
+    # A reloaded catalog is another index: its own answer.
+    (tmp_path / "owners.yaml").write_text(textwrap.dedent(OWNERS_YAML).replace("members: [a, b]}", "members: [a]}"))
+    other = CatalogIndex(load_catalog([tmp_path / "owners.yaml"]))
+    assert {t.name: t.rotation_size for t in team_infos(other)}["payments"] == 1
+    assert {t.name: t.rotation_size for t in team_infos(index)}["payments"] == 2
+
+
+def test_calls_into_from_the_edge_table_equal_those_from_edges(tmp_path: Path) -> None:
+    from graph.aggregate import Aggregator
+    from graph.model import NodeKind
+    from graph.store.sqlite import SQLiteStore
+    from ownership.oncall.build import calls_into
+    from tests.graph.store_builders import call, sighting, write
+
+    store = SQLiteStore(tmp_path / "o.db")
+    agg = Aggregator(store.bucket_seconds)
+    for name in ("web", "cart", "pay"):
+        sighting(agg, name, T + 10)
+    call(agg, "web", "cart", T + 20, count=4, failed=True)
+    call(agg, "cart", "cart", T + 20, count=3)  # a self-call: left out
+    call(agg, "pay", "db", T + 30, server_kind=NodeKind.DATABASE, count=2)
+    write(store, agg)
+    graph = ServiceGraph.from_store(store, WINDOW)
+    assert graph.table is not None
+    from_edges = ServiceGraph(WINDOW, graph.nodes, graph.edges)
+    unmatched = {"pay": (5, 1), "ghost": (2, 2)}
+    got = {b.service: (b.calls, b.failed, b.bucket, b.seconds) for b in calls_into(graph, unmatched)}
+    assert got == {b.service: (b.calls, b.failed, b.bucket, b.seconds) for b in calls_into(from_edges, unmatched)}
+    assert {name: value[:2] for name, value in got.items()} == {
+        "cart": (4, 4), "db": (2, 0), "pay": (5, 1), "ghost": (2, 2)}
