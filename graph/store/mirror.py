@@ -197,7 +197,9 @@ class QueryMirror(SeriesReads, SqlReads):
         if self._edges.delete(self._edges.bucket[: self._edges.size] < horizon):
             self._sums.clear()
         self._services.delete(self._services.bucket[: self._services.size] < horizon)
-        self._forget_older()
+        self._older.forget()
+        self._older_series.forget()
+        self._spans.forget_before(horizon)  # what was summed from rows after the horizon stays true
 
     def _forget_compacted(self, changes: ChangeSet) -> None:
         """Drop what a compaction deleted: fine rows below its cutoff, any row past retention."""

@@ -2,9 +2,12 @@
 columns: the settled head of the window (from the horizon to the hour before the first cut, days of
 rows) summed once and kept, the recent rest summed at every request.
 
-The rule that keeps a kept head true: the mirror reports the oldest bucket of every batch of rows it
-takes in (`changed`) and a head reaching past it is dropped; deletions (compaction, letting go of
-days) drop every head (`clear`). Writes of live traffic land in the last minutes, after every head.
+The rule that keeps a kept head (and a kept hour) true: the mirror reports the oldest bucket of every
+batch of rows it takes in (`changed`) and a head or hour reaching past it is dropped; letting go of
+the days before a new horizon drops what starts before it (`forget_before`); other deletions
+(compaction) drop everything (`clear`). Writes of live traffic land in the last minutes, after every
+head. A head starting on an hour is joined from its hours' kept sums: when a window ending now moves
+into the next hour, only the new hour is summed from rows.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from graph.store.schema import HOUR
 from graph.store.series import InboundBucket
 
 _ENTRIES = 4  # heads kept (a window ending now needs a new one once an hour)
+_HOURS = 4 * 24 * 9  # hours kept (about 200 KB each at 2 000 services: a few windows' 8 mirrored days)
 Rows = list[tuple[Any, ...]]
 
 
@@ -83,7 +87,9 @@ def span_buckets(found: Sums, names: Sequence[str], more: Rows, cuts: Sequence[i
 
 
 class SpanSums:
-    """The mirrored part of windows' spans, with the heads of the windows asked for kept."""
+    """The mirrored part of windows' spans, with the heads of the windows asked for kept, and each
+    whole hour's sums kept so that a head moving by an hour (a window ending now, once an hour) is
+    joined from kept hours instead of summed from every row again."""
 
     def __init__(self, edges: Columns, columns: Sequence[int], servers: GroupServers, bucket_seconds: int) -> None:
         self._edges = edges
@@ -91,15 +97,27 @@ class SpanSums:
         self._servers = servers
         self._bucket_seconds = bucket_seconds
         self._kept: dict[tuple[int, int, int | None, str | None], Sums] = {}  # (start, end, env, service)
+        self._hours: dict[tuple[int, int | None, str | None], Sums] = {}  # (hour, env, service)
+        self._empty = Sums(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, len(columns)), np.int64))
 
     def changed(self, oldest: int) -> None:
-        """Rows from bucket `oldest` on were taken in: drop the heads reaching past it."""
+        """Rows from bucket `oldest` on were taken in: drop the heads and hours reaching past it."""
         for key in [k for k in self._kept if k[1] > oldest]:
             del self._kept[key]
+        for hour in [k for k in self._hours if k[0] + HOUR > oldest]:
+            del self._hours[hour]
+
+    def forget_before(self, horizon: int) -> None:
+        """Rows before `horizon` were let go: drop what they were summed into."""
+        for key in [k for k in self._kept if k[0] < horizon]:
+            del self._kept[key]
+        for hour in [k for k in self._hours if k[0] < horizon]:
+            del self._hours[hour]
 
     def clear(self) -> None:
-        """Rows were deleted: drop every head."""
+        """Rows were deleted: drop every head and hour."""
         self._kept.clear()
+        self._hours.clear()
 
     def sums(self, window: Window, env: int | None, cuts: Sequence[int], service: str | None) -> Sums:
         """What `inbound_query` with (aligned) `cuts` sums for a window inside the mirror, keyed by
@@ -111,7 +129,7 @@ class SpanSums:
             key = (int(window.start), head_end, env, service)
             head = self._kept.get(key)
             if head is None:
-                head = self._sum(Window(window.start, head_end), env, (), service)
+                head = self._head(Window(window.start, head_end), env, service)
                 while len(self._kept) >= _ENTRIES:
                     self._kept.pop(next(iter(self._kept)))
                 self._kept[key] = head
@@ -121,8 +139,37 @@ class SpanSums:
         parts.append(self._sum(window, env, cuts, service))
         return Sums.joined(parts)
 
-    def _sum(self, window: Window, env: int | None, cuts: Sequence[int], service: str | None) -> Sums:
-        """The sums of the window's edge rows (self-calls left out; only calls into `service` if given)."""
+    def _head(self, window: Window, env: int | None, service: str | None) -> Sums:
+        """A head's sums: joined from its whole hours' (those not kept summed in one pass) when it
+        starts on an hour, else summed from its rows."""
+        start, end = int(window.start), int(window.end)
+        if start % HOUR:
+            return self._sum(window, env, (), service)
+        hours = range(start, end, HOUR)
+        missing = [hour for hour in hours if (hour, env, service) not in self._hours]
+        if missing:
+            made = self._by_hour(Window(missing[0], missing[-1] + HOUR), env, service)
+            if len(self._hours) + len(missing) > _HOURS:
+                self._hours.clear()
+            for hour in missing:
+                self._hours[(hour, env, service)] = made.get(hour, self._empty)
+        return Sums.joined([self._hours[(hour, env, service)] for hour in hours])
+
+    def _by_hour(self, window: Window, env: int | None, service: str | None) -> dict[int, Sums]:
+        """The window's sums (segment 0 only) of each hour that has rows."""
+        count = len(self._servers.names.values) + 1  # server ids are below it
+        found = self._sum(window, env, (), service, hour_stride=count)
+        hour, server = np.divmod(found.key, count)
+        starts = np.flatnonzero(np.r_[True, hour[1:] != hour[:-1]]) if len(hour) else hour
+        ends = [*starts[1:].tolist(), len(hour)]
+        return {int(window.start) + int(hour[a]) * HOUR: Sums(server[a:b], found.first[a:b], found.sums[a:b])
+                for a, b in zip(starts.tolist(), ends, strict=True)}
+
+    def _sum(self, window: Window, env: int | None, cuts: Sequence[int], service: str | None,
+             hour_stride: int = 0) -> Sums:
+        """The sums of the window's edge rows (self-calls left out; only calls into `service` if given);
+        with `hour_stride` (above every server id), keyed by hour of the window * stride + server
+        instead of by (server, segment)."""
         edges, servers = self._edges, self._servers
         rows = edges.select(WindowRanges.of(window, self._bucket_seconds, env))
         group = edges.group[rows]
@@ -132,5 +179,8 @@ class SpanSums:
             keep &= server == servers.names.ids.get(service, -1)
         rows, server = rows[keep], server[keep]
         bucket = edges.bucket[rows]
-        key = server * (len(cuts) + 1) + np.searchsorted(np.asarray(cuts, np.int64), bucket, side="right")
+        if hour_stride:
+            key = (bucket - int(window.start)) // HOUR * hour_stride + server
+        else:
+            key = server * (len(cuts) + 1) + np.searchsorted(np.asarray(cuts, np.int64), bucket, side="right")
         return Sums.of(key, bucket, edges.ints[rows][:, self._columns])

@@ -137,3 +137,28 @@ def test_a_late_write_into_the_kept_head_of_the_mirrored_days_is_seen(store: Sql
     _write(store, rng, 30, NOW - 600, NOW)
     assert mirror.inbound(window, cuts=cuts) == store.inbound(window, cuts=cuts)
     assert mirror.inbound(window, "prod", cuts=cuts) == store.inbound(window, "prod", cuts=cuts)
+
+
+def test_heads_moving_into_the_next_hour_are_joined_from_kept_hours_and_equal_sql(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(11)
+    _fill(store, rng)
+    clock = [NOW]
+    mirror = QueryMirror(store, days=3, refresh_seconds=0, clock=lambda: clock[0])
+    summed: list[float] = []  # lengths of the windows whose rows were summed hour by hour
+    real = mirror._spans._by_hour
+    monkeypatch.setattr(mirror._spans, "_by_hour",
+                        lambda window, *a: summed.append(window.end - window.start) or real(window, *a))
+    for step in range(40):  # a window ending now, 5 minutes later each time: over three hour boundaries
+        end = clock[0] = NOW + step * 300
+        if step == 17:
+            _write(store, rng, 80, end - 2 * DAY, end - 7 * 3600)  # late, into kept hours
+        if step == 29:
+            store.compact(end, retention_days=400)
+        _write(store, rng, 5, end - 200, end)
+        for window in (Window(end - 28 * DAY, end), Window(end - 2 * DAY, end)):
+            cuts = [window.end - s for s in BURN]
+            assert mirror.inbound(window, cuts=cuts) == store.inbound(window, cuts=cuts), (step, window)
+    assert summed and summed[0] > 2 * DAY  # the first head: its days summed in one pass
+    # Later heads: only the hours not kept (the new one after the clock's move, those after a late write).
+    assert sum(1 for length in summed if length == 3600) >= 3
