@@ -159,8 +159,10 @@ class SpanSums:
         """The window's sums (segment 0 only) of each hour that has rows."""
         count = len(self._servers.names.values) + 1  # server ids are below it
         found = self._sum(window, env, (), service, hour_stride=count)
+        if not len(found.key):
+            return {}
         hour, server = np.divmod(found.key, count)
-        starts = np.flatnonzero(np.r_[True, hour[1:] != hour[:-1]]) if len(hour) else hour
+        starts = np.flatnonzero(np.r_[True, hour[1:] != hour[:-1]])
         ends = [*starts[1:].tolist(), len(hour)]
         return {int(window.start) + int(hour[a]) * HOUR: Sums(server[a:b], found.first[a:b], found.sums[a:b])
                 for a, b in zip(starts.tolist(), ends, strict=True)}

@@ -162,3 +162,12 @@ def test_heads_moving_into_the_next_hour_are_joined_from_kept_hours_and_equal_sq
     assert summed and summed[0] > 2 * DAY  # the first head: its days summed in one pass
     # Later heads: only the hours not kept (the new one after the clock's move, those after a late write).
     assert sum(1 for length in summed if length == 3600) >= 3
+
+
+def test_heads_over_hours_without_rows_are_empty_as_in_sql(store: SqlStore) -> None:
+    rng = random.Random(13)
+    mirror = QueryMirror(store, days=3, refresh_seconds=0, clock=lambda: NOW)
+    window, cuts = Window(NOW - 28 * DAY, NOW), [NOW - s for s in BURN]
+    assert mirror.inbound(window, cuts=cuts) == store.inbound(window, cuts=cuts) == []
+    _write(store, rng, 40, NOW - 1800, NOW)  # rows only after the first cut: the head's hours stay empty
+    assert mirror.inbound(window, cuts=cuts) == store.inbound(window, cuts=cuts) != []
