@@ -133,11 +133,8 @@ def graph_nodes(graph: ServiceGraph, lens: OwnerLens) -> list[dict[str, Any]]:
 def graph_edges_json(graph: ServiceGraph) -> list[bytes]:
     """`graph_edges`, each as compact JSON (an edge whose sums did not change is not encoded again)."""
     named = graph.destinations
-    return [
-        json_bytes({**edge, "destinations": named.get((edge["source"], edge["target"], "messaging"), [])})
-        if edge["connection_type"] == "messaging" else body
-        for edge, body in graph.encoded_edges()
-    ]
+    return [json_bytes(_with_destinations(edge, named)) if edge["connection_type"] == "messaging" else body
+            for edge, body in graph.encoded_edges()]
 
 
 def graph_edges(graph: ServiceGraph) -> list[dict[str, Any]]:
@@ -147,11 +144,12 @@ def graph_edges(graph: ServiceGraph) -> list[dict[str, Any]]:
     if not any(e["connection_type"] == "messaging" for e in edges):
         return edges
     # The dicts may be shared with other answers (graph.edges.MadeEdges): messaging ones are copied.
-    return [
-        {**e, "destinations": named.get((e["source"], e["target"], "messaging"), [])}
-        if e["connection_type"] == "messaging" else e
-        for e in edges
-    ]
+    return [_with_destinations(e, named) if e["connection_type"] == "messaging" else e for e in edges]
+
+
+def _with_destinations(edge: dict[str, Any], named: dict[tuple[str, str, str], list[str]]) -> dict[str, Any]:
+    """A copy of a messaging edge's dict with its `destinations` (rule 10)."""
+    return {**edge, "destinations": named.get((edge["source"], edge["target"], "messaging"), [])}
 
 
 EXPORT_MEDIA_TYPES = {

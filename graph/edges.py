@@ -122,40 +122,41 @@ class MadeEdges:
     def dicts(self, table: EdgeTable, rows: Sequence[int]) -> list[dict[str, Any]]:
         """`edge_dicts` of some rows of an EdgeTable, reusing those made for the same edge state.
         The dicts may be shared between answers: callers must not change them."""
-        states = table.states
-        if states is None or not len(rows):
-            return table_edge_dicts(table, rows)
-        index = np.asarray(rows, np.int64)
-        slots, versions = states.slots[index], states.versions[index]
-        with self._lock:
-            kept_versions, made, _ = self._kept(states.token, int(slots.max()) + 1)
-            missing = np.flatnonzero(kept_versions[slots] != versions)
-        fresh = table_edge_dicts(table, index[missing].tolist()) if len(missing) else []
-        with self._lock:
-            for slot, edge in zip(slots[missing].tolist(), fresh, strict=True):
-                made[slot] = edge
-            kept_versions[slots[missing]] = versions[missing]
-            return [made[slot] for slot in slots.tolist()]  # type: ignore[misc]
+        return self._made_dicts(table, rows)[1]
 
     def encoded(self, table: EdgeTable, rows: Sequence[int]) -> list[tuple[dict[str, Any], bytes]]:
         """`dicts` of the rows, each with its compact JSON (orjson), encoded again only when the
         edge's dict was made again."""
-        dicts = self.dicts(table, rows)
-        states = table.states
-        if states is None or not dicts:
+        slots, dicts, encoded = self._made_dicts(table, rows)
+        if encoded is None:
             return [(edge, orjson.dumps(edge)) for edge in dicts]
-        with self._lock:
-            found = self._made.get(states.token)
-        if found is None:  # let go meanwhile by another window's request: encoded for this answer only
-            return [(edge, orjson.dumps(edge)) for edge in dicts]
-        encoded = found[2]
         out = []
-        for slot, edge in zip(states.slots[np.asarray(rows, np.int64)].tolist(), dicts, strict=True):
+        for slot, edge in zip(slots, dicts, strict=True):
             kept = encoded.get(slot)
             if kept is None or kept[0] is not edge:
                 kept = encoded[slot] = (edge, orjson.dumps(edge))
             out.append(kept)
         return out
+
+    def _made_dicts(self, table: EdgeTable, rows: Sequence[int]) -> tuple[
+            list[int], list[dict[str, Any]], dict[int, tuple[Any, bytes]] | None]:
+        """The rows' kept-sums slots, their dicts (made again only where the version changed) and the
+        slots' kept encodings (None, with no slots, when the table names no edge states)."""
+        states = table.states
+        if states is None or not len(rows):
+            return [], table_edge_dicts(table, rows), None
+        index = np.asarray(rows, np.int64)
+        slots, versions = states.slots[index], states.versions[index]
+        with self._lock:
+            kept_versions, made, encoded = self._kept(states.token, int(slots.max()) + 1)
+            missing = np.flatnonzero(kept_versions[slots] != versions)
+        fresh = table_edge_dicts(table, index[missing].tolist()) if len(missing) else []
+        slot_list = slots.tolist()
+        with self._lock:
+            for slot, edge in zip(slots[missing].tolist(), fresh, strict=True):
+                made[slot] = edge
+            kept_versions[slots[missing]] = versions[missing]
+            return slot_list, [made[slot] for slot in slot_list], encoded  # type: ignore[misc]
 
 
 def table_edge_dicts(table: EdgeTable, rows: Sequence[int]) -> list[dict[str, Any]]:

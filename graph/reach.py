@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import networkx as nx
 
@@ -126,10 +126,7 @@ class Topology:
                     owners[owner] = None
             found = ReachListing(rows, list(owners))
             if owners_key is not None:
-                with self._lock:
-                    if len(self._listed) >= REMEMBERED_REACHES:
-                        self._listed.clear()
-                    self._listed[key] = found
+                self._remember(self._listed, key, found)
         return found
 
     def _reach(self, callers: bool, name: str, depth: int | None) -> dict[str, int]:
@@ -139,11 +136,15 @@ class Topology:
         found = self._reached.get(key)
         if found is None:
             found = _distances(self._neighbours(callers), name, depth)
-            with self._lock:
-                if len(self._reached) >= REMEMBERED_REACHES:
-                    self._reached.clear()
-                self._reached[key] = found
+            self._remember(self._reached, key, found)
         return found
+
+    def _remember(self, memory: dict[Any, Any], key: Any, answer: Any) -> None:
+        """Keep an answer, forgetting every kept one of its kind when REMEMBERED_REACHES are kept."""
+        with self._lock:
+            if len(memory) >= REMEMBERED_REACHES:
+                memory.clear()
+            memory[key] = answer
 
 
 def _distances(adjacent: dict[str, list[str]], name: str, depth: int | None) -> dict[str, int]:

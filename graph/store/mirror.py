@@ -131,11 +131,15 @@ class QueryMirror(SeriesReads, SqlReads):
             self.store.read_changes(None, self._until, self._compactions, until, take=self._take, chunk=self.chunk)
             self._until = until
 
-    def _forget_older(self) -> None:
-        """Something before the horizon changed: the kept older parts are summed again when next asked."""
+    def _forget_older(self, new_horizon: int | None = None) -> None:
+        """Something before the horizon changed: the kept older parts are summed again when next asked.
+        With `new_horizon` (days let go), the spans summed from rows after it stay."""
         self._older.forget()
         self._older_series.forget()
-        self._spans.clear()
+        if new_horizon is None:
+            self._spans.clear()
+        else:
+            self._spans.forget_before(new_horizon)
 
     def _ahead(self) -> int:
         """The end of the mirrored buckets now: the clock's hour plus AHEAD_SECONDS."""
@@ -197,9 +201,7 @@ class QueryMirror(SeriesReads, SqlReads):
         if self._edges.delete(self._edges.bucket[: self._edges.size] < horizon):
             self._sums.clear()
         self._services.delete(self._services.bucket[: self._services.size] < horizon)
-        self._older.forget()
-        self._older_series.forget()
-        self._spans.forget_before(horizon)  # what was summed from rows after the horizon stays true
+        self._forget_older(horizon)
 
     def _forget_compacted(self, changes: ChangeSet) -> None:
         """Drop what a compaction deleted: fine rows below its cutoff, any row past retention."""

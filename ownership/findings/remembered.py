@@ -24,7 +24,6 @@ does not account for.
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
 from typing import Any
 
 from ownership.findings.finding import Finding
@@ -43,7 +42,7 @@ class RememberedFindings:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._kept: dict[str, tuple[Hashable | Any, tuple[Finding, ...]]] = {}
+        self._kept: dict[str, tuple[Any, tuple[Finding, ...]]] = {}
 
     def recall(self, service: str, key: Any) -> list[Finding] | None:
         """Copies of the findings decided for `service` from facts with this key, or None."""
