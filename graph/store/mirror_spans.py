@@ -140,11 +140,22 @@ class SpanSums:
         return Sums.joined(parts)
 
     def _head(self, window: Window, env: int | None, service: str | None) -> Sums:
-        """A head's sums: joined from its whole hours' (those not kept summed in one pass) when it
-        starts on an hour, else summed from its rows."""
+        """A head's sums: a kept head with the same start extended by the hours after it (a window's
+        end moved into the next hour, its start did not), else joined from its whole hours' when it
+        starts on an hour (those not kept summed in one pass), else summed from its rows."""
         start, end = int(window.start), int(window.end)
+        shorter = max((k[1] for k in self._kept if k[0] == start and k[1] < end and k[2:] == (env, service)),
+                      default=None)
+        if shorter is not None:
+            kept = self._kept[(start, shorter, env, service)]
+            return Sums.joined([kept, self._hour_sums(shorter, end, env, service)])
         if start % HOUR:
             return self._sum(window, env, (), service)
+        return self._hour_sums(start, end, env, service)
+
+    def _hour_sums(self, start: int, end: int, env: int | None, service: str | None) -> Sums:
+        """The sums of the whole hours from start to end, from each hour's kept sums (the hours not
+        kept are summed in one pass and kept)."""
         hours = range(start, end, HOUR)
         missing = [hour for hour in hours if (hour, env, service) not in self._hours]
         if missing:

@@ -171,3 +171,29 @@ def test_heads_over_hours_without_rows_are_empty_as_in_sql(store: SqlStore) -> N
     assert mirror.inbound(window, cuts=cuts) == store.inbound(window, cuts=cuts) == []
     _write(store, rng, 40, NOW - 1800, NOW)  # rows only after the first cut: the head's hours stay empty
     assert mirror.inbound(window, cuts=cuts) == store.inbound(window, cuts=cuts) != []
+
+
+def test_a_head_whose_end_moves_into_the_next_hour_is_extended_and_equals_sql(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(17)
+    _fill(store, rng)
+    clock = [NOW]
+    mirror = QueryMirror(store, days=3, refresh_seconds=0, clock=lambda: clock[0])
+    joined: list[tuple[int, float]] = []  # (step, hours) of every span of hours joined into a head
+    real = mirror._spans._hour_sums
+    step = 0
+    monkeypatch.setattr(mirror._spans, "_hour_sums",
+                        lambda start, end, *a: joined.append((step, (end - start) / 3600)) or real(start, end, *a))
+    for step in range(30):  # 28-day windows ending now: their mirrored part starts at the horizon
+        end = clock[0] = NOW + step * 300
+        if step == 21:
+            _write(store, rng, 40, end - 2 * DAY, end - 7 * 3600)  # late, into the kept head
+        _write(store, rng, 5, end - 200, end)
+        window = Window(end - 28 * DAY, end)
+        for env in (None, "prod"):
+            cuts = [window.end - s for s in BURN]
+            assert mirror.inbound(window, env, cuts=cuts) == store.inbound(window, env, cuts=cuts), (step, env)
+    long = [s for s, hours in joined if hours > 1]
+    # Whole heads only at the start and after the late write; else one new hour added to the kept head.
+    assert long and set(long) <= {0, 21} and len(long) <= 4
+    assert any(hours == 1 and s not in (0, 21) for s, hours in joined)
