@@ -64,6 +64,7 @@ class SuggestionContext:
     _by_prefix: dict[str, dict[str, int]] = field(default_factory=dict)
     _prefix_evidence: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict)
     _namespace_evidence: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict)
+    _prefix_ranked: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         by_namespace: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -84,6 +85,16 @@ class SuggestionContext:
         (made once per prefix: every orphan of a common prefix asks for the same)."""
         return _shared(self._prefix_evidence, self._by_prefix, prefix, W_PREFIX,
                        lambda team, n: f"name prefix '{prefix}' is shared with {n} service(s) of {team}")
+
+    def prefix_ranked(self, prefix: str) -> list[tuple[str, float, str]]:
+        """`shared_prefix` as (team, doubt left, evidence), best first as candidates rank when the prefix
+        is a team's only evidence (made once per prefix)."""
+        found = self._prefix_ranked.get(prefix)
+        if found is None:
+            found = [(team, _clamped_left(weight), why) for team, weight, why in self.shared_prefix(prefix)]
+            found.sort(key=lambda item: _rank(item[0], item[1], None))
+            self._prefix_ranked[prefix] = found
+        return found
 
     def shared_namespace(self, key: str, value: str) -> list[tuple[str, float, str]]:
         """(team, weight, evidence) for each team owning services with the namespace hint `key=value`."""
@@ -154,19 +165,34 @@ class RememberedSuggestions:
         return made
 
 
+def _clamped_left(weight: float) -> float:
+    """The share of doubt one piece of evidence of this weight leaves."""
+    return 1.0 - min(max(weight, 0.0), 1.0)
+
+
+def _rank(team: str, left: float, claimed: str | None) -> tuple[bool, float, str]:
+    """The order of candidates: the claimed team first, then by confidence (two decimals), then by name."""
+    return (team != claimed, -round(1.0 - left, 2), team)
+
+
 def suggest_owners(service: str, ctx: SuggestionContext,
                    neighbours: Iterable[tuple[str, int, str]] | None = None) -> list[dict[str, Any]]:
-    """Candidate teams for `service`, best first (`neighbours`: ctx.neighbours(service), if already read)."""
+    """Candidate teams for `service`, best first (`neighbours`: ctx.neighbours(service), if already read).
+
+    Each team's evidence, in order: the near-matched entry's owner, CODEOWNERS, owner attributes,
+    namespaces, the name prefix, the neighbours. A prefix shared with every team (`svc-…`) would give
+    each of them a candidate: only teams with other evidence and the best few with prefix evidence
+    alone are weighed (the rest cannot make the cut)."""
     # Per team: the share of doubt its evidence leaves (confidence = 1 - the product) and why.
     remaining: dict[str, float] = {}
     evidence: dict[str, list[str]] = {}
 
     def add(team: str, weight: float, why: str) -> None:
         if team in remaining:
-            remaining[team] *= 1.0 - min(max(weight, 0.0), 1.0)
+            remaining[team] *= _clamped_left(weight)
             evidence[team].append(why)
         else:
-            remaining[team] = 1.0 - min(max(weight, 0.0), 1.0)
+            remaining[team] = _clamped_left(weight)
             evidence[team] = [why]
 
     near = ctx.near_owner_of(service) if ctx.near_owner_of is not None else None
@@ -189,10 +215,6 @@ def suggest_owners(service: str, ctx: SuggestionContext,
         value = hints.get(key)
         for team, weight, why in ctx.shared_namespace(key, value) if value else ():
             add(team, weight, why)
-    prefix = name_prefix(service)
-    if prefix and prefix != service.lower():
-        for team, weight, why in ctx.shared_prefix(prefix):
-            add(team, weight, why)
     calls_by_team: dict[str, int] = defaultdict(int)
     detail: dict[str, list[str]] = defaultdict(list)
     total_calls = 0
@@ -202,11 +224,23 @@ def suggest_owners(service: str, ctx: SuggestionContext,
         if team:
             calls_by_team[team] += calls
             detail[team].append(f"{role} {other} ({calls} calls)")
+    prefix = name_prefix(service)
+    if prefix and prefix != service.lower():
+        weighed = remaining.keys() | calls_by_team.keys()
+        for team, weight, why in ctx.shared_prefix(prefix):
+            if team in weighed:
+                add(team, weight, why)
+        alone = 0
+        for team, left, why in ctx.prefix_ranked(prefix):
+            if alone == MAX_SUGGESTIONS:
+                break
+            if team not in weighed:
+                remaining[team], evidence[team] = left, [why]
+                alone += 1
     for team, calls in calls_by_team.items():
         add(team, W_NEIGHBOURS * calls / total_calls,
             f"{team} owns neighbours: {', '.join(sorted(detail[team])[:5])}")
-    # Many teams can share a prefix or a neighbour: keep the best few without sorting them all.
-    best = heapq.nsmallest(MAX_SUGGESTIONS, remaining.items(),
-                           key=lambda item: (item[0] != claimed, -round(1.0 - item[1], 2), item[0]))
+    # Many teams can share a neighbour: keep the best few without sorting them all.
+    best = heapq.nsmallest(MAX_SUGGESTIONS, remaining.items(), key=lambda item: _rank(item[0], item[1], claimed))
     chosen = [Candidate(team, evidence=evidence[team], confidence=round(1.0 - left, 2)) for team, left in best]
     return [c.to_dict() for c in chosen if c.confidence > 0]

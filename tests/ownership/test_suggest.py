@@ -6,6 +6,7 @@ checks of ownership.suggest on a hand-made SuggestionContext.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from graph.store.sqlite import SQLiteStore
 from ownership.analysis import OwnershipAnalysis
 from ownership.catalog import load_catalog
 from ownership.identity import CatalogIndex
-from ownership.suggest import SuggestionContext, name_prefix, suggest_owners
+from ownership.suggest import W_ATTRIBUTE, W_NEIGHBOURS, SuggestionContext, name_prefix, suggest_owners
 
 T0 = 1_700_000_100
 NS = 1_000_000_000
@@ -256,6 +257,58 @@ def test_unit_at_most_three_suggestions_best_first() -> None:
     assert [s["team"] for s in found] == ["team4", "team3", "team2"]
     confidences = [s["confidence"] for s in found]
     assert confidences == sorted(confidences, reverse=True)
+
+
+def _every_team_weighed(service: str, ctx: SuggestionContext) -> list[dict[str, Any]]:
+    """The rule as DESIGN §3 states it, with every team of every kind of evidence weighed (what
+    suggest_owners must equal while it leaves out prefix-only teams that cannot make the cut)."""
+    left: dict[str, float] = {}
+    why: dict[str, list[str]] = {}
+
+    def add(team: str, weight: float, reason: str) -> None:
+        left[team] = left.get(team, 1.0) * (1.0 - min(max(weight, 0.0), 1.0))
+        why.setdefault(team, []).append(reason)
+
+    hints = ctx.hints_of(service)
+    claimed = None
+    for key in ctx.owner_attributes:
+        if (team := ctx.team_for(hints[key]) if hints.get(key) else None):
+            claimed = claimed or team
+            add(team, W_ATTRIBUTE, f"resource attribute {key}={hints[key]}")
+    for key in ("service.namespace", "k8s.namespace.name"):
+        for evidence in ctx.shared_namespace(key, hints[key]) if hints.get(key) else ():
+            add(*evidence)
+    prefix = name_prefix(service)
+    for evidence in ctx.shared_prefix(prefix) if prefix and prefix != service.lower() else ():
+        add(*evidence)
+    near = list(ctx.neighbours(service))
+    total = sum(calls for _, calls, _ in near)
+    for team in dict.fromkeys(ctx.owner_of_service.get(other) for other, _, _ in near):
+        mine = [(other, calls, role) for other, calls, role in near if ctx.owner_of_service.get(other) == team]
+        if team:
+            add(team, W_NEIGHBOURS * sum(c for _, c, _ in mine) / total, f"{team} owns neighbours: "
+                + ", ".join(sorted(f"{role} {other} ({calls} calls)" for other, calls, role in mine)[:5]))
+    ranked = sorted(left, key=lambda t: (t != claimed, -round(1.0 - left[t], 2), t))[:3]
+    return [{"team": t, "confidence": round(1.0 - left[t], 2), "evidence": why[t]} for t in ranked
+            if round(1.0 - left[t], 2) > 0]
+
+
+def test_unit_a_prefix_shared_by_many_teams_gives_what_weighing_every_team_gives() -> None:
+    rng = random.Random(3)
+    teams = [f"team{i:02d}" for i in range(40)]
+    owned = {f"svc-{i:03d}": rng.choice(teams) for i in range(300)}
+    owned.update({f"pay-{i}": rng.choice(teams[:3]) for i in range(4)})
+    hints = {name: {"service.namespace": f"ns{rng.randrange(5)}"} for name in owned if rng.random() < 0.3}
+    orphans = [f"svc-x{i}" for i in range(60)] + ["pay-x", "solo"]
+    for orphan in orphans[::4]:
+        hints[orphan] = {"team": rng.choice(teams), "service.namespace": f"ns{rng.randrange(5)}"}
+    # Orphans with six neighbours, with one, and with none (the prefix their only evidence).
+    edges = [(rng.choice(list(owned)), orphan, rng.randrange(1, 50))
+             for i, orphan in enumerate(orphans) for _ in range((6, 1, 0)[i % 3])]
+    ctx = context(owned, hints, edges, teams)
+    found = {orphan: suggest_owners(orphan, ctx) for orphan in orphans}
+    assert found == {orphan: _every_team_weighed(orphan, ctx) for orphan in orphans}
+    assert sum(1 for made in found.values() if any("name prefix" in e for s in made for e in s["evidence"])) > 40
 
 
 @pytest.mark.parametrize(("name", "prefix"), [("payments-ledger", "payments"), ("Shop.Cart", "shop"),
