@@ -12,6 +12,7 @@ import io
 import logging
 import operator
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any, NamedTuple
@@ -19,6 +20,7 @@ from typing import Any, NamedTuple
 import networkx as nx
 import orjson
 
+from graph.adjacency import Adjacency
 from graph.edges import Edge, MadeEdges, edge_dicts, histogram_quantiles, iso_ns, iso_ns_many, table_edge_dicts
 from graph.layout import LayoutMixin, layered_layout
 from graph.model import NodeKind, Window
@@ -76,7 +78,7 @@ def entry_apart(table: EdgeTable, services: dict[str, Node]) -> EdgeTable:
         warn_entry_collision(name)
     client = [entry_node_id(c) if kind == user and c in clash else c
               for c, kind in zip(table.client, table.client_kind, strict=True)]
-    return dataclasses.replace(table, client=client, order=None, states=None)
+    return dataclasses.replace(table, client=client, order=None, states=None, adjacency=None)
 
 
 class CallCount(NamedTuple):
@@ -138,6 +140,38 @@ class ServiceGraph(LayoutMixin):
         """(source, target, calls, errors) of each edge (self-calls only with include_self), read from
         the columns when the graph has them: no Edge with its histograms is made. Made once per graph."""
         return self._call_counts
+
+    def adjacency(self) -> Adjacency:
+        """The rows of the edges into and out of each node (self-calls left out): the table's, kept with
+        its name columns across windows, else made for this graph (rows of `_call_columns`)."""
+        kept = self.table.adjacency if self.table is not None else None
+        return kept if kept is not None else self._own_adjacency
+
+    @functools.cached_property
+    def _own_adjacency(self) -> Adjacency:
+        sources, targets, _, _ = self._call_columns
+        return Adjacency(sources, targets)
+
+    @functools.cached_property
+    def _call_columns(self) -> tuple[Sequence[str], Sequence[str], Sequence[int], Sequence[int]]:
+        """Source, target, calls and errors per row: the table's columns, else one row per edge."""
+        t = self.table
+        if t is not None:
+            return t.client, t.server, t.calls, t.failed
+        edges = self.edges
+        return ([e.source for e in edges], [e.target for e in edges], [e.calls for e in edges],
+                [e.errors for e in edges])
+
+    def calls_into(self, name: str) -> list[CallCount]:
+        """The calls of each edge into `name` (no self-call), in row order."""
+        sources, targets, calls, errors = self._call_columns
+        return [_new_call_count((sources[r], targets[r], calls[r], errors[r])) for r in self.adjacency().into(name)]
+
+    def calls_out_of(self, name: str) -> list[CallCount]:
+        """The calls of each edge out of `name` (no self-call), in row order."""
+        sources, targets, calls, errors = self._call_columns
+        return [_new_call_count((sources[r], targets[r], calls[r], errors[r]))
+                for r in self.adjacency().out_of(name)]
 
     @functools.cached_property
     def _call_counts(self) -> list[CallCount]:

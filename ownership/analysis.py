@@ -8,14 +8,12 @@ an orphan, how risky each orphan is, and what each team must fix.
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 from graph.model import DEFAULT_OWNER_ATTRIBUTES, NodeKind
-from graph.service_graph import CallCount, Node, ServiceGraph
+from graph.service_graph import Node, ServiceGraph
 from ownership.catalog.model import Entity
 from ownership.code_owners import entity_claim, service_claim
 from ownership.findings import ORPHAN_CODES, SEVERITY_ORDER, Finding, FindingCode
@@ -27,8 +25,6 @@ from ownership.names import namespace_hint
 from ownership.objectives.evaluate import ObjectiveResult
 from ownership.scaffold import node_ref, scaffold_yaml
 from ownership.suggest import SuggestionContext
-
-_source = itemgetter(0)  # a CallCount's source
 
 
 @dataclass
@@ -75,13 +71,9 @@ class OwnershipAnalysis:
         self._nodes: dict[str, NodeOwnership] = {}
         self._findings: list[Finding] = []
         self._team_refs: dict[str, str] = {}
-        # Calls per edge without the edges' histograms (no Edge objects are made for findings).
-        self._in: dict[str, list[CallCount]] = defaultdict(list)
-        self._out: dict[str, list[CallCount]] = defaultdict(list)
-        for edge in graph.call_counts():
-            if edge.source != edge.target:
-                self._in[edge.target].append(edge)
-                self._out[edge.source].append(edge)
+        # Who calls whom, kept across windows with the same edges; calls per edge are read only for
+        # the services that need them (no Edge objects are made for findings).
+        self._adjacency = graph.adjacency()
         matched: set[Any] = set()
         for name, node in graph.nodes.items():
             self._nodes[name] = self._analyse_node(node, matched)
@@ -153,8 +145,8 @@ class OwnershipAnalysis:
         name = node.name
         callees = None
         if own.entity is not None and own.entity.depends_on:
-            callees = tuple((e.target, e.calls, self._kind_of(e.target)) for e in self._out.get(name, ()))
-        callers = tuple(map(_source, self._in.get(name, ())))
+            callees = tuple((e.target, e.calls, self._kind_of(e.target)) for e in self.graph.calls_out_of(name))
+        callers = self._adjacency.callers(name)
         return (tuple(node.hints.items()), callers, callees, self.namespaces_seen.get(name), self.rules,
                 self.owner_attributes)
 
@@ -162,11 +154,11 @@ class OwnershipAnalysis:
                        near: Entity | None, namespace: str | None) -> ServiceFacts:
         name = node.name
         calls_by_target: dict[str, int] = {}
-        for edge in self._out.get(name, []):
+        for edge in self.graph.calls_out_of(name):
             calls_by_target[edge.target] = calls_by_target.get(edge.target, 0) + edge.calls
         return ServiceFacts(
             name=name, node=node, index=self.index, entity=own.entity, resolved=resolved, owner=own.owner,
-            callers=tuple(sorted({e.source for e in self._in.get(name, [])})), calls_by_target=calls_by_target,
+            callers=tuple(sorted(set(self._adjacency.callers(name)))), calls_by_target=calls_by_target,
             kind_of=self._kind_of, owner_attributes=self.owner_attributes, candidates=own.candidates, near=near,
             namespace=namespace, namespaces_seen=frozenset(self.namespaces_seen.get(name, ())),
         )
@@ -222,9 +214,9 @@ class OwnershipAnalysis:
         return (finding.data["entity"], finding.owner) if finding is not None and finding.owner else None
 
     def _neighbours(self, service: str) -> Iterable[tuple[str, int, str]]:
-        for edge in self._in.get(service, []):
+        for edge in self.graph.calls_into(service):
             yield edge.source, edge.calls, "caller"
-        for edge in self._out.get(service, []):
+        for edge in self.graph.calls_out_of(service):
             yield edge.target, edge.calls, "callee"
 
     def objective_results(self) -> list[ObjectiveResult]:
@@ -265,8 +257,9 @@ class OwnershipAnalysis:
             if not orphan_codes:
                 continue
             unmatched_calls, unmatched_failed = self.graph.unmatched_in.get(name, (0, 0))  # callers not reporting
-            calls = sum(e.calls for e in self._in.get(name, [])) + unmatched_calls
-            errors = sum(e.errors for e in self._in.get(name, [])) + unmatched_failed
+            into = self.graph.calls_into(name)
+            calls = sum(e.calls for e in into) + unmatched_calls
+            errors = sum(e.errors for e in into) + unmatched_failed
             out.append(OrphanRisk(name, sorted(set(own.findings)), dependents.get(name, 0), calls,
                                   round(errors / calls, 4) if calls else 0.0, own.owner, own.suggested_owners))
         return sorted(out, key=lambda o: o.sort_key)
@@ -283,7 +276,7 @@ class OwnershipAnalysis:
         if owner_ref is None and own.suggested_owners:
             owner_ref = self._team_refs.get(own.suggested_owners[0]["team"].lower())
         depends_on = []
-        for edge in self._out.get(name, []):
+        for edge in self.graph.calls_out_of(name):
             target = self._nodes[edge.target]
             kind = self.graph.nodes[edge.target].kind
             if kind == NodeKind.USER:
@@ -298,7 +291,7 @@ class OwnershipAnalysis:
         for name, node in sorted(self.graph.nodes.items()):
             if node.kind in (NodeKind.SERVICE, NodeKind.USER) or self._nodes[name].owner:
                 continue
-            callers = sorted({e.source for e in self._in.get(name, [])})
+            callers = sorted(set(self._adjacency.callers(name)))
             out.append({"node": name, "kind": node.kind, "callers": callers})
         return out
 
@@ -318,11 +311,11 @@ class OwnershipAnalysis:
         outgoing = []
         incoming = []
         for service in seen:
-            for edge in self._out.get(service, []):
+            for edge in self.graph.calls_out_of(service):
                 other = self._nodes[edge.target].owner
                 if other and other != name:
                     outgoing.append({"from": service, "to": edge.target, "team": other, "calls": edge.calls})
-            for edge in self._in.get(service, []):
+            for edge in self.graph.calls_into(service):
                 other = self._nodes[edge.source].owner
                 if other and other != name:
                     incoming.append({"from": edge.source, "to": service, "team": other, "calls": edge.calls})

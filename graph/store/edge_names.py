@@ -1,4 +1,5 @@
-"""The name columns of a mirrored window's edge table, made again only when its edges differ."""
+"""The name columns of a mirrored window's edge table, with who calls whom among them (graph.adjacency),
+made again only when its edges differ."""
 
 from __future__ import annotations
 
@@ -7,17 +8,21 @@ from typing import NamedTuple
 
 import numpy as np
 
+from graph.adjacency import Adjacency
+
 KEPT = 4  # windows whose names are kept (a dashboard's few windows, each moving)
 
 
 class NameColumns(NamedTuple):
-    """Per edge of a table: client, server, connection type and the two node kinds."""
+    """Per edge of a table: client, server, connection type and the two node kinds; and the rows into and
+    out of each node (made on first use, then kept while the names are)."""
 
     client: list[str]
     server: list[str]
     connection_type: list[str]
     client_kind: list[str]
     server_kind: list[str]
+    adjacency: Adjacency
 
 
 class EdgeNames:
@@ -39,8 +44,9 @@ class EdgeNames:
                     return names
         edge_keys = [keys[g] for g in group.tolist()]
         pairs = kinds.tolist()
-        names = NameColumns([k[0] for k in edge_keys], [k[1] for k in edge_keys], [k[2] for k in edge_keys],
-                            [kind_names[c] for c, _ in pairs], [kind_names[s] for _, s in pairs])
+        client, server = [k[0] for k in edge_keys], [k[1] for k in edge_keys]
+        names = NameColumns(client, server, [k[2] for k in edge_keys], [kind_names[c] for c, _ in pairs],
+                            [kind_names[s] for _, s in pairs], Adjacency(client, server))
         with self._lock:
             self._kept.append((group.copy(), kinds.copy(), names))
             del self._kept[:-KEPT]

@@ -335,12 +335,13 @@ class QueryMirror(SeriesReads, SqlReads):
         first, last = view.first.tolist(), view.last.tolist()
 
         def build() -> EdgeTable:
+            names = self._edge_names.of(view.group, view.kinds, keys, kind_names)
             return EdgeTable(
-                *self._edge_names.of(view.group, view.kinds, keys, kind_names),
+                names.client, names.server, names.connection_type, names.client_kind, names.server_kind,
                 ints[:, _CALLS].tolist(), ints[:, _FAILED].tolist(), floats[:, 0].tolist(), floats[:, 1].tolist(),
                 floats[:, 2].tolist(), ints[:, _QUEUE_COUNT].tolist(), ints[:, _CLIENT_HIST], ints[:, _SERVER_HIST],
                 first, last,
-                exemplars, order, states,
+                exemplars, order, states, names.adjacency,
             )
 
         return build

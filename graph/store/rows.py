@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from graph.adjacency import Adjacency
 from graph.aggregate import AggregateBatch
 from graph.model import HISTOGRAM_SIZE, MAX_EXEMPLARS
 
@@ -128,6 +129,7 @@ class EdgeTable:
     exemplars: list[list[str]]
     order: list[int] | None = None  # the rows sorted by (client, server, connection_type), when known
     states: EdgeStates | None = None  # per row, a name of its current state, when known
+    adjacency: Adjacency | None = None  # the rows into and out of each node, when kept with the names
 
     def __len__(self) -> int:
         return len(self.client)
