@@ -65,6 +65,7 @@ class SuggestionContext:
     _prefix_evidence: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict)
     _namespace_evidence: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict)
     _prefix_ranked: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict)
+    _prefix_of_team: dict[str, dict[str, tuple[float, str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         by_namespace: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -85,6 +86,14 @@ class SuggestionContext:
         (made once per prefix: every orphan of a common prefix asks for the same)."""
         return _shared(self._prefix_evidence, self._by_prefix, prefix, W_PREFIX,
                        lambda team, n: f"name prefix '{prefix}' is shared with {n} service(s) of {team}")
+
+    def prefix_of_team(self, prefix: str) -> dict[str, tuple[float, str]]:
+        """`shared_prefix` by team: (weight, evidence) (made once per prefix)."""
+        found = self._prefix_of_team.get(prefix)
+        if found is None:
+            found = {team: (weight, why) for team, weight, why in self.shared_prefix(prefix)}
+            self._prefix_of_team[prefix] = found
+        return found
 
     def prefix_ranked(self, prefix: str) -> list[tuple[str, float, str]]:
         """`shared_prefix` as (team, doubt left, evidence), best first as candidates rank when the prefix
@@ -227,9 +236,10 @@ def suggest_owners(service: str, ctx: SuggestionContext,
     prefix = name_prefix(service)
     if prefix and prefix != service.lower():
         weighed = remaining.keys() | calls_by_team.keys()
-        for team, weight, why in ctx.shared_prefix(prefix):
-            if team in weighed:
-                add(team, weight, why)
+        of_team = ctx.prefix_of_team(prefix)
+        for team in weighed:
+            if (found := of_team.get(team)) is not None:
+                add(team, *found)
         alone = 0
         for team, left, why in ctx.prefix_ranked(prefix):
             if alone == MAX_SUGGESTIONS:
@@ -241,6 +251,5 @@ def suggest_owners(service: str, ctx: SuggestionContext,
         add(team, W_NEIGHBOURS * calls / total_calls,
             f"{team} owns neighbours: {', '.join(sorted(detail[team])[:5])}")
     # Many teams can share a neighbour: keep the best few without sorting them all.
-    best = heapq.nsmallest(MAX_SUGGESTIONS, remaining.items(), key=lambda item: _rank(item[0], item[1], claimed))
-    chosen = [Candidate(team, evidence=evidence[team], confidence=round(1.0 - left, 2)) for team, left in best]
-    return [c.to_dict() for c in chosen if c.confidence > 0]
+    best = heapq.nsmallest(MAX_SUGGESTIONS, [_rank(team, left, claimed) for team, left in remaining.items()])
+    return [Candidate(team, evidence[team], -negative).to_dict() for _, negative, team in best if negative < 0]
