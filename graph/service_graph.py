@@ -173,6 +173,14 @@ class ServiceGraph(LayoutMixin):
         return [_new_call_count((sources[r], targets[r], calls[r], errors[r]))
                 for r in self.adjacency().out_of(name)]
 
+    def neighbours(self, name: str) -> list[tuple[str, int, str]]:
+        """(caller, calls, "caller") of each edge into `name`, then (callee, calls, "callee") of each edge out
+        of it (no self-call), in row order."""
+        sources, targets, calls, _ = self._call_columns
+        adjacency = self.adjacency()
+        return [*[(sources[r], calls[r], "caller") for r in adjacency.into(name)],
+                *[(targets[r], calls[r], "callee") for r in adjacency.out_of(name)]]
+
     @functools.cached_property
     def _call_counts(self) -> list[CallCount]:
         t = self.table

@@ -183,7 +183,7 @@ class OwnershipAnalysis:
         ctx = SuggestionContext(
             team_names=team_names, owner_of_service=owned,
             hints_of=lambda service: self.graph.nodes[service].hints if service in self.graph.nodes else {},
-            owner_attributes=self.owner_attributes, neighbours=self._neighbours, team_of=self._team_of,
+            owner_attributes=self.owner_attributes, neighbours=self.graph.neighbours, team_of=self._team_of,
             near_owner_of=self._near_owner_of, codeowners_of=self._codeowners_of,
         )
         remembered = self._lens.suggestions
@@ -213,11 +213,6 @@ class OwnershipAnalysis:
         finding = self._near.get(service)
         return (finding.data["entity"], finding.owner) if finding is not None and finding.owner else None
 
-    def _neighbours(self, service: str) -> Iterable[tuple[str, int, str]]:
-        for edge in self.graph.calls_into(service):
-            yield edge.source, edge.calls, "caller"
-        for edge in self.graph.calls_out_of(service):
-            yield edge.target, edge.calls, "callee"
 
     def objective_results(self) -> list[ObjectiveResult]:
         """The declared objectives measured at the window's end (their findings join the window's)."""

@@ -15,12 +15,6 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.3g}%"
 
 
-def _data(result: object) -> dict[str, object]:
-    body = result.to_dict()  # type: ignore[attr-defined]
-    keys = ("name", "sli", "target", "observed", "budget_remaining", "burn_rates", "source")
-    return {("objective" if k == "name" else k): body[k] for k in keys}
-
-
 @service_rule(FindingCode.NO_OBJECTIVE)
 def no_objective(facts: ServiceFacts) -> Iterator[Finding]:
     """A service with calls into it in the window (dependents or entry traffic) and no objective
@@ -39,7 +33,7 @@ def objective_breached(facts: WindowFacts) -> Iterator[Finding]:
             yield Finding(FindingCode.OBJECTIVE_BREACHED, o.service,
                           f"objective {o.name}: observed {_percent(result.budget.observed)} against "
                           f"{_percent(o.target)}, budget left {_percent(result.budget.budget_remaining)}",
-                          owner=result.owner, data=_data(result))
+                          owner=result.owner, data=result.finding_data())
 
 
 @window_rule(FindingCode.OBJECTIVE_BURNING)
@@ -51,7 +45,7 @@ def objective_burning(facts: WindowFacts) -> Iterator[Finding]:
             speed = "fast" if result.burn.fast else "slow"
             yield Finding(FindingCode.OBJECTIVE_BURNING, o.service,
                           f"objective {o.name}: {speed} burn (1h {rates['1h']:.3g}, 6h {rates['6h']:.3g})",
-                          owner=result.owner, data=_data(result))
+                          owner=result.owner, data=result.finding_data())
 
 
 @window_rule(FindingCode.OBJECTIVE_UNMATCHED)

@@ -49,9 +49,20 @@ class ObjectiveResult:
             "window": _window(self.start, self.end),
             "observed": _round(b.observed), "good": _round(b.good), "total": b.total,
             "budget_remaining": _round(b.budget_remaining),
-            "burn_rates": {k: _round(v) for k, v in self.burn.rates.items()},
+            "burn_rates": self.burn_rates(),
             "status": self.status, "estimated": o.estimated, "approximate": b.approximate,
         }
+
+    def burn_rates(self) -> dict[str, float | None]:
+        """The burn rate per burn window, as the API shows them (six decimals)."""
+        return {k: _round(v) for k, v in self.burn.rates.items()}
+
+    def finding_data(self) -> dict[str, Any]:
+        """What a finding about the objective carries: its name, indicator, target, source and the
+        measured values as `to_dict` shows them (without making the whole object)."""
+        o, b = self.objective, self.budget
+        return {"objective": o.name, "sli": o.sli, "target": o.target, "observed": _round(b.observed),
+                "budget_remaining": _round(b.budget_remaining), "burn_rates": self.burn_rates(), "source": o.source}
 
 
 @functools.lru_cache(maxsize=64)

@@ -120,5 +120,10 @@ def test_objective_findings_and_team_view(client: TestClient) -> None:
     findings = client.get("/api/v1/findings?window=24h").json()["findings"]
     pairs = {(f["code"], f["service"]) for f in findings if "objective" in f["code"]}
     assert pairs == {("objective_breached", "checkout"), ("objective_unmatched", "<ghost>")}
+    # A breached objective's finding carries its answer's values, as /api/v1/objectives shows them.
+    breached = next(f for f in findings if f["code"] == "objective_breached")
+    shown = _by_name(client.get("/api/v1/objectives?service=checkout").json())[breached["data"]["objective"]]
+    assert breached["data"] == {"objective": shown["name"], **{k: shown[k] for k in (
+        "sli", "target", "observed", "budget_remaining", "burn_rates", "source")}}
     team = client.get("/api/v1/teams/pay?window=24h").json()
     assert {o["name"] for o in team["objectives"]} == {"checkout-up", "checkout-strict", "payments-fast"}

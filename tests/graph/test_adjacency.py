@@ -42,3 +42,6 @@ def test_a_graph_of_edges_reads_calls_per_node_as_its_edges_say() -> None:
                 (e.source, e.calls, e.errors) for e in edges if e.target == name and e.source != name]
             assert [(c.target, c.calls) for c in graph.calls_out_of(name)] == [
                 (e.target, e.calls) for e in edges if e.source == name and e.target != name]
+            assert graph.neighbours(name) == [
+                *[(e.source, e.calls, "caller") for e in edges if e.target == name and e.source != name],
+                *[(e.target, e.calls, "callee") for e in edges if e.source == name and e.target != name]]
