@@ -4,19 +4,24 @@ once per set of edges and shared by every window with the same name columns (gra
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 
 class Adjacency:
     """The rows of the edges into and out of each node (self-calls left out), in row order, with the
-    callers of each node as a tuple; made on first use. Shared between answers: never changed."""
+    callers of each node as a tuple, the self-calls' rows, every node named and the clients of each
+    kind; each made on first use. Shared between answers: never changed."""
 
-    def __init__(self, sources: Sequence[str], targets: Sequence[str]) -> None:
+    def __init__(self, sources: Sequence[str], targets: Sequence[str], source_kinds: Sequence[str] = ()) -> None:
         self._sources = sources
         self._targets = targets
+        self._source_kinds = source_kinds
         self._lock = threading.Lock()
         self._made: tuple[dict[str, list[int]], dict[str, list[int]]] | None = None
         self._callers: dict[str, tuple[str, ...]] = {}
+        self._self_rows: list[int] | None = None
+        self._nodes: frozenset[str] | None = None
+        self._clients: dict[str, frozenset[str]] = {}
 
     def _rows(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
         made = self._made
@@ -48,3 +53,31 @@ class Adjacency:
             sources = self._sources
             found = self._callers[name] = tuple(sources[row] for row in self.into(name))
         return found
+
+    def self_rows(self) -> list[int]:
+        """The rows of self-calls (A → A)."""
+        if self._self_rows is None:
+            self._self_rows = [row for row, (s, t) in enumerate(zip(self._sources, self._targets, strict=True))
+                               if s == t]
+        return self._self_rows
+
+    def nodes(self) -> frozenset[str]:
+        """Every node an edge names (as source or target)."""
+        if self._nodes is None:
+            self._nodes = frozenset(self._sources) | frozenset(self._targets)
+        return self._nodes
+
+    def clients_of_kind(self, kind: str) -> frozenset[str]:
+        """The sources whose kind (the `source_kinds` given) is `kind`."""
+        found = self._clients.get(kind)
+        if found is None:
+            found = self._clients[kind] = frozenset(
+                source for source, k in zip(self._sources, self._source_kinds, strict=True) if k == kind)
+        return found
+
+    def rows_touching(self, names: Iterable[str]) -> list[int]:
+        """The rows of every edge from or to one of `names` (self-calls included), in row order."""
+        wanted = set(names)
+        rows = {row for name in wanted for row in (*self.into(name), *self.out_of(name))}
+        rows.update(row for row in self.self_rows() if self._sources[row] in wanted)
+        return sorted(rows)

@@ -10,11 +10,9 @@ import dataclasses
 import functools
 import io
 import logging
-import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import compress
 from typing import Any, NamedTuple
 
 import networkx as nx
@@ -71,7 +69,7 @@ def entry_apart(table: EdgeTable, services: dict[str, Node]) -> EdgeTable:
     """Rule 13: the entry node is never merged with a service of the same name. When one exists, the
     entry node's edges name it `<name> (entry)` (a copy of the table; the given one may be shared)."""
     user = NodeKind.USER
-    clash = set(compress(table.client, map(user.__eq__, table.client_kind))) & services.keys()
+    clash = _adjacency_of(table).clients_of_kind(user) & services.keys()
     if not clash:
         return table
     for name in clash:
@@ -79,6 +77,13 @@ def entry_apart(table: EdgeTable, services: dict[str, Node]) -> EdgeTable:
     client = [entry_node_id(c) if kind == user and c in clash else c
               for c, kind in zip(table.client, table.client_kind, strict=True)]
     return dataclasses.replace(table, client=client, order=None, states=None, adjacency=None)
+
+
+def _adjacency_of(table: EdgeTable) -> Adjacency:
+    """The table's kept adjacency, else one made for it (once per table)."""
+    if table.adjacency is None:
+        table.adjacency = Adjacency(table.client, table.server, table.client_kind)
+    return table.adjacency
 
 
 class CallCount(NamedTuple):
@@ -116,7 +121,7 @@ class ServiceGraph(LayoutMixin):
         self.table = edges if isinstance(edges, EdgeTable) else None
         if isinstance(edges, EdgeTable):
             # Edge objects are made on first use: the map's answer is read from the columns.
-            self._self_rows = [i for i, (s, t) in enumerate(zip(edges.client, edges.server, strict=True)) if s == t]
+            self._self_rows = _adjacency_of(edges).self_rows()
             if include_self or not self._self_rows:
                 self._rows = list(range(len(edges)))
             else:
@@ -142,10 +147,9 @@ class ServiceGraph(LayoutMixin):
         return self._call_counts
 
     def adjacency(self) -> Adjacency:
-        """The rows of the edges into and out of each node (self-calls left out): the table's, kept with
-        its name columns across windows, else made for this graph (rows of `_call_columns`)."""
-        kept = self.table.adjacency if self.table is not None else None
-        return kept if kept is not None else self._own_adjacency
+        """The rows of the edges into and out of each node (self-calls left out): the table's (kept with
+        its name columns across windows), else made for this graph (rows of `_call_columns`)."""
+        return _adjacency_of(self.table) if self.table is not None else self._own_adjacency
 
     @functools.cached_property
     def _own_adjacency(self) -> Adjacency:
@@ -262,9 +266,8 @@ class ServiceGraph(LayoutMixin):
 
         table = entry_apart(table, nodes)
         # Only edges with a node that sent no spans make or widen a virtual node.
-        unseen = (set(table.client) | set(table.server)) - nodes.keys()
-        touching = map(operator.or_, map(unseen.__contains__, table.client), map(unseen.__contains__, table.server))
-        for i in compress(range(len(table)), touching) if unseen else ():
+        unseen = _adjacency_of(table).nodes() - nodes.keys()
+        for i in _adjacency_of(table).rows_touching(unseen) if unseen else ():
             first, last = table.first_seen_ns[i], table.last_seen_ns[i]
             seen(table.client[i], table.client_kind[i], first, last)
             seen(table.server[i], table.server_kind[i], first, last)

@@ -45,8 +45,9 @@ class EdgeNames:
         edge_keys = [keys[g] for g in group.tolist()]
         pairs = kinds.tolist()
         client, server = [k[0] for k in edge_keys], [k[1] for k in edge_keys]
-        names = NameColumns(client, server, [k[2] for k in edge_keys], [kind_names[c] for c, _ in pairs],
-                            [kind_names[s] for _, s in pairs], Adjacency(client, server))
+        client_kind = [kind_names[c] for c, _ in pairs]
+        names = NameColumns(client, server, [k[2] for k in edge_keys], client_kind, [kind_names[s] for _, s in pairs],
+                            Adjacency(client, server, client_kind))
         with self._lock:
             self._kept.append((group.copy(), kinds.copy(), names))
             del self._kept[:-KEPT]

@@ -28,6 +28,17 @@ def test_callers_keep_row_order_and_repeats_and_are_made_once() -> None:
     assert adjacency.callers("web") == ()
 
 
+def test_self_calls_nodes_clients_of_a_kind_and_rows_touching_some_nodes() -> None:
+    kinds = ["user", "service", "user", "service", "service", "database"]
+    adjacency = Adjacency(SOURCES, TARGETS, kinds)
+    assert adjacency.self_rows() == [3, 5]
+    assert adjacency.nodes() == {"web", "api", "db", "cache"}
+    assert adjacency.clients_of_kind("user") == {"web"} and adjacency.clients_of_kind("queue") == set()
+    every = range(len(SOURCES))
+    for names in ({"db"}, {"cache", "web"}, {"api"}, set(), {"nobody"}):
+        assert adjacency.rows_touching(names) == [r for r in every if SOURCES[r] in names or TARGETS[r] in names]
+
+
 def _edge(source: str, target: str, calls: int, errors: int) -> Edge:
     return Edge(source, target, "rpc", calls, errors, [], [], 0, 0)
 
