@@ -153,8 +153,10 @@ class WindowSums:
     def view(self) -> GroupSums:
         """The sums of every live slot (with their exemplar ids)."""
         live = np.flatnonzero(self.alive[: self.size])
+        every = len(live) == self.size
+        exemplars = self.exemplars[: self.size] if every else [self.exemplars[slot] for slot in live.tolist()]
         return GroupSums(self.group[live], self.ints[live], self.floats[live], self.first[live], self.last[live],
-                         self.kinds[live], self.latest[live], [self.exemplars[slot] for slot in live.tolist()])
+                         self.kinds[live], self.latest[live], exemplars)
 
 
 @dataclass
