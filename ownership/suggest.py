@@ -88,10 +88,10 @@ class SuggestionContext:
                        lambda team, n: f"name prefix '{prefix}' is shared with {n} service(s) of {team}")
 
     def prefix_of_team(self, prefix: str) -> dict[str, tuple[float, str]]:
-        """`shared_prefix` by team: (weight, evidence) (made once per prefix)."""
+        """`shared_prefix` by team: (the doubt it leaves, evidence) (made once per prefix)."""
         found = self._prefix_of_team.get(prefix)
         if found is None:
-            found = {team: (weight, why) for team, weight, why in self.shared_prefix(prefix)}
+            found = {team: (_clamped_left(weight), why) for team, weight, why in self.shared_prefix(prefix)}
             self._prefix_of_team[prefix] = found
         return found
 
@@ -224,32 +224,53 @@ def suggest_owners(service: str, ctx: SuggestionContext,
         value = hints.get(key)
         for team, weight, why in ctx.shared_namespace(key, value) if value else ():
             add(team, weight, why)
-    calls_by_team: dict[str, int] = defaultdict(int)
-    detail: dict[str, list[str]] = defaultdict(list)
+    # Per team: its neighbours' calls, and (role, neighbour, calls) made into text only for the chosen.
+    owner_of = ctx.owner_of_service
+    calls_by_team: dict[str, int] = {}
+    detail: dict[str, list[tuple[str, str, int]]] = {}
     total_calls = 0
     for other, calls, role in ctx.neighbours(service) if neighbours is None else neighbours:
         total_calls += calls
-        team = ctx.owner_of_service.get(other)
+        team = owner_of.get(other)
         if team:
-            calls_by_team[team] += calls
-            detail[team].append(f"{role} {other} ({calls} calls)")
+            if team in calls_by_team:
+                calls_by_team[team] += calls
+                detail[team].append((role, other, calls))
+            else:
+                calls_by_team[team] = calls
+                detail[team] = [(role, other, calls)]
     prefix = name_prefix(service)
+    prefixed: dict[str, str] = {}  # per team, its prefix evidence (made into its list only when chosen)
     if prefix and prefix != service.lower():
         weighed = remaining.keys() | calls_by_team.keys()
         of_team = ctx.prefix_of_team(prefix)
         for team in weighed:
             if (found := of_team.get(team)) is not None:
-                add(team, *found)
+                left, prefixed[team] = found
+                remaining[team] = remaining[team] * left if team in remaining else left
         alone = 0
         for team, left, why in ctx.prefix_ranked(prefix):
             if alone == MAX_SUGGESTIONS:
                 break
             if team not in weighed:
-                remaining[team], evidence[team] = left, [why]
+                remaining[team], prefixed[team] = left, why
                 alone += 1
     for team, calls in calls_by_team.items():
-        add(team, W_NEIGHBOURS * calls / total_calls,
-            f"{team} owns neighbours: {', '.join(sorted(detail[team])[:5])}")
+        left = _clamped_left(W_NEIGHBOURS * calls / total_calls)
+        remaining[team] = remaining[team] * left if team in remaining else left
     # Many teams can share a neighbour: keep the best few without sorting them all.
     best = heapq.nsmallest(MAX_SUGGESTIONS, [_rank(team, left, claimed) for team, left in remaining.items()])
-    return [Candidate(team, evidence[team], -negative).to_dict() for _, negative, team in best if negative < 0]
+    return [Candidate(team, _evidence(team, evidence.get(team, []), prefixed.get(team), detail.get(team)),
+                      -negative).to_dict()
+            for _, negative, team in best if negative < 0]
+
+
+def _evidence(team: str, first: list[str], prefix: str | None, neighbours: list[tuple[str, str, int]] | None
+              ) -> list[str]:
+    """A chosen team's evidence: the first kinds', then the prefix's, then its neighbours (at most five,
+    in the order of their text)."""
+    out = [*first, prefix] if prefix is not None else first
+    if not neighbours:
+        return out
+    named = sorted(f"{role} {other} ({calls} calls)" for role, other, calls in neighbours)[:5]
+    return [*out, f"{team} owns neighbours: {', '.join(named)}"]
