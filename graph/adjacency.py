@@ -78,6 +78,9 @@ class Adjacency:
     def rows_touching(self, names: Iterable[str]) -> list[int]:
         """The rows of every edge from or to one of `names` (self-calls included), in row order."""
         wanted = set(names)
+        if self._made is None:  # one pass over the rows rather than the whole adjacency made for a few nodes
+            return [row for row, (s, t) in enumerate(zip(self._sources, self._targets, strict=True))
+                    if s in wanted or t in wanted]
         rows = {row for name in wanted for row in (*self.into(name), *self.out_of(name))}
         rows.update(row for row in self.self_rows() if self._sources[row] in wanted)
         return sorted(rows)

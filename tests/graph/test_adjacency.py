@@ -35,8 +35,11 @@ def test_self_calls_nodes_clients_of_a_kind_and_rows_touching_some_nodes() -> No
     assert adjacency.nodes() == {"web", "api", "db", "cache"}
     assert adjacency.clients_of_kind("user") == {"web"} and adjacency.clients_of_kind("queue") == set()
     every = range(len(SOURCES))
-    for names in ({"db"}, {"cache", "web"}, {"api"}, set(), {"nobody"}):
-        assert adjacency.rows_touching(names) == [r for r in every if SOURCES[r] in names or TARGETS[r] in names]
+    for made in (False, True):  # before and after the rows of each node were made
+        if made:
+            adjacency.into("api")
+        for names in ({"db"}, {"cache", "web"}, {"api"}, set(), {"nobody"}):
+            assert adjacency.rows_touching(names) == [r for r in every if SOURCES[r] in names or TARGETS[r] in names]
 
 
 def _edge(source: str, target: str, calls: int, errors: int) -> Edge:
