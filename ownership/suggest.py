@@ -193,52 +193,9 @@ def suggest_owners(service: str, ctx: SuggestionContext,
     each of them a candidate: only teams with other evidence and the best few with prefix evidence
     alone are weighed (the rest cannot make the cut)."""
     # Per team: the share of doubt its evidence leaves (confidence = 1 - the product) and why.
-    remaining: dict[str, float] = {}
-    evidence: dict[str, list[str]] = {}
-
-    def add(team: str, weight: float, why: str) -> None:
-        if team in remaining:
-            remaining[team] *= _clamped_left(weight)
-            evidence[team].append(why)
-        else:
-            remaining[team] = _clamped_left(weight)
-            evidence[team] = [why]
-
-    near = ctx.near_owner_of(service) if ctx.near_owner_of is not None else None
-    if near is not None:
-        entry, team = near
-        add(team, W_NEAR_MATCH, f"catalog entry {entry} owned by {team} matches this name after normalising it")
-    claim = ctx.codeowners_of(service) if ctx.codeowners_of is not None else None
-    if claim is not None:
-        add(claim[0], W_CODEOWNERS, claim[1])
-    hints = ctx.hints_of(service)
-    # First: the near-matched entry's owner, else the team the service's own telemetry names (DESIGN §3, §3c).
-    claimed: str | None = near[1] if near is not None else None
-    for key in ctx.owner_attributes:
-        value = hints.get(key)
-        team = ctx.team_for(value) if value else None
-        if team:
-            claimed = claimed or team
-            add(team, W_ATTRIBUTE, f"resource attribute {key}={value}")
-    for key in NAMESPACE_HINTS:
-        value = hints.get(key)
-        for team, weight, why in ctx.shared_namespace(key, value) if value else ():
-            add(team, weight, why)
-    # Per team: its neighbours' calls, and (role, neighbour, calls) made into text only for the chosen.
-    owner_of = ctx.owner_of_service
-    calls_by_team: dict[str, int] = {}
-    detail: dict[str, list[tuple[str, str, int]]] = {}
-    total_calls = 0
-    for other, calls, role in ctx.neighbours(service) if neighbours is None else neighbours:
-        total_calls += calls
-        team = owner_of.get(other)
-        if team:
-            if team in calls_by_team:
-                calls_by_team[team] += calls
-                detail[team].append((role, other, calls))
-            else:
-                calls_by_team[team] = calls
-                detail[team] = [(role, other, calls)]
+    remaining, evidence, claimed = _first_evidence(service, ctx)
+    calls_by_team, detail, total_calls = _neighbour_calls(
+        ctx.neighbours(service) if neighbours is None else neighbours, ctx.owner_of_service)
     prefix = name_prefix(service)
     prefixed: dict[str, str] = {}  # per team, its prefix evidence (made into its list only when chosen)
     if prefix and prefix != service.lower():
@@ -263,6 +220,63 @@ def suggest_owners(service: str, ctx: SuggestionContext,
     return [Candidate(team, _evidence(team, evidence.get(team, []), prefixed.get(team), detail.get(team)),
                       -negative).to_dict()
             for _, negative, team in best if negative < 0]
+
+
+def _first_evidence(service: str, ctx: SuggestionContext) -> tuple[dict[str, float], dict[str, list[str]], str | None]:
+    """Per team, the doubt left and the evidence of the near-matched entry's owner, CODEOWNERS, owner
+    attributes and namespaces; and the claimed team (ranked first): the near-matched entry's owner, else
+    the team the service's own telemetry names (DESIGN §3, §3c)."""
+    remaining: dict[str, float] = {}
+    evidence: dict[str, list[str]] = {}
+
+    def add(team: str, weight: float, why: str) -> None:
+        if team in remaining:
+            remaining[team] *= _clamped_left(weight)
+            evidence[team].append(why)
+        else:
+            remaining[team] = _clamped_left(weight)
+            evidence[team] = [why]
+
+    near = ctx.near_owner_of(service) if ctx.near_owner_of is not None else None
+    if near is not None:
+        entry, team = near
+        add(team, W_NEAR_MATCH, f"catalog entry {entry} owned by {team} matches this name after normalising it")
+    claim = ctx.codeowners_of(service) if ctx.codeowners_of is not None else None
+    if claim is not None:
+        add(claim[0], W_CODEOWNERS, claim[1])
+    hints = ctx.hints_of(service)
+    claimed: str | None = near[1] if near is not None else None
+    for key in ctx.owner_attributes:
+        value = hints.get(key)
+        team = ctx.team_for(value) if value else None
+        if team:
+            claimed = claimed or team
+            add(team, W_ATTRIBUTE, f"resource attribute {key}={value}")
+    for key in NAMESPACE_HINTS:
+        value = hints.get(key)
+        for team, weight, why in ctx.shared_namespace(key, value) if value else ():
+            add(team, weight, why)
+    return remaining, evidence, claimed
+
+
+def _neighbour_calls(neighbours: Iterable[tuple[str, int, str]], owner_of: Mapping[str, str]
+                     ) -> tuple[dict[str, int], dict[str, list[tuple[str, str, int]]], int]:
+    """Per owning team, its neighbours' calls and (role, neighbour, calls) of each (made into text only
+    for the teams chosen); and the calls of every neighbour."""
+    calls_by_team: dict[str, int] = {}
+    detail: dict[str, list[tuple[str, str, int]]] = {}
+    total_calls = 0
+    for other, calls, role in neighbours:
+        total_calls += calls
+        team = owner_of.get(other)
+        if team:
+            if team in calls_by_team:
+                calls_by_team[team] += calls
+                detail[team].append((role, other, calls))
+            else:
+                calls_by_team[team] = calls
+                detail[team] = [(role, other, calls)]
+    return calls_by_team, detail, total_calls
 
 
 def _evidence(team: str, first: list[str], prefix: str | None, neighbours: list[tuple[str, str, int]] | None
