@@ -139,12 +139,17 @@ def test_a_late_write_into_the_kept_head_of_the_mirrored_days_is_seen(store: Sql
     assert mirror.inbound(window, "prod", cuts=cuts) == store.inbound(window, "prod", cuts=cuts)
 
 
-def test_heads_moving_into_the_next_hour_are_joined_from_kept_hours_and_equal_sql(
-        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = random.Random(11)
+def _filled_with_a_clock(store: SqlStore, seed: int) -> tuple[random.Random, QueryMirror, list[float]]:
+    """The store filled at random, and a mirror of its last 3 days whose clock the test moves."""
+    rng = random.Random(seed)
     _fill(store, rng)
     clock = [NOW]
-    mirror = QueryMirror(store, days=3, refresh_seconds=0, clock=lambda: clock[0])
+    return rng, QueryMirror(store, days=3, refresh_seconds=0, clock=lambda: clock[0]), clock
+
+
+def test_heads_moving_into_the_next_hour_are_joined_from_kept_hours_and_equal_sql(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng, mirror, clock = _filled_with_a_clock(store, 11)
     summed: list[float] = []  # lengths of the windows whose rows were summed hour by hour
     real = mirror._spans._by_hour
     monkeypatch.setattr(mirror._spans, "_by_hour",
@@ -175,10 +180,7 @@ def test_heads_over_hours_without_rows_are_empty_as_in_sql(store: SqlStore) -> N
 
 def test_a_head_whose_end_moves_into_the_next_hour_is_extended_and_equals_sql(
         store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = random.Random(17)
-    _fill(store, rng)
-    clock = [NOW]
-    mirror = QueryMirror(store, days=3, refresh_seconds=0, clock=lambda: clock[0])
+    rng, mirror, clock = _filled_with_a_clock(store, 17)
     joined: list[tuple[int, float]] = []  # (step, hours) of every span of hours joined into a head
     real = mirror._spans._hour_sums
     step = 0
