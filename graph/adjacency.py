@@ -3,20 +3,19 @@ once per set of edges and shared by every window with the same name columns (gra
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 
 
 class Adjacency:
     """The rows of the edges into and out of each node (self-calls left out), in row order, with the
     callers of each node as a tuple, the self-calls' rows, every node named and the clients of each
-    kind; each made on first use. Shared between answers: never changed."""
+    kind; each made on first use (two threads asking at once may both make one: the same, so either
+    is kept). Shared between answers: never changed."""
 
     def __init__(self, sources: Sequence[str], targets: Sequence[str], source_kinds: Sequence[str] = ()) -> None:
         self._sources = sources
         self._targets = targets
         self._source_kinds = source_kinds
-        self._lock = threading.Lock()
         self._made: tuple[dict[str, list[int]], dict[str, list[int]]] | None = None
         self._callers: dict[str, tuple[str, ...]] = {}
         self._self_rows: list[int] | None = None
@@ -24,19 +23,15 @@ class Adjacency:
         self._clients: dict[str, frozenset[str]] = {}
 
     def _rows(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-        made = self._made
-        if made is None:
-            with self._lock:
-                if self._made is None:
-                    into: dict[str, list[int]] = {}
-                    out_of: dict[str, list[int]] = {}
-                    for row, (source, target) in enumerate(zip(self._sources, self._targets, strict=True)):
-                        if source != target:
-                            into.setdefault(target, []).append(row)
-                            out_of.setdefault(source, []).append(row)
-                    self._made = (into, out_of)
-                made = self._made
-        return made
+        if self._made is None:
+            into: dict[str, list[int]] = {}
+            out_of: dict[str, list[int]] = {}
+            for row, (source, target) in enumerate(zip(self._sources, self._targets, strict=True)):
+                if source != target:
+                    into.setdefault(target, []).append(row)
+                    out_of.setdefault(source, []).append(row)
+            self._made = (into, out_of)
+        return self._made
 
     def into(self, name: str) -> list[int]:
         """The rows of the edges into `name` (no self-call)."""

@@ -168,14 +168,15 @@ class ServiceGraph(LayoutMixin):
 
     def calls_into(self, name: str) -> list[CallCount]:
         """The calls of each edge into `name` (no self-call), in row order."""
-        sources, targets, calls, errors = self._call_columns
-        return [_new_call_count((sources[r], targets[r], calls[r], errors[r])) for r in self.adjacency().into(name)]
+        return self._calls_of(self.adjacency().into(name))
 
     def calls_out_of(self, name: str) -> list[CallCount]:
         """The calls of each edge out of `name` (no self-call), in row order."""
+        return self._calls_of(self.adjacency().out_of(name))
+
+    def _calls_of(self, rows: list[int]) -> list[CallCount]:
         sources, targets, calls, errors = self._call_columns
-        return [_new_call_count((sources[r], targets[r], calls[r], errors[r]))
-                for r in self.adjacency().out_of(name)]
+        return [_new_call_count((sources[r], targets[r], calls[r], errors[r])) for r in rows]
 
     def neighbours(self, name: str) -> list[tuple[str, int, str]]:
         """(caller, calls, "caller") of each edge into `name`, then (callee, calls, "callee") of each edge out
@@ -266,8 +267,9 @@ class ServiceGraph(LayoutMixin):
 
         table = entry_apart(table, nodes)
         # Only edges with a node that sent no spans make or widen a virtual node.
-        unseen = _adjacency_of(table).nodes() - nodes.keys()
-        for i in _adjacency_of(table).rows_touching(unseen) if unseen else ():
+        adjacency = _adjacency_of(table)
+        unseen = adjacency.nodes() - nodes.keys()
+        for i in adjacency.rows_touching(unseen) if unseen else ():
             first, last = table.first_seen_ns[i], table.last_seen_ns[i]
             seen(table.client[i], table.client_kind[i], first, last)
             seen(table.server[i], table.server_kind[i], first, last)

@@ -213,7 +213,6 @@ class OwnershipAnalysis:
         finding = self._near.get(service)
         return (finding.data["entity"], finding.owner) if finding is not None and finding.owner else None
 
-
     def objective_results(self) -> list[ObjectiveResult]:
         """The declared objectives measured at the window's end (their findings join the window's)."""
         with self._objectives_lock:

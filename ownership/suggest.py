@@ -64,8 +64,8 @@ class SuggestionContext:
     _by_prefix: dict[str, dict[str, int]] = field(default_factory=dict)
     _prefix_evidence: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict)
     _namespace_evidence: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict)
-    _prefix_ranked: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict)
-    _prefix_of_team: dict[str, dict[str, tuple[float, str]]] = field(default_factory=dict)
+    _prefix_weighed: dict[str, tuple[dict[str, tuple[float, str]], list[tuple[str, float, str]]]] = field(
+        default_factory=dict)
 
     def __post_init__(self) -> None:
         by_namespace: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -87,22 +87,16 @@ class SuggestionContext:
         return _shared(self._prefix_evidence, self._by_prefix, prefix, W_PREFIX,
                        lambda team, n: f"name prefix '{prefix}' is shared with {n} service(s) of {team}")
 
-    def prefix_of_team(self, prefix: str) -> dict[str, tuple[float, str]]:
-        """`shared_prefix` by team: (the doubt it leaves, evidence) (made once per prefix)."""
-        found = self._prefix_of_team.get(prefix)
+    def prefix_weighed(self, prefix: str) -> tuple[dict[str, tuple[float, str]], list[tuple[str, float, str]]]:
+        """`shared_prefix` with each team's doubt left: by team (team → (doubt left, evidence)), and as
+        (team, doubt left, evidence) best first as candidates rank when the prefix is a team's only
+        evidence (both made once per prefix)."""
+        found = self._prefix_weighed.get(prefix)
         if found is None:
-            found = {team: (_clamped_left(weight), why) for team, weight, why in self.shared_prefix(prefix)}
-            self._prefix_of_team[prefix] = found
-        return found
-
-    def prefix_ranked(self, prefix: str) -> list[tuple[str, float, str]]:
-        """`shared_prefix` as (team, doubt left, evidence), best first as candidates rank when the prefix
-        is a team's only evidence (made once per prefix)."""
-        found = self._prefix_ranked.get(prefix)
-        if found is None:
-            found = [(team, _clamped_left(weight), why) for team, weight, why in self.shared_prefix(prefix)]
-            found.sort(key=lambda item: _rank(item[0], item[1], None))
-            self._prefix_ranked[prefix] = found
+            ranked = [(team, _clamped_left(weight), why) for team, weight, why in self.shared_prefix(prefix)]
+            by_team = {team: (left, why) for team, left, why in ranked}
+            ranked.sort(key=lambda item: _rank(item[0], item[1], None))
+            found = self._prefix_weighed[prefix] = (by_team, ranked)
         return found
 
     def shared_namespace(self, key: str, value: str) -> list[tuple[str, float, str]]:
@@ -200,21 +194,20 @@ def suggest_owners(service: str, ctx: SuggestionContext,
     prefixed: dict[str, str] = {}  # per team, its prefix evidence (made into its list only when chosen)
     if prefix and prefix != service.lower():
         weighed = remaining.keys() | calls_by_team.keys()
-        of_team = ctx.prefix_of_team(prefix)
+        of_team, ranked = ctx.prefix_weighed(prefix)
         for team in weighed:
             if (found := of_team.get(team)) is not None:
                 left, prefixed[team] = found
-                remaining[team] = remaining[team] * left if team in remaining else left
+                remaining[team] = remaining.get(team, 1.0) * left
         alone = 0
-        for team, left, why in ctx.prefix_ranked(prefix):
+        for team, left, why in ranked:
             if alone == MAX_SUGGESTIONS:
                 break
             if team not in weighed:
                 remaining[team], prefixed[team] = left, why
                 alone += 1
     for team, calls in calls_by_team.items():
-        left = _clamped_left(W_NEIGHBOURS * calls / total_calls)
-        remaining[team] = remaining[team] * left if team in remaining else left
+        remaining[team] = remaining.get(team, 1.0) * _clamped_left(W_NEIGHBOURS * calls / total_calls)
     # Many teams can share a neighbour: keep the best few without sorting them all.
     best = heapq.nsmallest(MAX_SUGGESTIONS, [_rank(team, left, claimed) for team, left in remaining.items()])
     return [Candidate(team, _evidence(team, evidence.get(team, []), prefixed.get(team), detail.get(team)),
